@@ -1,0 +1,71 @@
+"""The Article record and the vocabulary its front matter may use."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+LANGS = ("zh", "en")
+AUDIENCES = ("public", "internal")
+STATUSES = ("draft", "published", "archived")
+REQUIRED_FIELDS = (
+    "id", "title", "lang", "category", "tags", "product", "channel",
+    "audience", "status", "authors", "updated", "review_by",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Article:
+    """One knowledge-base article, as parsed from Markdown or an export row.
+
+    ``body`` is the text after the front matter; chunk offsets index into it.
+    ``body_line`` is the 1-based line of the source file where the body starts.
+    """
+
+    id: str
+    title: str
+    body: str
+    lang: str = "zh"
+    category: str = ""
+    tags: list[str] = field(default_factory=list)
+    product: str = "all"
+    channel: list[str] = field(default_factory=list)
+    audience: str = "public"
+    status: str = "published"
+    authors: list[str] = field(default_factory=list)
+    updated: date | None = None
+    review_by: date | None = None
+    source: str = ""
+    body_line: int = 1
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything that is embedded or indexed for this article."""
+        h = hashlib.sha256()
+        for part in (self.id, self.title, self.lang, self.body):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x00")
+        return h.hexdigest()[:32]
+
+    def is_stale(self, today: date) -> bool:
+        """True when the article's review date has passed."""
+        return self.review_by is not None and self.review_by < today
+
+    def metadata(self) -> dict[str, object]:
+        """The JSON-safe metadata stored with a build (everything but the body)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "lang": self.lang,
+            "category": self.category,
+            "tags": list(self.tags),
+            "product": self.product,
+            "channel": list(self.channel),
+            "audience": self.audience,
+            "authors": list(self.authors),
+            "updated": self.updated.isoformat() if self.updated else None,
+            "review_by": self.review_by.isoformat() if self.review_by else None,
+            "source": self.source,
+            "content_hash": self.content_hash,
+        }

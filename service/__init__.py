@@ -1,0 +1,1 @@
+"""kbassist service: the FastAPI app behind the agent sidebar and integrations."""

@@ -1,0 +1,31 @@
+"""The ``kbassist`` console script: one thin group assembling each package's commands."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from indexer.config import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """kbassist: knowledge-base retrieval for customer-service teams."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(max(level, logging.WARNING))
+    if ctx.obj is None:
+        ctx.obj = Settings()
+
+
+def _register() -> None:
+    from indexer.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register()

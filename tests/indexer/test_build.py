@@ -1,0 +1,145 @@
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer import build as build_mod
+from indexer.build import BuildOptions, build_index, rollback
+from indexer.errors import BuildError, BuildLocked
+from indexer.search import Filters, Retriever
+from indexer.versions import builds_dir, current_build, current_version, list_builds
+
+
+def _build(kb_dir, root, embedder, **kw):
+    return build_index(kb_dir, root, embedder, BuildOptions(chunk_size=120, **kw))
+
+
+def test_first_build_publishes_published_articles_only(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    result = _build(kb_dir, root, fake_embedder)
+    assert sorted(result.added) == ["en-order-cancel", "internal-soothing", "refund-arrival", "shipping-fee-refund"]
+    manifest = json.loads((current_build(root) / "manifest.json").read_text())
+    assert manifest["backend"] == "fake" and manifest["dimension"] == 64
+    assert manifest["n_articles"] == 4 and manifest["faiss_index"] == "flat"
+    assert set(manifest["article_hashes"]) == set(result.added)
+
+
+def test_incremental_build_embeds_only_changed_articles(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    _build(kb_dir, root, fake_embedder)
+    fake_embedder.embedded.clear()
+    path = kb_dir / "shipping-fee-refund.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n补充：港澳台地区不适用。\n", encoding="utf-8")
+    (kb_dir / "en-order-cancel.md").unlink()
+    result = _build(kb_dir, root, fake_embedder)
+    assert result.changed == ["shipping-fee-refund"]
+    assert result.removed == ["en-order-cancel"]
+    assert sorted(result.unchanged) == ["internal-soothing", "refund-arrival"]
+    assert fake_embedder.embedded and all(t.startswith("退货运费怎么退") for t in fake_embedder.embedded)
+    retriever = Retriever.load(current_build(root), fake_embedder)
+    assert "en-order-cancel" not in retriever.articles
+
+
+def test_unchanged_rebuild_embeds_nothing_and_full_embeds_all(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    first = _build(kb_dir, root, fake_embedder)
+    fake_embedder.embedded.clear()
+    assert _build(kb_dir, root, fake_embedder).embedded_chunks == 0
+    assert fake_embedder.embedded == []
+    assert _build(kb_dir, root, fake_embedder, full=True).embedded_chunks == first.n_chunks
+
+
+def test_bad_article_is_skipped_and_strict_fails(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    (kb_dir / "broken.md").write_text("---\nid: [oops\n---\nbody\n", encoding="utf-8")
+    result = _build(kb_dir, root, fake_embedder)
+    assert result.n_articles == 4 and any("broken.md" in p.path for p in result.problems)
+    version = current_version(root)
+    with pytest.raises(BuildError, match="--strict"):
+        _build(kb_dir, root, fake_embedder, strict=True)
+    assert current_version(root) == version
+
+
+def test_failed_check_leaves_current_build_serving(kb_dir, tmp_path, fake_embedder, monkeypatch):
+    root = tmp_path / "index"
+    _build(kb_dir, root, fake_embedder)
+    version = current_version(root)
+
+    def broken_check(*args, **kwargs):
+        raise BuildError("smoke query failed")
+
+    monkeypatch.setattr(build_mod, "_check_build", broken_check)
+    with pytest.raises(BuildError):
+        _build(kb_dir, root, fake_embedder, full=True)
+    assert current_version(root) == version
+    assert list_builds(root) == [version]
+
+
+def _slow_build(kb_dir: str, root: str) -> None:
+    from tests.conftest import FakeEmbedder
+
+    class Slow(FakeEmbedder):
+        def embed_documents(self, texts):
+            time.sleep(30)
+            return super().embed_documents(texts)
+
+    build_index(Path(kb_dir), Path(root), Slow(), BuildOptions(chunk_size=120, full=True))
+
+
+def test_killed_build_leaves_current_untouched_and_lock_held_while_running(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    _build(kb_dir, root, fake_embedder)
+    version = current_version(root)
+    proc = multiprocessing.get_context("spawn").Process(target=_slow_build, args=(str(kb_dir), str(root)))
+    proc.start()
+    deadline = time.time() + 60
+    while (root / ".lock").read_text().strip() != str(proc.pid):
+        assert time.time() < deadline, "the running build never took the lock"
+        time.sleep(0.05)
+    with pytest.raises(BuildLocked, match=f"another `kbassist index` \\(pid {proc.pid}\\)"):
+        _build(kb_dir, root, fake_embedder)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    assert current_version(root) == version
+    retriever = Retriever.load(current_build(root), fake_embedder)
+    assert retriever.search("退款", k=3, include_internal=True).hits
+    # The next build cleans the killed build's leftovers and succeeds.
+    _build(kb_dir, root, fake_embedder)
+    assert not [p for p in builds_dir(root).iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_rollback_republishes_previous_build(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    _build(kb_dir, root, fake_embedder)
+    first = current_version(root)
+    (kb_dir / "en-order-cancel.md").unlink()
+    _build(kb_dir, root, fake_embedder)
+    assert current_version(root) != first
+    assert rollback(root) == first
+    assert "en-order-cancel" in Retriever.load(current_build(root), fake_embedder).articles
+
+
+def test_keep_builds_prunes_old_versions(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    for _ in range(4):
+        _build(kb_dir, root, fake_embedder, keep_builds=2)
+    assert len(list_builds(root)) == 2
+    assert current_version(root) == list_builds(root)[-1]
+
+
+def test_search_modes_filters_and_internal(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    _build(kb_dir, root, fake_embedder)
+    r = Retriever.load(current_build(root), fake_embedder)
+    lexical = r.search("退钱多久到账", k=3, mode="lexical")
+    assert lexical.hits[0].article_id == "refund-arrival"  # synonym 退钱 -> 退款
+    assert "到账" in lexical.hits[0].snippet
+    assert all(h.article_id != "internal-soothing" for h in r.search("安抚话术", k=10).hits)
+    assert r.search("安抚话术", k=10, include_internal=True, mode="lexical").hits[0].article_id == "internal-soothing"
+    only_orders = r.search("退款", k=5, filters=Filters.of(category=["orders"]))
+    assert [h.article_id for h in only_orders.hits] == ["en-order-cancel"]
+    assert len(r.search("退款", k=3, mode="hybrid").hits) == 3
