@@ -44,7 +44,10 @@ def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
 
 def fusion_from(settings: Settings) -> FusionParams:
     """Fusion parameters configured by ``settings``."""
-    return FusionParams(settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.candidates)
+    return FusionParams(
+        settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.candidates,
+        settings.answerable_threshold,
+    )  # fmt: skip
 
 
 def load_retriever(settings: Settings, index_dir: Path | None = None) -> Retriever:

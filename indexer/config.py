@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in hybrid fusion.")
     lexical_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
+    answerable_threshold: float | None = Field(
+        None,
+        description="Top dense cosine below which a query counts as unanswerable; default: calibrated per backend.",
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

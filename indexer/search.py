@@ -61,6 +61,12 @@ class Filters:
         return True
 
 
+# Top dense cosine below which no article is trusted to answer, per embedding backend.
+# Calibrated with `kbassist eval` (see eval/RESULTS.md); override with KB_ANSWERABLE_THRESHOLD.
+ANSWERABLE_THRESHOLDS = {"use-multilingual": 0.30, "sentence-transformers": 0.35}
+DEFAULT_ANSWERABLE_THRESHOLD = 0.30
+
+
 @dataclass(frozen=True, slots=True)
 class FusionParams:
     """How hybrid search combines the two rankings (see ``indexer.config.Settings``)."""
@@ -69,6 +75,7 @@ class FusionParams:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     candidates: int = 100
+    answerable_threshold: float | None = None
 
 
 @dataclass(slots=True)
@@ -96,6 +103,8 @@ class SearchResult:
     top_lexical: float
     took_ms: float
     terms: list[str] = field(default_factory=list)
+    answerable: bool = True
+    confidence: float = 0.0
 
 
 def copy_analyzer_files(src: Path, dst: Path) -> None:
@@ -301,11 +310,24 @@ class Retriever:
                 highlights=spans, chunk=chunk, dense_score=d[0] if d else None,
                 lexical_score=lx[0] if lx else None, meta=meta,
             ))  # fmt: skip
+        top_dense = max((s for s, _ in dense.values()), default=0.0)
+        confidence = (
+            top_dense if mode != "lexical" else min(1.0, max((s for s, _ in lexical.values()), default=0.0) / 10)
+        )
         return SearchResult(
             hits=hits,
             mode=mode,
-            top_dense=max((s for s, _ in dense.values()), default=0.0),
+            top_dense=top_dense,
             top_lexical=max((s for s, _ in lexical.values()), default=0.0),
             took_ms=(time.perf_counter() - started) * 1000,
             terms=display_terms,
+            answerable=bool(hits) and confidence >= self.answerable_threshold,
+            confidence=confidence,
         )
+
+    @property
+    def answerable_threshold(self) -> float:
+        """The confidence below which results are flagged as not answering the query."""
+        if self.fusion.answerable_threshold is not None:
+            return self.fusion.answerable_threshold
+        return ANSWERABLE_THRESHOLDS.get(self.manifest.backend, DEFAULT_ANSWERABLE_THRESHOLD)
