@@ -22,9 +22,10 @@ def main(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
+    from eval.cli import COMMANDS as EVAL_COMMANDS
     from indexer.cli import COMMANDS
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, *EVAL_COMMANDS):
         main.add_command(command)
 
 
