@@ -57,6 +57,24 @@ class Settings(BaseSettings):
         description="Top dense cosine below which a query counts as unanswerable; default: calibrated per backend.",
     )
 
+    # --- service (kbassist serve) ---
+    host: str = Field("127.0.0.1", description="Address `kbassist serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `kbassist serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes; each holds the model and index in RAM.")
+    reload_interval: float = Field(
+        1.0, ge=0.0, description="Seconds between checks for a newly published build (0 = only on request)."
+    )
+    key_cache_seconds: float = Field(
+        10.0, ge=0.0, description="How long a verified API key is trusted before the DB is asked again."
+    )
+    integration_internal: bool = Field(False, description="Whether integration keys may see internal articles.")
+    pii_patterns: dict[str, str] = Field(
+        default_factory=lambda: {"ORDER": r"XL\d{16}"},
+        description='Extra PII regexes as JSON {"LABEL": "regex"}; matches become [LABEL].',
+    )
+    db_upgrade_on_start: bool = Field(True, description="Run `alembic upgrade head` when the service starts.")
+    debug: bool = Field(False, description="Include tracebacks in 500 responses.")
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if self.index_dir is None:

@@ -24,8 +24,9 @@ def main(ctx: click.Context, verbose: int) -> None:
 def _register() -> None:
     from eval.cli import COMMANDS as EVAL_COMMANDS
     from indexer.cli import COMMANDS
+    from service.commands import COMMANDS as SERVICE_COMMANDS
 
-    for command in (*COMMANDS, *EVAL_COMMANDS):
+    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS):
         main.add_command(command)
 
 

@@ -1,0 +1,77 @@
+"""Data access: keyword-only functions taking a Session. No HTTP types here."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col, select
+
+from service.models import ROLES, ApiKey, Suggestion, utcnow
+
+KEY_PREFIX = "kb_"
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 hex of an API key (keys are 256-bit random, so no salt or KDF is needed)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(*, session: Session, role: str, agent_id: str | None = None,
+                   name: str | None = None) -> tuple[ApiKey, str]:  # fmt: skip
+    """Create a key and return its row and the plain key (shown once, never stored).
+
+    Raises:
+        ValueError: unknown role, or an agent key without an agent id.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r} (one of: {', '.join(ROLES)})")
+    if role == "agent" and not agent_id:
+        raise ValueError("an agent key must be bound to an agent id (--agent-id)")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(prefix=key[:10], key_hash=hash_key(key), role=role, agent_id=agent_id, name=name)
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row, key
+
+
+def get_api_key_by_hash(*, session: Session, key_hash: str) -> ApiKey | None:
+    """The key row with this hash, revoked or not."""
+    return session.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
+
+
+def list_api_keys(*, session: Session, include_revoked: bool = True) -> Sequence[ApiKey]:
+    """Every key, oldest first."""
+    query = select(ApiKey).order_by(col(ApiKey.id))
+    if not include_revoked:
+        query = query.where(col(ApiKey.revoked_at).is_(None))
+    return session.exec(query).all()
+
+
+def revoke_api_key(*, session: Session, key_id: int) -> ApiKey | None:
+    """Mark a key revoked (idempotent); None if there is no such key."""
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+def insert_suggestions(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many suggestion rows in one statement (the background writer's batch)."""
+    if rows:
+        connection.execute(insert(Suggestion), list(rows))
+
+
+def get_suggestion(*, session: Session, suggestion_id: str) -> Suggestion | None:
+    """One stored suggestion."""
+    return session.get(Suggestion, suggestion_id)

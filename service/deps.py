@@ -1,0 +1,123 @@
+"""Dependencies as named ``Annotated`` aliases, so routes read like prose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+
+from indexer.config import Settings
+from indexer.search import Retriever
+from service.auth import KeyVerifier, Principal
+from service.errors import Forbidden, IndexNotReady, Unauthorized
+from service.index import IndexHolder
+from service.metrics import Metrics
+from service.pii import PIIMasker
+from service.writer import SuggestionWriter
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's Settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_holder(request: Request) -> IndexHolder:
+    """The index holder (serving build + watcher)."""
+    holder: IndexHolder = request.app.state.holder
+    return holder
+
+
+def get_retriever(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Retriever:
+    """The build serving right now; 503 if none is loaded."""
+    retriever = holder.retriever
+    if retriever is None:
+        refused = holder.refused.error if holder.refused else None
+        raise IndexNotReady("no index build is loaded yet", details={"refused": refused})
+    return retriever
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A DB session for one request."""
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_masker(request: Request) -> PIIMasker:
+    """The PII masker."""
+    masker: PIIMasker = request.app.state.masker
+    return masker
+
+
+def get_writer(request: Request) -> SuggestionWriter:
+    """The background suggestion writer."""
+    writer: SuggestionWriter = request.app.state.writer
+    return writer
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def _presented_key(x_api_key: str | None, authorization: str | None) -> str | None:
+    if x_api_key:
+        return x_api_key.strip()
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+async def get_principal(
+    request: Request,
+    x_api_key: Annotated[str | None, Header(description="API key (or use Authorization: Bearer).")] = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_agent_id: Annotated[str | None, Header(description="Integration keys: the agent acted for.")] = None,
+) -> Principal:
+    """The caller, resolved from the API key and ``X-Agent-Id``.
+
+    Raises:
+        Unauthorized: no key, or an unknown or revoked key (401).
+        Forbidden: an agent key naming another agent (403).
+    """
+    key = _presented_key(x_api_key, authorization)
+    if not key:
+        raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer", code="missing_api_key")
+    verifier: KeyVerifier = request.app.state.verifier
+    hit, principal = verifier.cached(key)
+    if not hit:
+        principal = await run_in_threadpool(verifier.verify, key)
+    if principal is None:
+        raise Unauthorized("invalid or revoked API key")
+    if x_agent_id:
+        if principal.role == "agent" and x_agent_id != principal.agent_id:
+            raise Forbidden("an agent key may act only for its own agent id", details={"agent_id": x_agent_id})
+        if principal.role != "agent":
+            principal = Principal(principal.key_id, principal.role, x_agent_id, principal.internal)
+    return principal
+
+
+def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only callers with one of ``roles`` (403 otherwise)."""
+
+    async def checker(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"role {principal.role!r} may not do this (needs: {', '.join(roles)})")
+        return principal
+
+    return checker
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HolderDep = Annotated[IndexHolder, Depends(get_holder)]
+RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+SessionDep = Annotated[Session, Depends(get_session)]
+MaskerDep = Annotated[PIIMasker, Depends(get_masker)]
+WriterDep = Annotated[SuggestionWriter, Depends(get_writer)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+PrincipalDep = Annotated[Principal, Depends(require_roles("agent", "editor", "admin", "integration"))]
+ReloaderDep = Annotated[Principal, Depends(require_roles("editor", "admin"))]

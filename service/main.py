@@ -1,0 +1,74 @@
+"""The FastAPI app factory. Nothing heavy happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from indexer.cli import fusion_from, make_embedder
+from indexer.config import Settings
+from indexer.embed import Embedder
+from service.auth import KeyVerifier
+from service.db import make_engine, upgrade
+from service.errors import install_handlers
+from service.index import TRIGGER, IndexHolder
+from service.metrics import Metrics, MetricsMiddleware
+from service.pii import PIIMasker
+from service.routes import admin, health, suggest
+from service.writer import SuggestionWriter
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    """Build the service.
+
+    Args:
+        settings: defaults to ``Settings()`` from ``KB_`` environment variables.
+        embedder: the query embedder; defaults to the configured backend (tests pass a fake).
+
+    The lifespan loads the embedder and the current build once, starts the build
+    watcher and the suggestion writer, and stops both (draining the writer) on shutdown.
+    """
+    settings = settings or Settings()
+    masker = PIIMasker(settings.pii_patterns)  # fails fast on a bad KB_PII_PATTERNS
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert settings.database_url is not None
+        engine = make_engine(settings.database_url)
+        if settings.db_upgrade_on_start:
+            upgrade(engine)
+        holder = IndexHolder(settings.index_root, embedder or make_embedder(settings), fusion_from(settings),
+                             trigger=settings.data_dir / TRIGGER, on_swap=metrics.index_loaded)  # fmt: skip
+        outcome, message = holder.check()
+        if holder.retriever is None:
+            log.error("starting without an index (%s): %s", outcome, message)
+        holder.start(settings.reload_interval)
+        writer = SuggestionWriter(engine)
+        app.state.engine = engine
+        app.state.holder = holder
+        app.state.writer = writer
+        app.state.verifier = KeyVerifier(engine, cache_seconds=settings.key_cache_seconds,
+                                         integration_internal=settings.integration_internal)  # fmt: skip
+        try:
+            yield
+        finally:
+            holder.stop()
+            writer.close()
+            engine.dispose()
+
+    app = FastAPI(title="kbassist", version="0.1.0", lifespan=lifespan,
+                  description="KB article suggestions for the agent sidebar.")  # fmt: skip
+    app.state.settings = settings
+    app.state.masker = masker
+    app.state.metrics = metrics
+    install_handlers(app, debug=settings.debug)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    for module in (suggest, admin, health):
+        app.include_router(module.router)
+    return app

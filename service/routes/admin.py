@@ -1,0 +1,18 @@
+"""Admin endpoints (editor or admin keys)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+
+from service.deps import HolderDep, ReloaderDep
+from service.schemas import ReloadPublic
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@router.post("/reload", response_model=ReloadPublic, summary="Check for a newly published build now")
+async def reload_index(holder: HolderDep, _principal: ReloaderDep) -> ReloadPublic:
+    """Load the published build if it differs from the serving one (a refused build is retried)."""
+    outcome, message = await run_in_threadpool(holder.request_reload)
+    return ReloadPublic(outcome=outcome, index_version=holder.version, message=message)
