@@ -45,9 +45,13 @@ def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
 def fusion_from(settings: Settings) -> FusionParams:
     """Fusion parameters configured by ``settings``."""
     return FusionParams(
-        settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.candidates,
-        settings.answerable_threshold,
-    )  # fmt: skip
+        lexical_weight=settings.lexical_weight,
+        lexical_cap=settings.lexical_cap,
+        use_weight=settings.use_weight,
+        st_weight=settings.st_weight,
+        candidates=settings.candidates,
+        answerable_threshold=settings.answerable_threshold,
+    )
 
 
 def load_retriever(settings: Settings, index_dir: Path | None = None) -> Retriever:

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbeddingBackend = Literal["use-multilingual", "sentence-transformers"]
+EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformers"]
 SearchMode = Literal["hybrid", "dense", "lexical"]
 
 
@@ -48,9 +48,11 @@ class Settings(BaseSettings):
     keep_builds: int = Field(5, ge=1, le=100, description="How many builds to keep for rollback.")
 
     # --- retrieval ---
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in hybrid fusion.")
-    lexical_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
+    # Hybrid fusion; the formula and the figures behind each default are in indexer/search.py FusionParams.
+    lexical_weight: float = Field(0.02, ge=0.0, description="BM25 weight numerator (divided by the dense gap).")
+    lexical_cap: float = Field(1.0, ge=0.0, description="Upper bound of the per-query BM25 weight.")
+    use_weight: float = Field(0.35, ge=0.0, description="Ensemble: weight of USE for English queries.")
+    st_weight: float = Field(1.0, ge=0.0, description="Ensemble: weight of the English model for English queries.")
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     answerable_threshold: float | None = Field(
         None,

@@ -145,6 +145,48 @@ class SentenceTransformerEmbedder:
         return self._encode(texts)
 
 
+class EnsembleEmbedder:
+    """USE for every text plus a sentence-transformers model for English texts.
+
+    A vector is ``[use (512) | st (384)]``; the second part is zero for Chinese
+    texts, which skip the English model (that keeps Chinese queries at USE speed).
+    :class:`indexer.search.Retriever` scores the parts separately and weights them by
+    the query's language; see ``indexer/search.py`` for the weights and the figures
+    behind them.
+    """
+
+    backend = "ensemble"
+
+    def __init__(self, use: UseEmbedder, st: SentenceTransformerEmbedder) -> None:
+        self.use = use
+        self.st = st
+        self.model = f"{use.model}+{st.model}"
+        self.split = use.dim
+        self.dim = use.dim + st.dim
+
+    def _encode(self, texts: Sequence[str], queries: bool) -> Vectors:
+        from indexer.lang import detect_lang
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        out[:, : self.split] = self.use.embed_queries(texts) if queries else self.use.embed_documents(texts)
+        english = [i for i, t in enumerate(texts) if detect_lang(t) == "en"]
+        if english:
+            batch = [texts[i] for i in english]
+            part = self.st.embed_queries(batch) if queries else self.st.embed_documents(batch)
+            out[english, self.split :] = part
+        return out
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embed passages: USE for all, plus the English model for English passages."""
+        return self._encode(texts, queries=False)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embed queries: USE for all, plus the English model for English queries."""
+        return self._encode(texts, queries=True)
+
+
 def create_embedder(backend: str, model: str | None = None, *, threads: int = 1,
                     allow_download: bool = False) -> Embedder:  # fmt: skip
     """Build the embedder named by ``backend`` (see module docstring).
@@ -156,7 +198,10 @@ def create_embedder(backend: str, model: str | None = None, *, threads: int = 1,
         return UseEmbedder(threads=threads)
     if backend == "sentence-transformers":
         return SentenceTransformerEmbedder(model, threads=threads, allow_download=allow_download)
-    raise EmbedderError(f"unknown embedding backend {backend!r} (use-multilingual | sentence-transformers)")
+    if backend == "ensemble":
+        st = SentenceTransformerEmbedder(model, threads=threads, allow_download=allow_download)
+        return EnsembleEmbedder(UseEmbedder(threads=threads), st)
+    raise EmbedderError(f"unknown embedding backend {backend!r} (ensemble | use-multilingual | sentence-transformers)")
 
 
 def embedder_id(embedder: Embedder) -> str:

@@ -23,7 +23,8 @@ from indexer.analyzer import Analyzer
 from indexer.chunk import Chunk
 from indexer.embed import Embedder, embedder_id
 from indexer.errors import IndexLoadError
-from indexer.layout import ARTICLES, CHUNKS, CONFIG_FILES, DENSE, LEXICAL
+from indexer.lang import detect_lang
+from indexer.layout import ARTICLES, CHUNKS, CONFIG_FILES, DENSE, LEXICAL, VECTORS
 from indexer.lexical import LexicalIndex
 from indexer.manifest import Manifest
 from indexer.store import DenseIndex
@@ -63,17 +64,32 @@ class Filters:
 
 # Top dense cosine below which no article is trusted to answer, per embedding backend.
 # Calibrated with `kbassist eval` (see eval/RESULTS.md); override with KB_ANSWERABLE_THRESHOLD.
-ANSWERABLE_THRESHOLDS = {"use-multilingual": 0.30, "sentence-transformers": 0.35}
+ANSWERABLE_THRESHOLDS = {"use-multilingual": 0.30, "sentence-transformers": 0.35, "ensemble": 0.30}
 DEFAULT_ANSWERABLE_THRESHOLD = 0.30
 
 
 @dataclass(frozen=True, slots=True)
 class FusionParams:
-    """How hybrid search combines the two rankings (see ``indexer.config.Settings``)."""
+    """How hybrid search combines the dense and lexical scores of an article.
 
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    ``score = dense + c · bm25 / max(bm25)`` with a per-query lexical weight
+    ``c = min(lexical_weight / max(gap, 0.001), lexical_cap)``, where ``gap`` is the
+    dense score of the best article minus that of the 10th. A confident dense ranking
+    (large gap: paraphrase-style FAQs) leaves BM25 as a tie-breaker; a flat one (long
+    answer articles, where one vector per passage dilutes the meaning) hands the
+    decision to BM25. Measured with ``kbassist eval`` on the public sets (eval/RESULTS.md):
+    fixed weights could not serve both baoxianzhidao (wants c≈0.8) and bq_intents /
+    tianchi (want c≈0.15); plain RRF never beat its best component.
+
+    In ensemble builds, English queries score English passages by
+    ``(use_weight · cos_use + st_weight · cos_st) / (use_weight + st_weight)`` and every
+    other passage by ``cos_use``; Chinese queries use ``cos_use`` alone.
+    """
+
+    lexical_weight: float = 0.02
+    lexical_cap: float = 1.0
+    use_weight: float = 0.35
+    st_weight: float = 1.0
     candidates: int = 100
     answerable_threshold: float | None = None
 
@@ -105,6 +121,7 @@ class SearchResult:
     terms: list[str] = field(default_factory=list)
     answerable: bool = True
     confidence: float = 0.0
+    lang: str = "zh"
 
 
 def copy_analyzer_files(src: Path, dst: Path) -> None:
@@ -143,13 +160,14 @@ class Retriever:
     """A loaded build plus the embedder and analyzer that query it."""
 
     def __init__(self, folder: Path, manifest: Manifest, articles: dict[str, dict[str, Any]], chunks: list[Chunk],
-                 dense: DenseIndex, lexical: LexicalIndex, embedder: Embedder, analyzer: Analyzer,
-                 fusion: FusionParams) -> None:  # fmt: skip
+                 dense: DenseIndex, vectors: NDArray[np.float32], lexical: LexicalIndex, embedder: Embedder,
+                 analyzer: Analyzer, fusion: FusionParams) -> None:  # fmt: skip
         self.folder = folder
         self.manifest = manifest
         self.articles = articles
         self.chunks = chunks
         self.dense = dense
+        self.vectors = vectors
         self.lexical = lexical
         self.embedder = embedder
         self.analyzer = analyzer
@@ -157,6 +175,12 @@ class Retriever:
         self._article_ids = list(articles)
         index_of = {a: i for i, a in enumerate(self._article_ids)}
         self._chunk_article = np.array([index_of[c.article_id] for c in chunks], dtype=np.int64)
+        order = np.argsort(self._chunk_article, kind="stable")
+        bounds = np.searchsorted(self._chunk_article[order], np.arange(len(self._article_ids) + 1))
+        self._article_chunks = [order[bounds[i] : bounds[i + 1]] for i in range(len(self._article_ids))]
+        self._split: int | None = getattr(embedder, "split", None)
+        if self._split is not None:
+            self._has_st = np.linalg.norm(vectors[:, self._split :], axis=1) > 0
         self._allowed_cache: dict[tuple[Filters, bool], NDArray[np.int64] | None] = {}
 
     @property
@@ -198,16 +222,20 @@ class Retriever:
                 for line in fh:
                     chunks.append(Chunk.from_json(json.loads(line)))
             dense = DenseIndex.load(folder / DENSE)
+            vectors = np.load(folder / VECTORS, mmap_mode="r")
             lexical = LexicalIndex.load(folder / LEXICAL, len(chunks))
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise IndexLoadError(f"{folder}: cannot load build: {exc}") from exc
-        if dense.ntotal != len(chunks):
-            raise IndexLoadError(f"{folder}: FAISS holds {dense.ntotal} vectors for {len(chunks)} chunks")
+        if dense.ntotal != len(chunks) or len(vectors) != len(chunks):
+            raise IndexLoadError(
+                f"{folder}: FAISS holds {dense.ntotal} and vectors.npy {len(vectors)} vectors for {len(chunks)} chunks"
+            )
         if analyzer is None:
             analyzer = Analyzer(folder / CONFIG_FILES[0], folder / CONFIG_FILES[1])
         if analyzer.fingerprint != manifest.analyzer:
             raise IndexLoadError(f"{folder}: analyzer files do not match the manifest")
-        return cls(folder, manifest, articles, chunks, dense, lexical, embedder, analyzer, fusion or FusionParams())
+        return cls(folder, manifest, articles, chunks, dense, vectors, lexical, embedder, analyzer,
+                   fusion or FusionParams())  # fmt: skip
 
     def _allowed(self, filters: Filters | None, include_internal: bool) -> NDArray[np.int64] | None:
         """Chunk ids that pass the filters (None = all chunks)."""
@@ -227,41 +255,52 @@ class Retriever:
             self._allowed_cache[key] = allowed
         return self._allowed_cache[key]
 
-    def _dense_rank(self, vector: NDArray[np.float32], allowed: NDArray[np.int64] | None,
-                    n: int) -> dict[int, tuple[float, int]]:  # fmt: skip
-        """Best (score, chunk) per article index among the top-``n`` dense chunks."""
-        scores, ids = self.dense.search(vector[None, :], n, allowed)
-        best: dict[int, tuple[float, int]] = {}
-        for s, cid in zip(scores[0].tolist(), ids[0].tolist(), strict=True):
-            if cid < 0:
-                continue
-            a = int(self._chunk_article[cid])
-            if a not in best:
-                best[a] = (float(s), int(cid))
-        return best
+    def _dense_candidates(
+        self, qv: NDArray[np.float32], lang: str, allowed: NDArray[np.int64] | None, n: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32] | None]:
+        """Candidate chunk ids from FAISS, and the query parts used for exact scoring."""
+        split = self._split
+        if split is None:
+            return self.dense.search(qv[None, :], n, allowed)[1][0], qv, None
+        use_part = qv.copy()
+        use_part[split:] = 0
+        st_part = qv[split:] if lang == "en" and np.any(qv[split:]) else None
+        queries = [use_part]
+        if st_part is not None:
+            weighted = qv.copy()
+            weighted[:split] *= self.fusion.use_weight
+            weighted[split:] *= self.fusion.st_weight
+            queries.append(weighted)
+        ids = self.dense.search(np.stack(queries), n, allowed)[1]
+        return ids.ravel(), use_part[:split], st_part
 
-    def _lexical_rank(self, terms: Sequence[str], allowed: NDArray[np.int64] | None,
-                      n: int) -> dict[int, tuple[float, int]]:  # fmt: skip
-        """Best (score, chunk) per article index among the top-``n`` BM25 chunks."""
-        scores = self.lexical.scores(terms)
+    def _dense_scores(self, rows: NDArray[np.int64], use_q: NDArray[np.float32],
+                      st_q: NDArray[np.float32] | None) -> NDArray[np.float32]:  # fmt: skip
+        """Exact dense score of chunk ``rows`` for the query parts."""
+        vecs = self.vectors[rows]
+        split = self._split
+        if split is None:
+            return np.asarray(vecs @ use_q, dtype=np.float32)
+        cu = vecs[:, :split] @ use_q
+        if st_q is None:
+            return np.asarray(cu, dtype=np.float32)
+        f = self.fusion
+        cm = vecs[:, split:] @ st_q
+        mixed = (f.use_weight * cu + f.st_weight * cm) / (f.use_weight + f.st_weight)
+        return np.asarray(np.where(self._has_st[rows], mixed, cu), dtype=np.float32)
+
+    def _lexical_top(self, scores: NDArray[np.float32], allowed: NDArray[np.int64] | None,
+                     n: int) -> NDArray[np.int64]:  # fmt: skip
+        """Chunk ids of the top-``n`` positive BM25 scores among allowed chunks."""
         if allowed is not None:
             masked = np.full_like(scores, -1.0)
             masked[allowed] = scores[allowed]
             scores = masked
         n = min(n, len(scores))
         if n == 0:
-            return {}
+            return np.zeros(0, dtype=np.int64)
         top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        best: dict[int, tuple[float, int]] = {}
-        for cid in top.tolist():
-            s = float(scores[cid])
-            if s <= 0:
-                break
-            a = int(self._chunk_article[cid])
-            if a not in best:
-                best[a] = (s, int(cid))
-        return best
+        return top[scores[top] > 0].astype(np.int64)
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid", filters: Filters | None = None,
                include_internal: bool = False) -> SearchResult:  # fmt: skip
@@ -277,52 +316,74 @@ class Retriever:
         started = time.perf_counter()
         allowed = self._allowed(filters, include_internal)
         n = max(self.fusion.candidates, k * 4)
+        lang = detect_lang(query)
         terms = self.analyzer.tokens(query)
-        dense: dict[int, tuple[float, int]] = {}
-        lexical: dict[int, tuple[float, int]] = {}
-        if mode in ("hybrid", "dense") and (allowed is None or len(allowed)):
-            vector = self.embedder.embed_queries([query])[0]
-            dense = self._dense_rank(vector, allowed, n)
-        if mode in ("hybrid", "lexical") and (allowed is None or len(allowed)):
-            lexical = self._lexical_rank(terms, allowed, n)
-        fused: dict[int, float]
+        use_dense = mode in ("hybrid", "dense")
+        use_lexical = mode in ("hybrid", "lexical")
+        empty = allowed is not None and len(allowed) == 0
+        candidate_chunks: list[NDArray[np.int64]] = []
+        use_q: NDArray[np.float32] | None = None
+        st_q: NDArray[np.float32] | None = None
+        if use_dense and not empty:
+            qv = self.embedder.embed_queries([query])[0]
+            ids, use_q, st_q = self._dense_candidates(qv, lang, allowed, n)
+            candidate_chunks.append(ids[ids >= 0].astype(np.int64))
+        bm25 = self.lexical.scores(terms) if use_lexical and not empty else None
+        if bm25 is not None:
+            candidate_chunks.append(self._lexical_top(bm25, allowed, n))
+        found = np.unique(np.concatenate(candidate_chunks)) if candidate_chunks else np.zeros(0, np.int64)
+        arts = np.unique(self._chunk_article[found])
+        rows = np.concatenate([self._article_chunks[a] for a in arts]) if len(arts) else np.zeros(0, np.int64)
+        owner = self._chunk_article[rows]
+        dense_c = self._dense_scores(rows, use_q, st_q) if use_q is not None else np.zeros(len(rows), np.float32)
+        lex_c = bm25[rows] if bm25 is not None else np.zeros(len(rows), np.float32)
+        # Per-article maxima (rows are grouped by article, in ``arts`` order).
+        starts = np.searchsorted(owner, arts) if len(rows) else np.zeros(0, np.int64)
+        dense_a = np.maximum.reduceat(dense_c, starts) if len(rows) else np.zeros(0, np.float32)
+        lex_a = np.maximum.reduceat(lex_c, starts) if len(rows) else np.zeros(0, np.float32)
+        top_dense = float(dense_a.max()) if use_q is not None and len(dense_a) else 0.0
+        top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
         if mode == "dense":
-            fused = {a: s for a, (s, _) in dense.items()}
+            weight, chunk_score, fused = 0.0, dense_c, dense_a
         elif mode == "lexical":
-            fused = {a: s for a, (s, _) in lexical.items()}
+            weight, chunk_score, fused = 0.0, lex_c, lex_a
         else:
-            fused = {}
-            f = self.fusion
-            for weight, ranking in ((f.dense_weight, dense), (f.lexical_weight, lexical)):
-                for rank, a in enumerate(ranking):
-                    fused[a] = fused.get(a, 0.0) + weight / (f.rrf_k + rank + 1)
-        order = sorted(fused, key=lambda a: -fused[a])[:k]
+            ordered = np.sort(dense_a)[::-1]
+            gap = float(ordered[0] - ordered[min(9, len(ordered) - 1)]) if len(ordered) else 0.0
+            weight = min(self.fusion.lexical_weight / max(gap, 1e-3), self.fusion.lexical_cap)
+            norm = top_lexical if top_lexical > 0 else 1.0
+            chunk_score = dense_c + weight * lex_c / norm
+            fused = dense_a + weight * lex_a / norm
+        if mode == "lexical":
+            keep = lex_a > 0
+            arts, fused, starts = arts[keep], fused[keep], starts[keep]
+        order = np.argsort(-fused, kind="stable")[:k]
         display_terms = [t.lstrip("#") for t in terms]
         hits = []
-        for a in order:
-            d, lx = dense.get(a), lexical.get(a)
-            cid = (d or lx)[1] if mode != "lexical" else (lx or d)[1]  # type: ignore[index]
-            chunk = self.chunks[cid]
+        ends = np.append(starts[1:], len(rows)) if len(starts) else starts
+        for i in order.tolist():
+            a = int(arts[i])
+            span = slice(int(starts[i]), int(ends[i]))
+            best_row = int(rows[span][int(np.argmax(chunk_score[span]))])
+            chunk = self.chunks[best_row]
             meta = self.articles[self._article_ids[a]]
             snippet, spans = make_snippet(chunk.text, display_terms)
             hits.append(Hit(
-                article_id=meta["id"], title=meta.get("title", ""), score=float(fused[a]), snippet=snippet,
-                highlights=spans, chunk=chunk, dense_score=d[0] if d else None,
-                lexical_score=lx[0] if lx else None, meta=meta,
+                article_id=meta["id"], title=meta.get("title", ""), score=float(fused[i]), snippet=snippet,
+                highlights=spans, chunk=chunk, dense_score=float(dense_a[i]) if use_q is not None else None,
+                lexical_score=float(lex_a[i]) if bm25 is not None else None, meta=meta,
             ))  # fmt: skip
-        top_dense = max((s for s, _ in dense.values()), default=0.0)
-        confidence = (
-            top_dense if mode != "lexical" else min(1.0, max((s for s, _ in lexical.values()), default=0.0) / 10)
-        )
+        confidence = top_dense if use_q is not None else min(1.0, top_lexical / 20.0)
         return SearchResult(
             hits=hits,
             mode=mode,
             top_dense=top_dense,
-            top_lexical=max((s for s, _ in lexical.values()), default=0.0),
+            top_lexical=top_lexical,
             took_ms=(time.perf_counter() - started) * 1000,
             terms=display_terms,
             answerable=bool(hits) and confidence >= self.answerable_threshold,
             confidence=confidence,
+            lang=lang,
         )
 
     @property
