@@ -1,0 +1,171 @@
+"""Closed-loop load test of a running ``kbassist serve`` over loopback.
+
+N client threads each hold one keep-alive ``http.client`` connection and send
+POST /v1/suggest back to back for a bounded time (a thread per client costs
+~0.1 ms per request, far less than an async client). Then the same queries run
+in process (embed + search, no HTTP) in ``--inproc-procs`` processes for the same
+time, so the ratio shows what the service adds.
+
+    python bench/load_test.py --key KEY --clients 8 --duration 20
+
+Prints p50/p95/p99 latency, throughput, errors, the in-process limit and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import statistics
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_QUERIES = Path(__file__).resolve().parent.parent / "eval" / "golden" / "queries.jsonl"
+FALLBACK = ["退款多久到账", "how do I cancel my order", "发票怎么开", "密码忘了怎么办", "运费险怎么赔"]
+
+
+def load_queries(path: Path) -> list[str]:
+    """Queries from a JSONL file with a ``query`` field (or a built-in handful)."""
+    if not path.is_file():
+        return FALLBACK
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line)["query"] for line in fh if line.strip()] or FALLBACK
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[rank]
+
+
+def client(url: str, key: str, queries: list[str], offset: int, top_k: int, warm_until: float, stop_at: float,
+           latencies: list[float], errors: list[str]) -> None:  # fmt: skip
+    """One closed-loop client: send, wait for the answer, repeat until ``stop_at``."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+    headers = {"Content-Type": "application/json", "X-API-Key": key}
+    i = offset
+    while True:
+        started = time.perf_counter()
+        if started >= stop_at:
+            break
+        body = json.dumps({"query": queries[i % len(queries)], "top_k": top_k}, ensure_ascii=False).encode()
+        i += 1
+        try:
+            conn.request("POST", "/v1/suggest", body, headers)
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+            ok, response = False, None
+            errors.append(type(exc).__name__)
+        done = time.perf_counter()
+        if started < warm_until:
+            continue
+        if ok:
+            latencies.append(done - started)
+        elif response is not None:
+            errors.append(str(response.status))
+    conn.close()
+
+
+def run_http(url: str, key: str, queries: list[str], clients: int, duration: float, warmup: float,
+             top_k: int) -> dict[str, float]:  # fmt: skip
+    """Drive the server with ``clients`` threads; return latency percentiles (ms), q/s and errors."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    t0 = time.perf_counter()
+    warm_until, stop_at = t0 + warmup, t0 + warmup + duration
+    step = max(1, len(queries) // clients)
+    threads = [
+        threading.Thread(
+            target=client, args=(url, key, queries, n * step, top_k, warm_until, stop_at, latencies[n], errors)
+        )  # fmt: skip
+        for n in range(clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    values = sorted(v for per in latencies for v in per)
+    return {
+        "requests": len(values),
+        "errors": len(errors),
+        "qps": len(values) / duration,
+        "p50_ms": percentile(values, 50) * 1000,
+        "p95_ms": percentile(values, 95) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "mean_ms": statistics.fmean(values) * 1000 if values else float("nan"),
+    }
+
+
+def _inproc_worker(queries: list[str], offset: int, top_k: int, warmup: float, duration: float,
+                   out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]  # fmt: skip
+    from indexer.cli import load_retriever
+    from indexer.config import Settings
+
+    retriever = load_retriever(Settings())
+    i = offset
+    t0 = time.perf_counter()
+    while time.perf_counter() < t0 + warmup:
+        retriever.search(queries[i % len(queries)], k=top_k, include_internal=True)
+        i += 1
+    count, stop_at = 0, time.perf_counter() + duration
+    while time.perf_counter() < stop_at:
+        retriever.search(queries[i % len(queries)], k=top_k, include_internal=True)
+        i += 1
+        count += 1
+    out.put(count)
+
+
+def run_inproc(queries: list[str], procs: int, duration: float, warmup: float, top_k: int) -> float:
+    """Queries/s of embed + search with no HTTP, in ``procs`` processes at once."""
+    ctx = multiprocessing.get_context("spawn")
+    out: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
+    step = max(1, len(queries) // max(procs, 1))
+    # Loading takes a few seconds; each process warms up for longer so the timed windows overlap.
+    workers = [ctx.Process(target=_inproc_worker, args=(queries, n * step, top_k, warmup + 5, duration, out))
+               for n in range(procs)]  # fmt: skip
+    for w in workers:
+        w.start()
+    total = sum(out.get() for _ in workers)
+    for w in workers:
+        w.join()
+    return total / duration
+
+
+def main() -> None:
+    """Parse arguments, run both measurements and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--key", required=True, help="An API key (kbassist keys create --role agent ...).")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=20.0, help="Measured seconds per phase.")
+    parser.add_argument("--warmup", type=float, default=2.0, help="Unmeasured seconds before each phase.")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="JSONL with a query field.")
+    parser.add_argument("--inproc-procs", type=int, default=2,
+                        help="Processes for the in-process limit (match the server's workers; 0 = skip).")  # fmt: skip
+    args = parser.parse_args()
+    queries = load_queries(args.queries)
+    http_stats = run_http(args.url, args.key, queries, args.clients, args.duration, args.warmup, args.top_k)
+    print(f"HTTP  {args.clients} clients, {args.duration:.0f} s, {len(queries)} distinct queries, top_k={args.top_k}")
+    print(f"  requests {http_stats['requests']:.0f}  errors {http_stats['errors']:.0f}  "
+          f"throughput {http_stats['qps']:.1f} q/s")  # fmt: skip
+    print(f"  latency ms: p50 {http_stats['p50_ms']:.1f}  p95 {http_stats['p95_ms']:.1f}  "
+          f"p99 {http_stats['p99_ms']:.1f}  mean {http_stats['mean_ms']:.1f}")  # fmt: skip
+    if args.inproc_procs > 0:
+        limit = run_inproc(queries, args.inproc_procs, args.duration, args.warmup, args.top_k)
+        print(f"in-process limit (embed + search, {args.inproc_procs} process(es), no HTTP): {limit:.1f} q/s")
+        print(f"  ratio HTTP / in-process: {http_stats['qps'] / limit:.0%}")
+
+
+if __name__ == "__main__":
+    main()
