@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -13,11 +14,12 @@ from eval import data, report
 from eval.run import CACHE, evaluate, golden_dataset, load_dataset, sample
 from eval.stats import compare_all
 from indexer.cli import make_embedder, settings_from
+from indexer.config import EmbeddingBackend
 from indexer.errors import KBError
 from indexer.search import MODES, Mode
 
 GOLDEN = Path(__file__).parent / "golden" / "queries.jsonl"
-BACKENDS = ("use-multilingual", "sentence-transformers")
+BACKENDS: tuple[str, ...] = typing.get_args(EmbeddingBackend)
 
 
 def _csv_list(allowed: tuple[str, ...]) -> Callable[[click.Context, click.Parameter, str | None], list[str] | None]:

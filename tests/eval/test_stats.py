@@ -1,0 +1,27 @@
+"""Paired randomization test."""
+
+from eval.stats import compare_all, paired_randomization
+
+
+def test_identical_runs_are_not_different():
+    assert paired_randomization([0.5, 1.0, 0.0], [0.5, 1.0, 0.0]) == 1.0
+
+
+def test_consistent_difference_is_significant():
+    a = [1.0] * 30
+    b = [0.0] * 30
+    assert paired_randomization(a, b, n_resamples=2000) < 0.001
+
+
+def test_noise_is_not_significant():
+    a = [1.0, 0.0] * 20
+    b = [0.0, 1.0] * 20
+    assert paired_randomization(a, b) == 1.0
+
+
+def test_compare_all_pairs_on_shared_queries():
+    per_query = {"A": {"q1": 1.0, "q2": 1.0}, "B": {"q1": 0.0, "q2": 1.0, "q3": 1.0}, "C": {"q1": 1.0, "q2": 1.0}}
+    out = compare_all(per_query, "mrr@10")
+    assert [(c.a, c.b, c.n) for c in out] == [("A", "B", 2), ("A", "C", 2), ("B", "C", 2)]
+    assert out[0].mean_a == 1.0 and out[0].mean_b == 0.5
+    assert out[1].p_value == 1.0 and not out[1].significant
