@@ -241,7 +241,8 @@ def cached_retriever(source: Path, settings: Settings, make_embedder: EmbedderFa
         build_embedder = make_embedder(settings, max(2, settings.embed_threads))
         result = build_index(source, root, build_embedder, options)
         for problem in result.problems:
-            log.warning("while indexing for evaluation: %s", problem)
+            if problem.severity == "error":
+                log.warning("while indexing for evaluation: %s", problem)
     else:
         log.info("reusing cached index %s", root)
     return Retriever.load(current_build(root), embedder, fusion=fusion_from(settings))
