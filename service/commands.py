@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -17,12 +19,16 @@ from service.db import make_engine, upgrade
 from service.models import ROLES
 
 
-def _engine(settings: Settings, *, migrate: bool = True) -> Engine:
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """An engine on the configured database, migrated to the latest revision, disposed afterwards."""
     assert settings.database_url is not None
     engine = make_engine(settings.database_url)
-    if migrate:
+    try:
         upgrade(engine)
-    return engine
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @click.command("serve")
@@ -36,7 +42,8 @@ def serve_cmd(ctx: click.Context, host: str | None, port: int | None, workers: i
 
     settings = settings_from(ctx)
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
-    upgrade(make_engine(settings.database_url or ""))
+    with _database(settings):
+        pass
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_level": "warning",
                                "timeout_graceful_shutdown": 10}  # fmt: skip
     if workers == 1:
@@ -66,7 +73,7 @@ def keys_create(ctx: click.Context, role: str, agent_id: str | None, name: str |
     """Create a key; the key itself is printed on the last line."""
     if role == "agent" and not agent_id:
         raise click.UsageError("--role agent needs --agent-id")
-    with Session(_engine(settings_from(ctx))) as session:
+    with _database(settings_from(ctx)) as engine, Session(engine) as session:
         row, key = crud.create_api_key(session=session, role=role, agent_id=agent_id, name=name)
     click.echo(f"created key {row.id} ({row.role}{', agent ' + agent_id if agent_id else ''}); store it now:", err=True)
     click.echo(key)
@@ -77,7 +84,7 @@ def keys_create(ctx: click.Context, role: str, agent_id: str | None, name: str |
 @click.pass_context
 def keys_list(ctx: click.Context, show_all: bool) -> None:
     """List keys (id, prefix, role, agent, created, revoked)."""
-    with Session(_engine(settings_from(ctx))) as session:
+    with _database(settings_from(ctx)) as engine, Session(engine) as session:
         rows = crud.list_api_keys(session=session, include_revoked=show_all)
     click.echo("id\tprefix\trole\tagent_id\tname\tcreated_at\trevoked_at")
     for r in rows:
@@ -91,7 +98,7 @@ def keys_list(ctx: click.Context, show_all: bool) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: int) -> None:
     """Revoke a key by id (running services stop accepting it within KB_KEY_CACHE_SECONDS)."""
-    with Session(_engine(settings_from(ctx))) as session:
+    with _database(settings_from(ctx)) as engine, Session(engine) as session:
         row = crud.revoke_api_key(session=session, key_id=key_id)
     if row is None:
         raise click.ClickException(f"no key with id {key_id}")
@@ -107,7 +114,8 @@ def db_group() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply the migrations (alembic upgrade head)."""
-    _engine(settings_from(ctx))
+    with _database(settings_from(ctx)):
+        pass
     click.echo("database is at the latest revision")
 
 

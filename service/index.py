@@ -72,9 +72,10 @@ class IndexHolder:
             version = current_version(self.root)
             if version is None:
                 return "missing", f"no build published in {self.root}"
-            if not force and (version == self.version or (self.refused and self.refused.version == version)):
+            if version == self.version:
+                self.refused = None  # the published build is the one serving (e.g. after a rollback)
                 return "unchanged", None
-            if force and version == self.version:
+            if not force and self.refused and self.refused.version == version:
                 return "unchanged", None
             try:
                 retriever = Retriever.load(builds_dir(self.root) / version, self.embedder, fusion=self.fusion)

@@ -1,0 +1,134 @@
+"""Hot reload: new builds swap in under load; broken builds are refused."""
+
+import json
+import shutil
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.build import BuildOptions, build_index
+from indexer.versions import builds_dir, current_build, publish
+from service.main import create_app
+from tests.conftest import FakeEmbedder
+from tests.service.conftest import create_key, make_settings
+
+NEW_ARTICLE = """---
+id: invoice-how-to
+title: 如何开发票
+lang: zh
+category: orders
+tags: [发票, invoice]
+product: all
+channel: [chat]
+audience: public
+status: published
+authors: [cs-009]
+updated: 2026-11-01
+review_by: 2027-11-01
+---
+# 如何开发票
+
+在订单详情页点击申请发票，电子发票 24 小时内发送到邮箱。
+"""
+
+
+@pytest.fixture
+def reloading(db_url, kb_dir, tmp_path):
+    """An app on its own index root, so tests can publish new builds to it."""
+    embedder = FakeEmbedder()
+    root = tmp_path / "index"
+    build_index(kb_dir, root, embedder, BuildOptions(chunk_size=120))
+    app = create_app(make_settings(tmp_path / "data", db_url, root), embedder=embedder)
+    with TestClient(app) as client:
+        yield client, root, embedder, create_key(app, "admin")
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_new_build_is_served_without_failing_requests_in_flight(reloading, kb_dir):
+    client, root, embedder, key = reloading
+    old = client.get("/readyz").json()["index_version"]
+    (kb_dir / "invoice-how-to.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    builder = threading.Thread(target=build_index, args=(kb_dir, root, embedder, BuildOptions(chunk_size=120)))
+    statuses, versions = [], set()
+    builder.start()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        response = client.post("/v1/suggest", json={"query": "发票怎么开"}, headers={"X-API-Key": key})
+        statuses.append(response.status_code)
+        versions.add(response.json().get("index_version"))
+        if len(versions) > 1 and not builder.is_alive():
+            break
+    builder.join()
+    assert set(statuses) == {200}
+    new = client.get("/readyz").json()["index_version"]
+    assert new != old and versions == {old, new}
+    body = client.post("/v1/suggest", json={"query": "发票怎么开", "filters": {"tags": "invoice"}},
+                       headers={"X-API-Key": key}).json()  # fmt: skip
+    assert [r["article_id"] for r in body["results"]] == ["invoice-how-to"]
+    assert f'kbassist_index_info{{version="{new}"}} 1.0' in client.get("/metrics").text
+
+
+def _publish_broken_copy(root):
+    good = current_build(root)
+    broken = builds_dir(root) / "29991231T000000.000000Z"
+    shutil.copytree(good, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["version"] = broken.name
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    for name in ("dense.faiss", "dense", "chunks.jsonl"):
+        target = broken / name
+        if target.is_file():
+            target.write_bytes(b"corrupt")
+    publish(root, broken.name)
+    return good.name, broken.name
+
+
+def test_broken_build_is_refused_and_the_old_one_keeps_serving(reloading):
+    client, root, _, key = reloading
+    old, broken = _publish_broken_copy(root)
+    assert wait_for(lambda: client.get("/readyz").json()["refused"] is not None)
+    ready = client.get("/readyz").json()
+    assert ready["index_version"] == old and ready["refused"]["version"] == broken
+    response = client.post("/v1/suggest", json={"query": "退款"}, headers={"X-API-Key": key})
+    assert response.status_code == 200 and response.json()["index_version"] == old
+    forced = client.post("/v1/admin/reload", headers={"X-API-Key": key}).json()
+    assert forced["outcome"] == "refused" and forced["index_version"] == old
+    publish(root, old)
+    assert wait_for(lambda: client.get("/readyz").json()["refused"] is None)
+
+
+def test_admin_reload_loads_a_new_build_at_once(db_url, kb_dir, tmp_path):
+    embedder = FakeEmbedder()
+    root = tmp_path / "index"
+    build_index(kb_dir, root, embedder, BuildOptions(chunk_size=120))
+    settings = make_settings(tmp_path / "data", db_url, root).model_copy(update={"reload_interval": 0.0})
+    app = create_app(settings, embedder=embedder)
+    with TestClient(app) as client:
+        key = create_key(app, "editor")
+        old = client.get("/readyz").json()["index_version"]
+        (kb_dir / "invoice-how-to.md").write_text(NEW_ARTICLE, encoding="utf-8")
+        build_index(kb_dir, root, embedder, BuildOptions(chunk_size=120))
+        assert client.get("/readyz").json()["index_version"] == old  # no watcher: nothing happens by itself
+        body = client.post("/v1/admin/reload", headers={"X-API-Key": key}).json()
+        assert body["outcome"] == "loaded" and body["index_version"] != old
+        assert client.get("/readyz").json()["index_version"] == body["index_version"]
+
+
+def test_service_without_an_index_is_not_ready(db_url, tmp_path):
+    app = create_app(make_settings(tmp_path / "data", db_url, tmp_path / "empty"), embedder=FakeEmbedder())
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
+        key = create_key(app, "agent", "a-1")
+        response = client.post("/v1/suggest", json={"query": "x"}, headers={"X-API-Key": key})
+        assert response.status_code == 503 and response.json()["error"]["code"] == "index_not_ready"
