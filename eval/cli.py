@@ -73,7 +73,8 @@ def eval_cmd(ctx: click.Context, dataset: Path | None, modes: list[str], backend
             data.write_run(trec_dir / f"{run.backend}.{run.mode}.run", run.run_docs(), f"{run.backend}.{run.mode}")
     if plot is not None:
         report.plot(result, plot)
-    comparisons = compare_all({report.config_name(r): r.per_query("mrr@10") for r in runs}, "mrr@10", seed)
+    comparisons = compare_all({report.config_name(r): r.per_query("mrr@10") for r in runs}, "mrr@10", seed,
+                              report.one_factor_pairs(runs))  # fmt: skip
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         if comparisons:

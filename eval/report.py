@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,18 @@ LABELS = {"recall@1": "R@1", "recall@5": "R@5", "recall@10": "R@10", "mrr@10": "
 def config_name(run: RunReport) -> str:
     """Short name of a configuration, e.g. ``use-multilingual/hybrid``."""
     return f"{run.backend}/{run.mode}"
+
+
+def one_factor_pairs(runs: Sequence[RunReport]) -> list[tuple[str, str]]:
+    """Pairs of configurations that differ in one factor: the mode (same backend) or the backend (same mode).
+
+    Lexical runs of different backends are skipped: BM25 does not use the embedder, so they are identical.
+    """
+    out = []
+    for a, b in combinations(runs, 2):
+        if (a.backend == b.backend) != (a.mode == b.mode) and not a.mode == b.mode == "lexical":
+            out.append((config_name(a), config_name(b)))
+    return out
 
 
 def payload(dataset: Dataset, runs: Sequence[RunReport]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import NamedTuple
 
@@ -46,16 +46,18 @@ def paired_randomization(a: Sequence[float], b: Sequence[float], n_resamples: in
     return (1 + extreme) / (1 + n_resamples)
 
 
-def compare_all(per_query: Mapping[str, Mapping[str, float]], measure: str, seed: int = 0) -> list[Comparison]:
-    """Every pair of configurations, compared on the queries both have scores for.
+def compare_all(per_query: Mapping[str, Mapping[str, float]], measure: str, seed: int = 0,
+                pairs: Iterable[tuple[str, str]] | None = None) -> list[Comparison]:  # fmt: skip
+    """Pairs of configurations (default: every pair), compared on the queries both have scores for.
 
     Args:
         per_query: configuration name -> (query id -> value of ``measure``).
         measure: name of the measure, for the report.
         seed: seed of the randomization test.
+        pairs: the pairs to compare, if not all of them.
     """
     out = []
-    for a, b in combinations(per_query, 2):
+    for a, b in pairs if pairs is not None else combinations(per_query, 2):
         qids = sorted(set(per_query[a]) & set(per_query[b]))
         xa = [per_query[a][q] for q in qids]
         xb = [per_query[b][q] for q in qids]

@@ -34,6 +34,11 @@ def test_eval_json_has_the_documented_shape(runner, eval_settings, fake_factory)
     # 5 queries fully found, "退货运费谁出" finds 1 of its 2 articles: the renamed "card_payment?" is found too
     assert payload["runs"][1]["metrics"]["recall@10"] == pytest.approx(5.5 / 6, abs=1e-4)
     assert "paired randomization" in result.stderr
+    tested = [line.split(" | ")[:2] for line in result.stderr.splitlines() if line.startswith("| use") or
+              line.startswith("| sentence")]  # fmt: skip
+    # 3 mode pairs per backend + 2 backend pairs (dense, hybrid); lexical is the same for every backend
+    assert len(tested) == 8
+    assert ["| use-multilingual/lexical", "sentence-transformers/lexical"] not in tested
 
 
 def test_eval_reuses_the_cached_index(runner, eval_settings, fake_factory):
