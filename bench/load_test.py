@@ -17,10 +17,12 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import os
 import statistics
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_QUERIES = Path(__file__).resolve().parent.parent / "eval" / "golden" / "queries.jsonl"
@@ -33,6 +35,23 @@ def load_queries(path: Path) -> list[str]:
         return FALLBACK
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line)["query"] for line in fh if line.strip()] or FALLBACK
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its child processes (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        pids.extend(int(c) for c in children)
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -106,6 +125,12 @@ def run_http(url: str, key: str, queries: list[str], clients: int, duration: flo
     }
 
 
+def _search(retriever: Any, query: str, top_k: int) -> None:
+    """What the route computes, minus HTTP: embed + search, and each hit's snippet (which may be lazy)."""
+    for hit in retriever.search(query, k=top_k, include_internal=True).hits:
+        _ = hit.snippet, hit.highlights
+
+
 def _inproc_worker(queries: list[str], offset: int, top_k: int, warmup: float, duration: float,
                    out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]  # fmt: skip
     from indexer.cli import load_retriever
@@ -115,18 +140,19 @@ def _inproc_worker(queries: list[str], offset: int, top_k: int, warmup: float, d
     i = offset
     t0 = time.perf_counter()
     while time.perf_counter() < t0 + warmup:
-        retriever.search(queries[i % len(queries)], k=top_k, include_internal=True)
+        _search(retriever, queries[i % len(queries)], top_k)
         i += 1
-    count, stop_at = 0, time.perf_counter() + duration
+    count, stop_at, cpu0 = 0, time.perf_counter() + duration, time.process_time()
     while time.perf_counter() < stop_at:
-        retriever.search(queries[i % len(queries)], k=top_k, include_internal=True)
+        _search(retriever, queries[i % len(queries)], top_k)
         i += 1
         count += 1
-    out.put(count)
+    out.put((count, time.process_time() - cpu0))
 
 
-def run_inproc(queries: list[str], procs: int, duration: float, warmup: float, top_k: int) -> float:
-    """Queries/s of embed + search with no HTTP, in ``procs`` processes at once."""
+def run_inproc(queries: list[str], procs: int, duration: float, warmup: float,
+               top_k: int) -> tuple[float, float]:  # fmt: skip
+    """Queries/s of embed + search with no HTTP in ``procs`` processes at once, and CPU ms per query."""
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
     step = max(1, len(queries) // max(procs, 1))
@@ -135,10 +161,11 @@ def run_inproc(queries: list[str], procs: int, duration: float, warmup: float, t
                for n in range(procs)]  # fmt: skip
     for w in workers:
         w.start()
-    total = sum(out.get() for _ in workers)
+    results = [out.get() for _ in workers]
     for w in workers:
         w.join()
-    return total / duration
+    count, cpu = sum(r[0] for r in results), sum(r[1] for r in results)
+    return count / duration, cpu / max(count, 1) * 1000
 
 
 def main() -> None:
@@ -153,18 +180,33 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="JSONL with a query field.")
     parser.add_argument("--inproc-procs", type=int, default=2,
                         help="Processes for the in-process limit (match the server's workers; 0 = skip).")  # fmt: skip
+    parser.add_argument("--server-pid", type=int,
+                        help="PID of `kbassist serve`: also report its CPU ms per request.")  # fmt: skip
     args = parser.parse_args()
     queries = load_queries(args.queries)
+    cpu_before = cpu_seconds(args.server_pid) if args.server_pid else 0.0
     http_stats = run_http(args.url, args.key, queries, args.clients, args.duration, args.warmup, args.top_k)
+    server_cpu_ms = None
+    if args.server_pid:
+        total = http_stats["requests"] * (args.duration + args.warmup) / args.duration
+        server_cpu_ms = (cpu_seconds(args.server_pid) - cpu_before) / max(total, 1) * 1000
     print(f"HTTP  {args.clients} clients, {args.duration:.0f} s, {len(queries)} distinct queries, top_k={args.top_k}")
     print(f"  requests {http_stats['requests']:.0f}  errors {http_stats['errors']:.0f}  "
           f"throughput {http_stats['qps']:.1f} q/s")  # fmt: skip
     print(f"  latency ms: p50 {http_stats['p50_ms']:.1f}  p95 {http_stats['p95_ms']:.1f}  "
           f"p99 {http_stats['p99_ms']:.1f}  mean {http_stats['mean_ms']:.1f}")  # fmt: skip
+    if server_cpu_ms is not None:
+        print(f"  server CPU per request: {server_cpu_ms:.2f} ms")
     if args.inproc_procs > 0:
-        limit = run_inproc(queries, args.inproc_procs, args.duration, args.warmup, args.top_k)
-        print(f"in-process limit (embed + search, {args.inproc_procs} process(es), no HTTP): {limit:.1f} q/s")
-        print(f"  ratio HTTP / in-process: {http_stats['qps'] / limit:.0%}")
+        limit, inproc_cpu_ms = run_inproc(queries, args.inproc_procs, args.duration, args.warmup, args.top_k)
+        print(f"in-process limit (embed + search, {args.inproc_procs} process(es), no HTTP): {limit:.1f} q/s, "
+              f"{inproc_cpu_ms:.2f} ms CPU per query")  # fmt: skip
+        print(f"  ratio HTTP / in-process throughput: {http_stats['qps'] / limit:.0%}")
+        if server_cpu_ms is not None:
+            print(
+                f"  ratio in-process / server CPU per request: {inproc_cpu_ms / server_cpu_ms:.0%} "
+                "(the throughput ratio on an otherwise idle machine)"
+            )
 
 
 if __name__ == "__main__":

@@ -85,12 +85,12 @@ class IndexHolder:
                 log.error("refused index build %s (still serving %s): %s", version, self.version, exc)
                 return "refused", str(exc)
             previous = self.version
+            if self._on_swap is not None:  # before the swap, so whoever sees the new build sees its metrics
+                self._on_swap(retriever)
             self.retriever = retriever
             self.loaded_at = utcnow()
             self.refused = None
             log.warning("serving index build %s (was %s)", version, previous)
-            if self._on_swap is not None:
-                self._on_swap(retriever)
             return "loaded", None
 
     def request_reload(self) -> tuple[Outcome, str | None]:

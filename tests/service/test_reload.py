@@ -75,7 +75,10 @@ def test_new_build_is_served_without_failing_requests_in_flight(reloading, kb_di
     body = client.post("/v1/suggest", json={"query": "发票怎么开", "filters": {"tags": "invoice"}},
                        headers={"X-API-Key": key}).json()  # fmt: skip
     assert [r["article_id"] for r in body["results"]] == ["invoice-how-to"]
-    assert f'kbassist_index_info{{version="{new}"}} 1.0' in client.get("/metrics").text
+    metrics = client.get("/metrics").text
+    assert f'kbassist_index_info{{version="{new}"}} 1.0' in metrics, [
+        m for m in metrics.splitlines() if "index_info" in m
+    ]
 
 
 def _publish_broken_copy(root):
