@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # --- chunking ---
     chunk_size: int = Field(360, ge=50, le=8000, description="Target chunk length in characters.")
 
+    # --- answers ---
+    answer_max_chars: int = Field(
+        300, ge=20, le=4000, description="Longest passage answer in characters (reply templates are sent whole)."
+    )
+
     # --- index ---
     exact_index_max_vectors: int = Field(
         100_000, ge=1, description="Exact FAISS search up to this many chunks; HNSW beyond."

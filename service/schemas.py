@@ -7,6 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+MAX_CONTEXT_KEYS = 20
+MAX_CONTEXT_NAME = 40
+MAX_CONTEXT_VALUE = 200
+
 
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
@@ -37,6 +41,10 @@ class SuggestRequest(BaseModel):
     top_k: int = Field(5, ge=1, le=50)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     filters: SuggestFilters = Field(default_factory=SuggestFilters)
+    context: dict[str, str] | None = Field(
+        None,
+        description='Reply placeholder values, e.g. {"订单号": "…"}; PII in them is masked before use.',
+    )
 
     @field_validator("query")
     @classmethod
@@ -44,6 +52,35 @@ class SuggestRequest(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @field_validator("context")
+    @classmethod
+    def _context_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return value
+        if len(value) > MAX_CONTEXT_KEYS:
+            raise ValueError(f"at most {MAX_CONTEXT_KEYS} keys")
+        for name, text in value.items():
+            if not name.strip() or len(name) > MAX_CONTEXT_NAME:
+                raise ValueError(f"key {name[:MAX_CONTEXT_NAME]!r}: names are 1–{MAX_CONTEXT_NAME} characters")
+            if len(text) > MAX_CONTEXT_VALUE:
+                raise ValueError(f"value of {name!r}: at most {MAX_CONTEXT_VALUE} characters")
+        return value
+
+
+class AnswerOffsets(BaseModel):
+    """Character offsets ``[start, end)`` into the article body."""
+
+    start: int
+    end: int
+
+
+class PlaceholderPublic(BaseModel):
+    """An unfilled placeholder: ``answer[start:end] == "{name}"``."""
+
+    name: str
+    start: int
+    end: int
 
 
 class SuggestResultPublic(BaseModel):
@@ -56,6 +93,10 @@ class SuggestResultPublic(BaseModel):
     category: str | None
     updated: str | None
     stale: bool = Field(description="The article's review date has passed.")
+    answer: str = Field(description="Plain text an agent can send: the reply template, or the best passage.")
+    answer_source: Literal["template", "passage"]
+    answer_offsets: AnswerOffsets = Field(description="The article-body text the answer was made from.")
+    placeholders: list[PlaceholderPublic] = Field(description="Unfilled {name} placeholders in `answer`.")
 
 
 class SuggestResponse(BaseModel):

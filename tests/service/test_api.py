@@ -28,7 +28,8 @@ def test_suggest_returns_the_documented_shape(client, make_key):
     assert len(body["suggestion_id"]) == 32 and isinstance(body["answerable"], bool)
     assert body["index_version"] == client.get("/readyz").json()["index_version"]
     top = body["results"][0]
-    assert set(top) == {"article_id", "title", "snippet", "score", "category", "updated", "stale"}
+    assert set(top) == {"article_id", "title", "snippet", "score", "category", "updated", "stale", "answer",
+                        "answer_source", "answer_offsets", "placeholders"}  # fmt: skip
     assert top["article_id"] == "refund-arrival" and top["category"] == "refunds"
     assert top["updated"] == "2026-09-01" and top["stale"] is False
     assert "<mark>退款</mark>" in top["snippet"]
