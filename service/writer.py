@@ -1,7 +1,7 @@
 """Background writer: suggestion rows are queued by the request and inserted in batches.
 
-The suggest path only appends to a queue; one thread inserts whatever has queued up
-in a single statement. ``close()`` drains the queue before returning, so a clean
+The suggest path only appends to a queue; one thread collects rows for up to 0.2 s
+and inserts them in a single statement. ``close()`` drains the queue before returning, so a clean
 shutdown loses no row. A failed batch is retried once, then logged and dropped.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 _STOP = object()
 MAX_BATCH = 500
+LINGER_SECONDS = 0.2
 
 
 class SuggestionWriter:
@@ -59,9 +61,11 @@ class SuggestionWriter:
         stopping = False
         while not stopping:
             items = [self._queue.get()]
-            while len(items) < MAX_BATCH:
+            # Linger briefly so one insert carries many rows: per-statement cost, not per-row, dominates.
+            deadline = time.monotonic() + LINGER_SECONDS
+            while len(items) < MAX_BATCH and items[-1] is not _STOP:
                 try:
-                    items.append(self._queue.get_nowait())
+                    items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             rows = [item for item in items if item is not _STOP]
