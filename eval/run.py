@@ -112,9 +112,10 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
 def load_dataset(folder: Path, work_dir: Path) -> Dataset:
     """A dataset folder: ``articles.jsonl``, ``queries.jsonl`` and optionally ``queries_oos.jsonl``.
 
-    Article ids the indexer would reject (e.g. ``card_payment?``) are rewritten to valid
-    ones in a copy of the articles under ``work_dir``, and the queries' relevant ids
-    follow, so no article silently drops out of the evaluation.
+    Articles the indexer would reject are fixed in a copy under ``work_dir``: invalid ids
+    (e.g. ``card_payment?``) are rewritten and the queries' relevant ids follow; a
+    title-only article (empty body, as in bq_intents and tianchi_covid_qq) gets its title
+    as body. No article silently drops out of the evaluation.
 
     Raises:
         ContentError: a required file is missing or malformed.
@@ -125,7 +126,7 @@ def load_dataset(folder: Path, work_dir: Path) -> Dataset:
     queries = read_queries(folder / "queries.jsonl")
     if (folder / "queries_oos.jsonl").is_file():
         queries += read_queries(folder / "queries_oos.jsonl", prefix="oos")
-    articles, renamed = _with_valid_ids(articles, work_dir)
+    articles, renamed = _indexable_copy(articles, work_dir)
     if renamed:
         log.info("renamed %d invalid article id(s): %s", len(renamed), renamed)
         queries = [
@@ -135,13 +136,16 @@ def load_dataset(folder: Path, work_dir: Path) -> Dataset:
     return Dataset(folder.resolve().name, articles, queries)
 
 
-def _with_valid_ids(articles: Path, work_dir: Path) -> tuple[Path, dict[str, str]]:
-    """``articles`` itself, or a copy under ``work_dir`` with invalid ids rewritten; plus old -> new ids."""
+def _indexable_copy(articles: Path, work_dir: Path) -> tuple[Path, dict[str, str]]:
+    """``articles`` itself, or a fixed copy under ``work_dir`` (see :func:`load_dataset`); plus old -> new ids."""
     raw = articles.read_bytes()
     records = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
     taken = {str(r.get("id")) for r in records}
     renamed: dict[str, str] = {}
+    changed = False
     for rec in records:
+        if not str(rec.get("body") or "").strip() and str(rec.get("title") or "").strip():
+            rec["body"], rec["title"], changed = rec["title"], "", True
         old = str(rec.get("id"))
         if ID_RE.match(old):
             continue
@@ -152,7 +156,7 @@ def _with_valid_ids(articles: Path, work_dir: Path) -> tuple[Path, dict[str, str
             new = f"{base}-{n}"
         taken.add(new)
         renamed[old] = rec["id"] = new
-    if not renamed:
+    if not renamed and not changed:
         return articles, {}
     copy = work_dir / "sources" / hashlib.sha256(raw).hexdigest()[:20] / "articles.jsonl"
     if not copy.is_file():
