@@ -85,7 +85,7 @@ class BuildResult:
 class _Reusable:
     chunks: list[Chunk]
     vectors: NDArray[np.float32]
-    tokens: list[list[str]]
+    tokens: list[list[str]] | None
 
 
 def new_version() -> str:
@@ -107,9 +107,12 @@ def _reusable(root: Path, emb_id: str, chunk_size: int, analyzer_fp: str) -> dic
     folder = builds_dir(root) / version
     try:
         manifest = Manifest.read(folder)
-        if (manifest.embedder_id, manifest.chunk_size, manifest.analyzer) != (emb_id, chunk_size, analyzer_fp):
-            log.info("current build %s was made with other settings; embedding everything", version)
+        if (manifest.embedder_id, manifest.chunk_size) != (emb_id, chunk_size):
+            log.info("current build %s was made with another embedder or chunk size; embedding everything", version)
             return {}
+        # Vectors do not depend on the analyzer: after a dictionary or synonym change only
+        # the BM25 terms are recomputed.
+        same_terms = manifest.analyzer == analyzer_fp
         vectors = np.load(folder / VECTORS)
         by_article: dict[str, list[int]] = {}
         chunks: list[Chunk] = []
@@ -127,7 +130,9 @@ def _reusable(root: Path, emb_id: str, chunk_size: int, analyzer_fp: str) -> dic
     for article_id, rows in by_article.items():
         content_hash = manifest.article_hashes.get(article_id)
         if content_hash:
-            out[content_hash] = _Reusable([chunks[r] for r in rows], vectors[rows], [tokens[r] for r in rows])
+            out[content_hash] = _Reusable(
+                [chunks[r] for r in rows], vectors[rows], [tokens[r] for r in rows] if same_terms else None
+            )
     return out
 
 
@@ -234,7 +239,10 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
             hit = reuse.get(h)
             if hit is not None:
                 chunks.extend(hit.chunks)
-                tokens.extend(hit.tokens)
+                if hit.tokens is None:
+                    tokens.extend(analyzer.tokens(embed_text(art.title, c)) for c in hit.chunks)
+                else:
+                    tokens.extend(hit.tokens)
                 vector_parts.append(hit.vectors)
                 continue
             pieces = chunk_article(art, options.chunk_size)

@@ -46,6 +46,7 @@ def fusion_from(settings: Settings) -> FusionParams:
     """Fusion parameters configured by ``settings``."""
     return FusionParams(
         lexical_weight=settings.lexical_weight,
+        lexical_weight_en=settings.lexical_weight_en,
         lexical_cap=settings.lexical_cap,
         use_weight=settings.use_weight,
         st_weight=settings.st_weight,

@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; defaults to SQLite in data_dir.")
 
     # --- embeddings ---
-    embedding_backend: EmbeddingBackend = Field("use-multilingual", description="Dense embedding backend.")
+    embedding_backend: EmbeddingBackend = Field(
+        "ensemble",
+        description="Dense backend: ensemble (USE + English ST model), use-multilingual, sentence-transformers.",
+    )
     embedding_model: str | None = Field(
         None,
         description="sentence-transformers model name or local path; default: the bundled all-MiniLM-L6-v2.",
@@ -54,7 +57,10 @@ class Settings(BaseSettings):
 
     # --- retrieval ---
     # Hybrid fusion; the formula and the figures behind each default are in indexer/search.py FusionParams.
-    lexical_weight: float = Field(0.02, ge=0.0, description="BM25 weight numerator (divided by the dense gap).")
+    lexical_weight: float = Field(
+        0.03, ge=0.0, description="BM25 weight numerator for Chinese queries (divided by the dense gap)."
+    )
+    lexical_weight_en: float = Field(0.02, ge=0.0, description="BM25 weight numerator for English queries.")
     lexical_cap: float = Field(1.0, ge=0.0, description="Upper bound of the per-query BM25 weight.")
     use_weight: float = Field(0.35, ge=0.0, description="Ensemble: weight of USE for English queries.")
     st_weight: float = Field(1.0, ge=0.0, description="Ensemble: weight of the English model for English queries.")

@@ -86,7 +86,8 @@ class FusionParams:
     other passage by ``cos_use``; Chinese queries use ``cos_use`` alone.
     """
 
-    lexical_weight: float = 0.02
+    lexical_weight: float = 0.03
+    lexical_weight_en: float = 0.02
     lexical_cap: float = 1.0
     use_weight: float = 0.35
     st_weight: float = 1.0
@@ -178,6 +179,7 @@ class Retriever:
         order = np.argsort(self._chunk_article, kind="stable")
         bounds = np.searchsorted(self._chunk_article[order], np.arange(len(self._article_ids) + 1))
         self._article_chunks = [order[bounds[i] : bounds[i + 1]] for i in range(len(self._article_ids))]
+        self._article_lang = np.array([str(articles[a].get("lang") or "") for a in self._article_ids])
         self._split: int | None = getattr(embedder, "split", None)
         if self._split is not None:
             self._has_st = np.linalg.norm(vectors[:, self._split :], axis=1) > 0
@@ -274,19 +276,27 @@ class Retriever:
         ids = self.dense.search(np.stack(queries), n, allowed)[1]
         return ids.ravel(), use_part[:split], st_part
 
-    def _dense_scores(self, rows: NDArray[np.int64], use_q: NDArray[np.float32],
-                      st_q: NDArray[np.float32] | None) -> NDArray[np.float32]:  # fmt: skip
-        """Exact dense score of chunk ``rows`` for the query parts."""
+    def _dense_scores(self, rows: NDArray[np.int64], starts: NDArray[np.int64], arts: NDArray[np.int64],
+                      use_q: NDArray[np.float32], st_q: NDArray[np.float32] | None,
+                      lang: str) -> NDArray[np.float32]:  # fmt: skip
+        """Exact dense score of chunk ``rows`` (grouped by article ``arts`` at ``starts``)."""
         vecs = self.vectors[rows]
         split = self._split
         if split is None:
             return np.asarray(vecs @ use_q, dtype=np.float32)
-        cu = vecs[:, :split] @ use_q
-        if st_q is None:
-            return np.asarray(cu, dtype=np.float32)
+        cu = np.asarray(vecs[:, :split] @ use_q, dtype=np.float32)
+        if st_q is None or not len(rows):
+            return cu
+        # The English model can only score English passages. Trust it in proportion to
+        # the share of query-language articles in USE's top 10, so that in a bilingual
+        # KB an English question whose answer is a Chinese article is not pushed aside.
+        top10 = np.argsort(-np.maximum.reduceat(cu, starts), kind="stable")[:10]
         f = self.fusion
+        st_weight = f.st_weight * float(np.mean(self._article_lang[arts[top10]] == lang))
+        if st_weight == 0:
+            return cu
         cm = vecs[:, split:] @ st_q
-        mixed = (f.use_weight * cu + f.st_weight * cm) / (f.use_weight + f.st_weight)
+        mixed = (f.use_weight * cu + st_weight * cm) / (f.use_weight + st_weight)
         return np.asarray(np.where(self._has_st[rows], mixed, cu), dtype=np.float32)
 
     def _lexical_top(self, scores: NDArray[np.float32], allowed: NDArray[np.int64] | None,
@@ -335,10 +345,14 @@ class Retriever:
         arts = np.unique(self._chunk_article[found])
         rows = np.concatenate([self._article_chunks[a] for a in arts]) if len(arts) else np.zeros(0, np.int64)
         owner = self._chunk_article[rows]
-        dense_c = self._dense_scores(rows, use_q, st_q) if use_q is not None else np.zeros(len(rows), np.float32)
-        lex_c = bm25[rows] if bm25 is not None else np.zeros(len(rows), np.float32)
-        # Per-article maxima (rows are grouped by article, in ``arts`` order).
+        # Rows are grouped by article, in ``arts`` order; ``starts`` marks each group.
         starts = np.searchsorted(owner, arts) if len(rows) else np.zeros(0, np.int64)
+        dense_c = (
+            self._dense_scores(rows, starts, arts, use_q, st_q, lang)
+            if use_q is not None
+            else np.zeros(len(rows), np.float32)
+        )
+        lex_c = bm25[rows] if bm25 is not None else np.zeros(len(rows), np.float32)
         dense_a = np.maximum.reduceat(dense_c, starts) if len(rows) else np.zeros(0, np.float32)
         lex_a = np.maximum.reduceat(lex_c, starts) if len(rows) else np.zeros(0, np.float32)
         top_dense = float(dense_a.max()) if use_q is not None and len(dense_a) else 0.0
@@ -348,9 +362,14 @@ class Retriever:
         elif mode == "lexical":
             weight, chunk_score, fused = 0.0, lex_c, lex_a
         else:
-            ordered = np.sort(dense_a)[::-1]
-            gap = float(ordered[0] - ordered[min(9, len(ordered) - 1)]) if len(ordered) else 0.0
-            weight = min(self.fusion.lexical_weight / max(gap, 1e-3), self.fusion.lexical_cap)
+            top10 = np.argsort(-dense_a, kind="stable")[:10]
+            gap = float(dense_a[top10[0]] - dense_a[top10[-1]]) if len(top10) else 0.0
+            base = self.fusion.lexical_weight_en if lang == "en" else self.fusion.lexical_weight
+            weight = min(base / max(gap, 1e-3), self.fusion.lexical_cap)
+            # BM25 only matches articles written in the query's language; where the dense
+            # top 10 says the answer may be in the other language, trust BM25 less.
+            if len(top10):
+                weight *= float(np.mean(self._article_lang[arts[top10]] == lang))
             norm = top_lexical if top_lexical > 0 else 1.0
             chunk_score = dense_c + weight * lex_c / norm
             fused = dense_a + weight * lex_a / norm
@@ -358,7 +377,7 @@ class Retriever:
             keep = lex_a > 0
             arts, fused, starts = arts[keep], fused[keep], starts[keep]
         order = np.argsort(-fused, kind="stable")[:k]
-        display_terms = [t.lstrip("#") for t in terms]
+        display_terms = [t.lstrip("#") for t in terms if not t.startswith("@")]
         hits = []
         ends = np.append(starts[1:], len(rows)) if len(starts) else starts
         for i in order.tolist():

@@ -143,3 +143,17 @@ def test_search_modes_filters_and_internal(kb_dir, tmp_path, fake_embedder):
     only_orders = r.search("退款", k=5, filters=Filters.of(category=["orders"]))
     assert [h.article_id for h in only_orders.hits] == ["en-order-cancel"]
     assert len(r.search("退款", k=3, mode="hybrid").hits) == 3
+
+
+def test_synonym_change_reuses_vectors_and_retokenises(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    _build(kb_dir, root, fake_embedder)
+    r = Retriever.load(current_build(root), fake_embedder)
+    assert not r.search("daozhang", k=3, mode="lexical").hits
+    with (kb_dir / "_synonyms.txt").open("a", encoding="utf-8") as fh:
+        fh.write("到账 daozhang\n")
+    fake_embedder.embedded.clear()
+    result = _build(kb_dir, root, fake_embedder)
+    assert result.embedded_chunks == 0 and fake_embedder.embedded == []
+    r = Retriever.load(current_build(root), fake_embedder)
+    assert r.search("daozhang", k=3, mode="lexical").hits[0].article_id == "refund-arrival"
