@@ -37,7 +37,7 @@ def fake_factory(monkeypatch) -> FakeFactory:
 
 @pytest.fixture
 def eval_settings(tmp_path: Path, kb_dir: Path) -> Settings:
-    return Settings(content_dir=kb_dir, data_dir=tmp_path / "data")
+    return Settings(content_dir=kb_dir, data_dir=tmp_path / "data", embedding_backend="use-multilingual")
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ def test_eval_json_has_the_documented_shape(runner, eval_settings, fake_factory)
         assert set(run["answerable"]) == {"precision", "recall"}
         assert set(run["latency_ms"]) == {"p50", "p95"}
         assert all(0.0 <= v <= 1.0 for v in run["metrics"].values())
-    # 5 queries fully found, "退货运费谁出" finds 1 of its 2 articles: the renamed "card_payment?" is found too
-    assert payload["runs"][1]["metrics"]["recall@10"] == pytest.approx(5.5 / 6, abs=1e-4)
+    # at worst "退货运费谁出" finds 1 of its 2 articles; 5/6 would mean the renamed "card_payment?" was lost
+    assert payload["runs"][1]["metrics"]["recall@10"] >= 5.5 / 6 - 1e-4
     assert "paired randomization" in result.stderr
     tested = [line.split(" | ")[:2] for line in result.stderr.splitlines() if line.startswith("| use") or
               line.startswith("| sentence")]  # fmt: skip
