@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 import jieba
+import Stemmer
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,11 @@ jieba.setLogLevel(logging.WARNING)
 _CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.'_-][a-z0-9]+)*")
 _TOKEN_OK_RE = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
-STOPWORDS = frozenset(
-    "的 了 吗 呢 吧 啊 呀 哦 嗯 是 在 我 你 他 她 它 我们 你们 这 那 就 都 也 还 和 与 及 或 有 被 把 给 让 "
-    "a an the is are was were be been to of in on for and or it i you my your me we our this that do does "
-    "did can could would will with at by from as if so not no".split()
+# Chinese function words carry no topic. English words are kept, stemmed (Snowball):
+# dropping English stopwords cost clinc150 0.03 BM25 MRR@10 ("how", "what", "when"
+# are intent cues), stemming added 0.01-0.05 on all three English sets.
+ZH_STOPWORDS = frozenset(
+    "的 了 吗 呢 吧 啊 呀 哦 嗯 是 在 我 你 他 她 它 我们 你们 这 那 就 都 也 还 和 与 及 或 有 被 把 给 让".split()
 )
 
 
@@ -47,7 +49,8 @@ class Analyzer:
         self._jieba = jieba.Tokenizer()
         self.bigrams = bigrams
         self.synonyms: dict[str, str] = {}
-        digest = hashlib.sha256(f"bigrams={bigrams};unigrams=1".encode())
+        digest = hashlib.sha256(f"bigrams={bigrams};unigrams=1;stem=english".encode())
+        self._stem = Stemmer.Stemmer("english").stemWord
         if dictionary is not None and dictionary.is_file():
             data = dictionary.read_bytes()
             digest.update(data)
@@ -70,7 +73,7 @@ class Analyzer:
         return cls(folder / "_dictionary.txt", folder / "_synonyms.txt", bigrams=bigrams)
 
     def tokens(self, text: str) -> list[str]:
-        """BM25 terms of ``text``: words (synonyms mapped) plus Chinese character bigrams."""
+        """BM25 terms: words (synonyms mapped, English stemmed) plus Chinese character bigrams and unigrams."""
         text = text.lower()
         out: list[str] = []
         for word in self._jieba.lcut(text, HMM=True):
@@ -79,10 +82,10 @@ class Analyzer:
                 continue
             if _CJK_RUN_RE.fullmatch(word) is None:
                 for w in _WORD_RE.findall(word):
-                    if w not in STOPWORDS:
-                        out.append(self.synonyms.get(w, w))
+                    term = self.synonyms.get(w, w)
+                    out.append(term if _CJK_RUN_RE.search(term) else self._stem(term))
                 continue
-            if word in STOPWORDS:
+            if word in ZH_STOPWORDS:
                 continue
             out.append(self.synonyms.get(word, word))
         if self.bigrams:

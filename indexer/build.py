@@ -210,6 +210,8 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
         if options.strict and report.errors:
             raise BuildError(f"{len(report.errors)} content error(s) and --strict is set; nothing was published")
         articles = [a for a in report.articles if a.status == "published"]
+        if not articles:
+            raise BuildError(f"no valid published article in {source}; nothing was published")
         analyzer = Analyzer.for_content(config_dir(source))
         emb_id = embedder_id(embedder)
         reuse = {} if options.full else _reusable(root, emb_id, options.chunk_size, analyzer.fingerprint)

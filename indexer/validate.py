@@ -147,7 +147,10 @@ def validate(entries: list[Entry], vocab: Vocabulary, today: date | None = None)
             problems.append(Problem(path, line(key), msg))
             bad.add(idx)
 
-        required = REQUIRED_FIELDS if is_markdown else ("id", "body")
+        # An export row needs an id and some text; FAQ exports often carry only a title (the question).
+        required = REQUIRED_FIELDS if is_markdown else ("id",)
+        if not is_markdown and not art.title.strip() and not art.body.strip():
+            err("body", "empty row: neither title nor body")
         for key in required:
             if key not in entry.raw or entry.raw[key] in (None, "", []):
                 if key in ("tags", "channel") and key in entry.raw:

@@ -157,3 +157,23 @@ def test_synonym_change_reuses_vectors_and_retokenises(kb_dir, tmp_path, fake_em
     assert result.embedded_chunks == 0 and fake_embedder.embedded == []
     r = Retriever.load(current_build(root), fake_embedder)
     assert r.search("daozhang", k=3, mode="lexical").hits[0].article_id == "refund-arrival"
+
+
+def test_build_with_no_valid_article_fails_cleanly(tmp_path, fake_embedder):
+    export = tmp_path / "kb.jsonl"
+    export.write_text('{"id": "bad id!", "title": "x", "body": "y", "lang": "zh"}\n', encoding="utf-8")
+    with pytest.raises(BuildError, match="no valid published article"):
+        build_index(export, tmp_path / "index", fake_embedder, BuildOptions())
+    assert current_version(tmp_path / "index") is None
+
+
+def test_title_only_export_rows_are_indexed(tmp_path, fake_embedder):
+    export = tmp_path / "faq.jsonl"
+    export.write_text(
+        '{"id": "q1", "title": "借款还清后如何注销", "body": "", "lang": "zh"}\n'
+        '{"id": "q2", "title": "", "body": "", "lang": "zh"}\n',
+        encoding="utf-8",
+    )
+    result = build_index(export, tmp_path / "index", fake_embedder, BuildOptions())
+    assert result.added == ["q1"]
+    assert any("neither title nor body" in p.message for p in result.problems)
