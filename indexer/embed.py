@@ -127,6 +127,12 @@ class SentenceTransformerEmbedder:
                 "the sentence-transformers backend needs: pip install 'torch==2.13.0' sentence-transformers"
             ) from exc
         torch.set_num_threads(threads)
+        try:  # the weight-loading progress bar is noise in a CLI and in service logs
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+            pass
         try:
             self._model = SentenceTransformer(source, device="cpu")
         except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
