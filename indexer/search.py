@@ -370,10 +370,14 @@ class Retriever:
             gap = float(dense_a[top10[0]] - dense_a[top10[-1]]) if len(top10) else 0.0
             base = self.fusion.lexical_weight_en if lang == "en" else self.fusion.lexical_weight
             weight = min(base / max(gap, 1e-3), self.fusion.lexical_cap)
-            # BM25 only matches articles written in the query's language; where the dense
-            # top 10 says the answer may be in the other language, trust BM25 less.
+            # BM25 only matches articles written in the query's language, so it would push
+            # same-language articles over an answer in the other language. It takes part
+            # only when at least 9 of the dense top 10 are in the query's language (always,
+            # in a one-language KB). Golden set, ensemble hybrid: cross-lingual queries
+            # R@5/MRR@10 0.369/0.283 (weight scaled by that share) -> 0.600/0.419 (gate);
+            # all queries 0.625/0.748 -> 0.674/0.764.
             if len(top10):
-                weight *= float(np.mean(self._article_lang[arts[top10]] == lang))
+                weight *= float(np.mean(self._article_lang[arts[top10]] == lang) >= 0.9)
             norm = top_lexical if top_lexical > 0 else 1.0
             chunk_score = dense_c + weight * lex_c / norm
             fused = dense_a + weight * lex_a / norm
