@@ -164,12 +164,14 @@ def _write_build(folder: Path, articles: list[Article], chunks: list[Chunk], tok
     return dense.kind
 
 
-def _check_build(folder: Path, embedder: Embedder, articles: list[Article]) -> None:
+def _check_build(folder: Path, embedder: Embedder, analyzer: Analyzer, articles: list[Article]) -> None:
     """Load the new build back and run a smoke query; raise BuildError if anything is off."""
     from indexer.search import Retriever
 
     try:
-        retriever = Retriever.load(folder, embedder)
+        # Reuse the build's analyzer (a second jieba start costs ~0.7 s); load() still
+        # checks its fingerprint against the files copied into the build.
+        retriever = Retriever.load(folder, embedder, analyzer)
     except (KBError, OSError, ValueError) as exc:
         raise BuildError(f"new build does not load: {exc}") from exc
     manifest = retriever.manifest
@@ -293,7 +295,7 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
             },
         )  # fmt: skip
         manifest.write(tmp)
-        _check_build(tmp, embedder, articles)
+        _check_build(tmp, embedder, analyzer, articles)
         final = builds_dir(root) / version
         os.replace(tmp, final)
         publish(root, version)
