@@ -5,9 +5,9 @@ time, with the content folder's ``_dictionary.txt`` (jieba user dictionary) and
 ``_synonyms.txt`` (one group per line, first term canonical) applied to both.
 Chinese runs also yield character bigrams and unigrams, which catch typos, unseen
 words and compounds that jieba segments differently in a query and in an article.
-Measured with ``kbassist eval`` (hybrid, 1,000 queries, seed 13): adding unigrams to
-words + bigrams raised bq_intents from 0.557/0.371 to 0.580/0.380 (R@5/MRR@10) and
-tianchi_covid_qq from 0.964/0.914 to 0.965/0.913 at the Chinese fusion weight.
+Measured (hybrid, 1,000 queries, seed 13, Chinese fusion weight 0.03): adding unigrams
+to words + bigrams raised bq_intents from 0.562/0.371 to 0.580/0.380 (R@5/MRR@10) and
+tianchi_covid_qq from 0.963/0.907 to 0.965/0.913; see eval/RESULTS.md.
 """
 
 from __future__ import annotations
