@@ -27,6 +27,7 @@ from indexer.lang import detect_lang
 from indexer.layout import ARTICLES, CHUNKS, CONFIG_FILES, DENSE, LEXICAL, VECTORS
 from indexer.lexical import LexicalIndex
 from indexer.manifest import Manifest
+from indexer.plaintext import plain_text
 from indexer.store import DenseIndex
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -394,7 +395,7 @@ class Retriever:
             best_row = int(rows[span][int(np.argmax(chunk_score[span]))])
             chunk = self.chunks[best_row]
             meta = self.articles[self._article_ids[a]]
-            snippet, spans = make_snippet(chunk.text, display_terms)
+            snippet, spans = make_snippet(plain_text(chunk.text, lang=str(meta.get("lang") or "zh"))[0], display_terms)
             hits.append(Hit(
                 article_id=meta["id"], title=meta.get("title", ""), score=float(fused[i]), snippet=snippet,
                 highlights=spans, chunk=chunk, dense_score=float(dense_a[i]) if use_q is not None else None,

@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Set up, index the bundled kb_content/ and serve it on http://127.0.0.1:8000 (sidebar at /).
+# Set up, index the bundled kb_content/ and serve it on http://127.0.0.1:8000 (OpenAPI docs at /docs).
+# On the first run it creates an editor API key for trying the API and keeps it in .kbassist/quickstart-key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/kbassist index
+KEY_FILE=${KB_DATA_DIR:-.kbassist}/quickstart-key
+if [ ! -s "$KEY_FILE" ]; then
+    .venv/bin/kbassist db upgrade >/dev/null
+    (umask 077 && .venv/bin/kbassist keys create --role editor --name quickstart | tail -1 > "$KEY_FILE")
+fi
+echo "API key (X-API-Key): $(cat "$KEY_FILE")"
+echo "try: curl -s -H \"X-API-Key: \$(cat $KEY_FILE)\" -H 'Content-Type: application/json' \\"
+echo "       -d '{\"query\": \"退款多久到账\"}' http://127.0.0.1:8000/v1/suggest"
 exec .venv/bin/kbassist serve "$@"
