@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 
-from indexer.build import BuildOptions, build_index, load_content, rollback
+from indexer.build import BuildOptions, BuildResult, build_index, load_content, rollback
 from indexer.config import Settings
 from indexer.embed import Embedder, create_embedder
 from indexer.errors import ContentError, KBError
@@ -127,7 +125,7 @@ def index_cmd(ctx: click.Context, content: Path | None, index_dir: Path | None, 
             click.echo(f"  {label}: {', '.join(ids)}")
 
 
-def _run_build(source: Path, root: Path, embedder: Embedder, options: BuildOptions) -> Any:
+def _run_build(source: Path, root: Path, embedder: Embedder, options: BuildOptions) -> BuildResult:
     if not sys.stderr.isatty():
         return build_index(source, root, embedder, options)
     from rich.progress import Progress
@@ -176,11 +174,6 @@ def query_cmd(ctx: click.Context, text: str, top_k: int, mode: str, category: tu
         click.echo(f"    {h.snippet[:120]}")
     if not result.hits:
         click.echo("no results")
-
-
-def today() -> date:
-    """Today's date (a seam for tests)."""
-    return date.today()
 
 
 COMMANDS = (validate_cmd, index_cmd, query_cmd)
