@@ -3,8 +3,9 @@
 The route is ``async def`` on purpose: the work is pure CPU with no I/O (the row goes
 to a queue): ~2 ms for a Chinese query, ~13 ms for an English one with the default
 ensemble backend (MiniLM), and running it on the event loop avoids the thread-pool
-GIL contention measured in PERFORMANCE-NOTES.md. Nothing slow may be added here. The suggested answers are pure string work: about 0.05 ms per result
-answered by a template and 0.2 ms per passage (kb_content, all chunks).
+GIL contention measured in PERFORMANCE-NOTES.md. Nothing slow may be added here. The
+suggested answers are pure string work: about 0.05 ms per result answered by a
+template and 0.2 ms per passage (kb_content, all chunks).
 """
 
 from __future__ import annotations
