@@ -251,9 +251,10 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
                 continue
             pieces = chunk_article(art, options.chunk_size)
             embed_slots.append((len(to_embed), len(pieces)))
-            to_embed.extend(embed_text(art.title, c) for c in pieces)
+            texts = [embed_text(art.title, c) for c in pieces]
+            to_embed.extend(texts)
             chunks.extend(pieces)
-            tokens.extend(analyzer.tokens(embed_text(art.title, c)) for c in pieces)
+            tokens.extend(analyzer.tokens(t) for t in texts)
             vector_parts.append(None)
         removed = sorted(set(previous) - {a.id for a in articles})
 
