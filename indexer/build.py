@@ -99,14 +99,23 @@ def load_content(source: Path, csv_map: dict[str, str] | None = None) -> Report:
     return validate(entries, Vocabulary.load(config_dir(source)))
 
 
-def _reusable(root: Path, emb_id: str, chunk_size: int, analyzer_fp: str) -> dict[str, _Reusable]:
-    """Per content hash, what the current build holds for that article (if compatible)."""
+def _current_manifest(root: Path) -> Manifest | None:
+    """The manifest of the published build, or None (nothing published, or unreadable)."""
     version = current_version(root)
     if version is None:
-        return {}
+        return None
+    try:
+        return Manifest.read(builds_dir(root) / version)
+    except (OSError, ValueError, TypeError):
+        log.warning("cannot read the manifest of current build %s; embedding everything", version)
+        return None
+
+
+def _reusable(root: Path, manifest: Manifest, emb_id: str, chunk_size: int, analyzer_fp: str) -> dict[str, _Reusable]:
+    """Per content hash, what the current build (``manifest``) holds for that article (if compatible)."""
+    version = manifest.version
     folder = builds_dir(root) / version
     try:
-        manifest = Manifest.read(folder)
         if (manifest.embedder_id, manifest.chunk_size) != (emb_id, chunk_size):
             log.info("current build %s was made with another embedder or chunk size; embedding everything", version)
             return {}
@@ -216,14 +225,13 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
             raise BuildError(f"no valid published article in {source}; nothing was published")
         analyzer = Analyzer.for_content(config_dir(source))
         emb_id = embedder_id(embedder)
-        reuse = {} if options.full else _reusable(root, emb_id, options.chunk_size, analyzer.fingerprint)
-        previous: dict[str, str] = {}
-        version_now = current_version(root)
-        if version_now is not None:
-            try:
-                previous = Manifest.read(builds_dir(root) / version_now).article_hashes
-            except (OSError, ValueError):
-                previous = {}
+        current = _current_manifest(root)
+        previous = current.article_hashes if current is not None else {}
+        reuse = (
+            {}
+            if options.full or current is None
+            else _reusable(root, current, emb_id, options.chunk_size, analyzer.fingerprint)
+        )
 
         chunks: list[Chunk] = []
         tokens: list[list[str]] = []
