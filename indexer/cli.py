@@ -37,7 +37,8 @@ def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
     """The embedder configured by ``settings``."""
     return create_embedder(settings.embedding_backend, settings.embedding_model,
                            threads=threads or settings.embed_threads,
-                           allow_download=settings.allow_model_download)  # fmt: skip
+                           allow_download=settings.allow_model_download, st_runtime=settings.st_runtime,
+                           cache_dir=settings.model_cache_dir)  # fmt: skip
 
 
 def fusion_from(settings: Settings) -> FusionParams:

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         None,
         description="sentence-transformers model name or local path; default: the bundled all-MiniLM-L6-v2.",
     )
+    st_runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8",
+        description="What runs the sentence-transformers model: ONNX Runtime with int8 weights, ONNX fp32 or torch.",
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="Where ONNX exports of models are kept; defaults to $KB_DATA_DIR/models."
+    )
     allow_model_download: bool = Field(False, description="Allow the model loader to reach a model hub.")
     embed_batch_size: int = Field(64, ge=1, le=4096, description="Texts per embedding batch at build time.")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per query embedding (1 serves best).")
@@ -92,6 +99,8 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
+        if self.model_cache_dir is None:
+            self.model_cache_dir = self.data_dir / "models"
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.data_dir / 'kbassist.db'}"
         elif self.database_url.startswith("postgres://"):

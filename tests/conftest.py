@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +62,16 @@ def kb_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, kb_dir: Path) -> Settings:
     return Settings(content_dir=kb_dir, data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One ONNX model cache for the whole run: the export (~10 s) happens once, not per test."""
+    path = tmp_path_factory.mktemp("models")
+    old = os.environ.get("KB_MODEL_CACHE_DIR")
+    os.environ["KB_MODEL_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        del os.environ["KB_MODEL_CACHE_DIR"]
+    else:
+        os.environ["KB_MODEL_CACHE_DIR"] = old

@@ -1,10 +1,11 @@
-"""The API contract over kb_mini indexed with the real default model (multilingual USE)."""
+"""The API contract over kb_mini indexed with the real default embedder (whatever the settings ship)."""
 
 import pytest
 from fastapi.testclient import TestClient
 
 from indexer.build import BuildOptions, build_index
-from indexer.embed import UseEmbedder
+from indexer.cli import make_embedder
+from indexer.config import Settings
 from service.main import create_app
 from tests.conftest import KB_MINI
 from tests.service.conftest import create_key, make_settings
@@ -13,16 +14,17 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def use_index(tmp_path_factory):
-    embedder = UseEmbedder(threads=1)
-    root = tmp_path_factory.mktemp("use") / "index"
+def default_index(tmp_path_factory):
+    embedder = make_embedder(Settings(data_dir=tmp_path_factory.mktemp("data")))
+    assert embedder.backend == Settings.model_fields["embedding_backend"].default
+    root = tmp_path_factory.mktemp("default") / "index"
     build_index(KB_MINI, root, embedder, BuildOptions(chunk_size=200))
     return root, embedder
 
 
 @pytest.fixture(scope="module")
-def real_client(use_index, db_url, tmp_path_factory):
-    root, embedder = use_index
+def real_client(default_index, db_url, tmp_path_factory):
+    root, embedder = default_index
     app = create_app(make_settings(tmp_path_factory.mktemp("data"), db_url, root), embedder=embedder)
     with TestClient(app) as client:
         yield client
