@@ -9,6 +9,7 @@ ENV PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     KB_DATA_DIR=/data \
+    KB_MODEL_CACHE_DIR=/app/models \
     KB_CONTENT_DIR=/app/kb_content \
     KB_HOST=0.0.0.0 \
     KB_PORT=8000
@@ -30,11 +31,12 @@ COPY eval ./eval
 COPY kb_content ./kb_content
 RUN pip install --no-deps . \
  && useradd --create-home --uid 10001 kbassist \
- && mkdir -p /data && chown kbassist /data
+ && mkdir -p /data /app/models && chown kbassist /data /app/models
 
 USER kbassist
-# Index the bundled KB into the image's data dir; mount a volume on /data to keep the
-# SQLite database and later builds.
+# Index the bundled KB into the image's data dir (this also makes the one-time ONNX export of
+# MiniLM into /app/models, outside the volume); mount a volume on /data to keep the SQLite
+# database and later builds.
 RUN kbassist index
 
 EXPOSE 8000
