@@ -91,6 +91,7 @@ def ensure_export(source: str, cache_dir: Path) -> Path:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        shutil.rmtree(folder, ignore_errors=True)  # a folder without META is not an export
         tmp.rename(folder)
     return folder
 
