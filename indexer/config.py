@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     answerable_threshold: float | None = Field(
         None,
-        description="Top dense cosine below which a query counts as unanswerable; default: calibrated per backend.",
+        description="Answer probability (SearchResult.confidence) below which a query counts as unanswerable; "
+        "default: the calibrated model's threshold (0.25).",
     )
 
     # --- service (kbassist serve) ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -44,3 +45,36 @@ class LexicalIndex:
         if not known or self.n_docs == 0:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def term_idf(self, tokens: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Vocabulary id (-1 when unknown) and Lucene IDF of each token.
+
+        ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))``, the weight bm25s gives a term; an
+        unknown token gets the IDF of a term in no document, the largest there is.
+        """
+        ids = np.array([self._vocab.get(t, -1) for t in tokens], dtype=np.int64)
+        indptr = self._bm25.scores["indptr"]
+        known = ids >= 0
+        df = np.zeros(len(ids), dtype=np.float64)
+        df[known] = indptr[ids[known] + 1] - indptr[ids[known]]
+        return ids, np.log1p((self.n_docs - df + 0.5) / (df + 0.5))
+
+    @cached_property
+    def _by_doc(self) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+        """The score matrix transposed: term ids grouped by document, and each document's start."""
+        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        terms = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
+        order = np.argsort(indices, kind="stable")
+        starts = np.zeros(self.n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(indices, minlength=self.n_docs)[: self.n_docs], out=starts[1:])
+        return terms[order], starts
+
+    def doc_terms(self, docs: NDArray[np.int64]) -> NDArray[np.int32]:
+        """Vocabulary ids of the terms occurring in ``docs`` (chunk ids; repeats possible).
+
+        The first call transposes the score matrix (one sort of its entries) and keeps it.
+        """
+        terms, starts = self._by_doc
+        if not len(docs):
+            return np.zeros(0, dtype=np.int32)
+        return np.concatenate([terms[starts[d] : starts[d + 1]] for d in docs.tolist()])

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from indexer.analyzer import Analyzer
+from indexer.answerable import ANSWER_MODELS, AnswerModel, Signals, measure_signals
 from indexer.chunk import Chunk
 from indexer.embed import Embedder, embedder_id
 from indexer.errors import IndexLoadError
@@ -61,16 +62,6 @@ class Filters:
         if self.channel and not self.channel & set(meta.get("channel") or ()):
             return False
         return True
-
-
-# Top dense score below which no article is trusted to answer, per embedding backend;
-# override with KB_ANSWERABLE_THRESHOLD. Calibrated on clinc150 (1,000 in-scope against
-# 1,000 out-of-scope queries, seed 13) as the highest threshold that keeps out-of-scope
-# precision >= 0.9: ensemble 0.275 (P 0.907, R 0.693), use-multilingual 0.275 (P 0.907,
-# R 0.535), sentence-transformers 0.25 (P 0.907, R 0.553). The top dense score separates
-# better than the dense gap or BM25 (ROC AUC 0.924 vs 0.891 / 0.825 on clinc150).
-ANSWERABLE_THRESHOLDS = {"use-multilingual": 0.275, "sentence-transformers": 0.25, "ensemble": 0.275}
-DEFAULT_ANSWERABLE_THRESHOLD = 0.275
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +119,7 @@ class SearchResult:
     answerable: bool = True
     confidence: float = 0.0
     lang: str = "zh"
+    signals: Signals | None = None
 
 
 def copy_analyzer_files(src: Path, dst: Path) -> None:
@@ -317,6 +309,13 @@ class Retriever:
         top = np.argpartition(-scores, n - 1)[:n]
         return top[scores[top] > 0].astype(np.int64)
 
+    def _top_bm25(self, terms: Sequence[str], allowed: NDArray[np.int64] | None) -> float:
+        """Best BM25 score of an allowed chunk: dense mode needs it for the answer probability only."""
+        scores = self.lexical.scores(terms)
+        if allowed is not None:
+            scores = scores[allowed]
+        return float(scores.max()) if len(scores) else 0.0
+
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid", filters: Filters | None = None,
                include_internal: bool = False) -> SearchResult:  # fmt: skip
         """Rank articles for ``query``.
@@ -401,8 +400,13 @@ class Retriever:
                 highlights=spans, chunk=chunk, dense_score=float(dense_a[i]) if use_q is not None else None,
                 lexical_score=float(lex_a[i]) if bm25 is not None else None, meta=meta,
             ))  # fmt: skip
+        signals = None
+        if use_q is not None:
+            top_chunks = self._article_chunks[int(arts[order[0]])] if len(order) else np.zeros(0, np.int64)
+            lexical_best = top_lexical if bm25 is not None else self._top_bm25(terms, allowed)
+            signals = measure_signals(dense_a, top_chunks, terms, self.lexical, lexical_best)
         # Lexical mode has no calibrated score: it can only say whether any term matched.
-        confidence = top_dense if use_q is not None else float(top_lexical > 0)
+        confidence = self.answer_model.probability(signals, lang) if signals is not None else float(top_lexical > 0)
         return SearchResult(
             hits=hits,
             mode=mode,
@@ -410,14 +414,20 @@ class Retriever:
             top_lexical=top_lexical,
             took_ms=(time.perf_counter() - started) * 1000,
             terms=display_terms,
-            answerable=bool(hits) and (confidence >= self.answerable_threshold if use_q is not None else True),
+            answerable=bool(hits) and (signals is None or confidence >= self.answerable_threshold),
             confidence=confidence,
             lang=lang,
+            signals=signals,
         )
 
     @property
+    def answer_model(self) -> AnswerModel:
+        """The answerability model calibrated for this build's embedding backend."""
+        return ANSWER_MODELS.get(self.manifest.backend, ANSWER_MODELS["ensemble"])
+
+    @property
     def answerable_threshold(self) -> float:
-        """The confidence below which results are flagged as not answering the query."""
+        """The confidence (probability) below which results are flagged as not answering the query."""
         if self.fusion.answerable_threshold is not None:
             return self.fusion.answerable_threshold
-        return ANSWERABLE_THRESHOLDS.get(self.manifest.backend, DEFAULT_ANSWERABLE_THRESHOLD)
+        return self.answer_model.threshold

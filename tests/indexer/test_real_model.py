@@ -42,3 +42,16 @@ def test_sentence_transformers_backend_loads_offline(monkeypatch):
     import os
 
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_real_model_flags_off_topic_queries_as_unanswerable(kb_dir, tmp_path, use_embedder):
+    root = tmp_path / "index"
+    build_index(kb_dir, root, use_embedder, BuildOptions(chunk_size=200))
+    retriever = Retriever.load(current_build(root), use_embedder)
+    on_topic = [retriever.search(q) for q in ("退款多久到账", "cancel my order please")]
+    off_topic = [
+        retriever.search(q) for q in ("今天天气怎么样，适合去爬山吗", "what's the weather like in Paris tomorrow")
+    ]
+    assert all(r.answerable for r in on_topic), [r.confidence for r in on_topic]
+    assert not any(r.answerable for r in off_topic), [r.confidence for r in off_topic]
+    assert min(r.confidence for r in on_topic) > max(r.confidence for r in off_topic) + 0.3
