@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 # A replacement is a sequence of pieces: a group number copies that group (with its
 # offsets), a string is inserted (with the offset of the character before it).
@@ -153,3 +154,9 @@ def plain_text(body: str, start: int = 0, end: int | None = None, lang: str = "z
             out.insert("\n", line.pos[0])
         out.append(line)
     return out.chars, out.pos
+
+
+@lru_cache(maxsize=8192)
+def plain_chunk(text: str, lang: str = "zh") -> str:
+    """Plain text of a whole chunk, cached: the suggest path shows the same chunks over and over."""
+    return plain_text(text, lang=lang)[0]

@@ -22,13 +22,13 @@ from numpy.typing import NDArray
 from indexer.analyzer import Analyzer
 from indexer.answerable import ANSWER_MODELS, AnswerModel, Signals, measure_signals
 from indexer.chunk import Chunk
-from indexer.embed import Embedder, embedder_id
+from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.lang import detect_lang
 from indexer.layout import ARTICLES, CHUNKS, CONFIG_FILES, DENSE, LEXICAL, VECTORS
 from indexer.lexical import LexicalIndex
 from indexer.manifest import Manifest
-from indexer.plaintext import plain_text
+from indexer.plaintext import plain_chunk
 from indexer.store import DenseIndex
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -317,7 +317,7 @@ class Retriever:
         return float(scores.max()) if len(scores) else 0.0
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid", filters: Filters | None = None,
-               include_internal: bool = False) -> SearchResult:  # fmt: skip
+               include_internal: bool = False, query_vector: Vectors | None = None) -> SearchResult:  # fmt: skip
         """Rank articles for ``query``.
 
         Args:
@@ -326,6 +326,8 @@ class Retriever:
             mode: ``hybrid``, ``dense`` or ``lexical``.
             filters: metadata restrictions applied before the top-k cut.
             include_internal: whether ``audience: internal`` articles may be returned.
+            query_vector: ``self.embedder.embed_queries([query])[0]`` when the caller has
+                it already (the service embeds concurrent queries in one batch).
         """
         started = time.perf_counter()
         allowed = self._allowed(filters, include_internal)
@@ -339,7 +341,7 @@ class Retriever:
         use_q: NDArray[np.float32] | None = None
         st_q: NDArray[np.float32] | None = None
         if use_dense and not empty:
-            qv = self.embedder.embed_queries([query])[0]
+            qv = self.embedder.embed_queries([query])[0] if query_vector is None else query_vector
             ids, use_q, st_q = self._dense_candidates(qv, lang, allowed, n)
             candidate_chunks.append(ids[ids >= 0].astype(np.int64))
         bm25 = self.lexical.scores(terms) if use_lexical and not empty else None
@@ -394,7 +396,7 @@ class Retriever:
             best_row = int(rows[span][int(np.argmax(chunk_score[span]))])
             chunk = self.chunks[best_row]
             meta = self.articles[self._article_ids[a]]
-            snippet, spans = make_snippet(plain_text(chunk.text, lang=str(meta.get("lang") or "zh"))[0], display_terms)
+            snippet, spans = make_snippet(plain_chunk(chunk.text, str(meta.get("lang") or "zh")), display_terms)
             hits.append(Hit(
                 article_id=meta["id"], title=meta.get("title", ""), score=float(fused[i]), snippet=snippet,
                 highlights=spans, chunk=chunk, dense_score=float(dense_a[i]) if use_q is not None else None,

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from indexer.config import Settings
 from indexer.search import Retriever
 from service.auth import KeyVerifier, Principal
+from service.batcher import SearchBatcher
 from service.errors import Forbidden, IndexNotReady, Unauthorized
 from service.index import IndexHolder
 from service.metrics import Metrics
@@ -60,6 +61,12 @@ async def get_writer(request: Request) -> SuggestionWriter:
     """The background suggestion writer."""
     writer: SuggestionWriter = request.app.state.writer
     return writer
+
+
+async def get_batcher(request: Request) -> SearchBatcher:
+    """The search batcher."""
+    batcher: SearchBatcher = request.app.state.batcher
+    return batcher
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -122,6 +129,7 @@ RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 SessionDep = Annotated[Session, Depends(get_session)]
 MaskerDep = Annotated[PIIMasker, Depends(get_masker)]
 WriterDep = Annotated[SuggestionWriter, Depends(get_writer)]
+BatcherDep = Annotated[SearchBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 PrincipalDep = Annotated[Principal, Depends(require_roles("agent", "editor", "admin", "integration"))]
 ReloaderDep = Annotated[Principal, Depends(require_roles("editor", "admin"))]

@@ -12,6 +12,7 @@ from indexer.cli import fusion_from, make_embedder
 from indexer.config import Settings
 from indexer.embed import Embedder
 from service.auth import KeyVerifier
+from service.batcher import SearchBatcher
 from service.db import make_engine, upgrade
 from service.errors import install_handlers
 from service.index import TRIGGER, IndexHolder
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         engine = make_engine(settings.database_url)
         if settings.db_upgrade_on_start:
             upgrade(engine)
-        holder = IndexHolder(settings.index_root, embedder or make_embedder(settings), fusion_from(settings),
+        query_embedder = embedder or make_embedder(settings)
+        holder = IndexHolder(settings.index_root, query_embedder, fusion_from(settings),
                              trigger=settings.data_dir / TRIGGER, on_swap=metrics.index_loaded)  # fmt: skip
         outcome, message = holder.check()
         if holder.retriever is None:
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.engine = engine
         app.state.holder = holder
         app.state.writer = writer
+        app.state.batcher = SearchBatcher(query_embedder, on_batch=metrics.embed_batch.observe)
         app.state.verifier = KeyVerifier(engine, cache_seconds=settings.key_cache_seconds,
                                          integration_internal=settings.integration_internal)  # fmt: skip
         try:

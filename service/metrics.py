@@ -38,6 +38,8 @@ class Metrics:
                               registry=self.registry, multiprocess_mode="livemax")  # fmt: skip
         self.chunks = Gauge("kbassist_index_chunks", "Chunks in the served build.",
                             registry=self.registry, multiprocess_mode="livemax")  # fmt: skip
+        self.embed_batch = Histogram("kbassist_embed_batch_size", "Queries embedded per model call.",
+                                     buckets=(1, 2, 3, 4, 6, 8, 16, 32), registry=self.registry)  # fmt: skip
         self._version: str | None = None
 
     def index_loaded(self, retriever: Retriever) -> None:

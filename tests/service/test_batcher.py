@@ -1,0 +1,87 @@
+"""SearchBatcher: concurrent searches share one embedding call; errors reach the right requests."""
+
+import asyncio
+
+import numpy as np
+
+from service.batcher import SearchBatcher
+from tests.conftest import FakeEmbedder
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def embed_queries(self, texts):
+        self.calls.append(list(texts))
+        return super().embed_queries(texts)
+
+
+class RecordingRetriever:
+    """Stands in for Retriever.search: returns what it was given."""
+
+    def search(self, query, query_vector=None, **options):
+        if query == "boom":
+            raise ValueError("bad query")
+        return query, query_vector, options
+
+
+def gather(batcher, *queries, **options):
+    async def run():
+        retriever = RecordingRetriever()
+        return await asyncio.gather(*(batcher.search(retriever, q, **options) for q in queries),
+                                    return_exceptions=True)  # fmt: skip
+
+    return asyncio.run(run())
+
+
+def test_concurrent_searches_embed_in_one_call_and_get_their_own_vectors():
+    embedder = CountingEmbedder()
+    sizes = []
+    texts = ["退款多久到账", "how do I cancel", "发票怎么开", "运费险"]
+    results = gather(SearchBatcher(embedder, on_batch=sizes.append), *texts, k=3, mode="hybrid")
+    assert embedder.calls == [texts] and sizes == [4]
+    for text, (query, vector, options) in zip(texts, results, strict=True):
+        assert query == text and options == {"k": 3, "mode": "hybrid"}
+        assert np.array_equal(vector, FakeEmbedder().embed_queries([text])[0])
+
+
+def test_lexical_searches_embed_nothing_and_batches_are_capped():
+    embedder = CountingEmbedder()
+    lexical = gather(SearchBatcher(embedder), "a", "b", mode="lexical")
+    assert embedder.calls == [] and [r[1] for r in lexical] == [None, None]
+    gather(SearchBatcher(embedder, max_batch=2), "q0", "q1", "q2", "q3", "q4")
+    assert embedder.calls == [["q0", "q1"], ["q2", "q3"], ["q4"]]
+
+
+def test_a_search_error_stays_with_its_request():
+    results = gather(SearchBatcher(CountingEmbedder()), "fine", "boom", "also fine")
+    assert isinstance(results[1], ValueError)
+    assert [r[0] for r in (results[0], results[2])] == ["fine", "also fine"]
+
+
+def test_an_embedding_error_reaches_every_dense_request_and_the_next_batch_works():
+    embedder = CountingEmbedder()
+    batcher = SearchBatcher(embedder)
+    embedder.embed_queries = lambda texts: (_ for _ in ()).throw(RuntimeError("model crashed"))
+    assert all(isinstance(r, RuntimeError) for r in gather(batcher, "a", "b"))
+    assert gather(batcher, "c", mode="lexical")[0][0] == "c"
+    embedder.embed_queries = FakeEmbedder().embed_queries
+    assert gather(batcher, "d")[0][1].shape == (FakeEmbedder.dim,)
+
+
+def test_a_cancelled_request_is_skipped():
+    embedder = CountingEmbedder()
+    batcher = SearchBatcher(embedder)
+
+    async def run():
+        retriever = RecordingRetriever()
+        doomed = asyncio.ensure_future(batcher.search(retriever, "gone"))
+        kept = asyncio.ensure_future(batcher.search(retriever, "kept"))
+        await asyncio.sleep(0)  # both are waiting for the flush now
+        doomed.cancel()
+        return await kept
+
+    assert asyncio.run(run())[0] == "kept"
+    assert embedder.calls == [["kept"]]
