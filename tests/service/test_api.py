@@ -156,6 +156,7 @@ def test_metrics_expose_requests_latency_and_index(client, make_key):
     assert 'kbassist_request_duration_seconds_bucket{le="0.02",route="/v1/suggest"}' in text
     assert f'kbassist_index_info{{version="{version}"}} 1.0' in text
     assert "kbassist_index_articles 4.0" in text
+    assert re.search(r"kbassist_embed_batch_size_count [1-9]", text)
 
 
 def test_writer_drains_on_shutdown(db_url, shared_index, tmp_path):
