@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     answerable_threshold: float | None = Field(
         None,
         description="Answer probability (SearchResult.confidence) below which a query counts as unanswerable; "
-        "default: the calibrated model's threshold (0.25).",
+        "default: the threshold calibrated for the backend (indexer/answerable.py).",
     )
 
     # --- service (kbassist serve) ---

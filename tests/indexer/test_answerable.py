@@ -1,9 +1,10 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from indexer.answerable import FEATURES, AnswerModel, Signals, measure_signals
+from indexer.answerable import ANSWER_MODELS, FEATURES, AnswerModel, Signals, measure_signals
 from indexer.build import BuildOptions, build_index
 from indexer.lexical import LexicalIndex
 from indexer.search import FusionParams, Retriever
@@ -102,3 +103,14 @@ def test_dense_mode_measures_bm25_like_hybrid(kb_dir, tmp_path, fake_embedder):
     dense, hybrid = retriever.search("退款多久到账", mode="dense"), retriever.search("退款多久到账")
     assert dense.signals is not None and hybrid.signals is not None
     assert dense.signals.lexical == pytest.approx(hybrid.signals.lexical) and dense.signals.lexical > 0
+
+
+def test_each_backend_has_its_own_calibration_and_unknown_ones_fall_back(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    build_index(kb_dir, root, fake_embedder, BuildOptions(chunk_size=120))
+    retriever = Retriever.load(current_build(root), fake_embedder)
+    assert retriever.answer_model is ANSWER_MODELS["ensemble"]  # the fake backend has no model of its own
+    assert {"ensemble", "use-multilingual", "sentence-transformers"} <= set(ANSWER_MODELS)
+    retriever.manifest = replace(retriever.manifest, backend="sentence-transformers")
+    assert retriever.answer_model is ANSWER_MODELS["sentence-transformers"]
+    assert retriever.answerable_threshold == ANSWER_MODELS["sentence-transformers"].threshold
