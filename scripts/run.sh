@@ -10,7 +10,15 @@ if [ ! -s "$KEY_FILE" ]; then
     .venv/bin/kbassist db upgrade >/dev/null
     (umask 077 && .venv/bin/kbassist keys create --role editor --name quickstart | tail -1 > "$KEY_FILE")
 fi
+PORT=${KB_PORT:-8000}
+args=("$@")
+for i in "${!args[@]}"; do  # the port the server will listen on, for the hint below
+    case "${args[$i]}" in
+        --port) PORT=${args[$((i + 1))]:-$PORT} ;;
+        --port=*) PORT=${args[$i]#--port=} ;;
+    esac
+done
 echo "API key (X-API-Key): $(cat "$KEY_FILE")"
 echo "try: curl -s -H \"X-API-Key: \$(cat $KEY_FILE)\" -H 'Content-Type: application/json' \\"
-echo "       -d '{\"query\": \"退款多久到账\"}' http://127.0.0.1:8000/v1/suggest"
+echo "       -d '{\"query\": \"退款多久到账\"}' http://127.0.0.1:$PORT/v1/suggest"
 exec .venv/bin/kbassist serve "$@"
