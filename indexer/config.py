@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformers"]
 SearchMode = Literal["hybrid", "dense", "lexical"]
+StRuntime = Literal["onnx-int8", "onnx", "torch"]
 
 
 class Settings(BaseSettings):
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
         None,
         description="sentence-transformers model name or local path; default: the bundled all-MiniLM-L6-v2.",
     )
-    st_runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
+    st_runtime: StRuntime = Field(
         "onnx-int8",
         description="What runs the sentence-transformers model: ONNX Runtime with int8 weights, ONNX fp32 or torch.",
     )

@@ -13,19 +13,18 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
+from indexer.config import Settings, StRuntime
 from indexer.errors import EmbedderError
 
 if TYPE_CHECKING:
     from indexer.onnx_st import OnnxEncoder
 
 log = logging.getLogger(__name__)
-
-StRuntime = Literal["onnx-int8", "onnx", "torch"]
 
 Vectors = NDArray[np.float32]
 
@@ -137,7 +136,8 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         name = "all-MiniLM-L6-v2" if model is None else model
         if runtime != "torch":
-            self._onnx = self._load_onnx(source, runtime, threads, cache_dir or Path(".kbassist/models"))
+            cache_dir = cache_dir or Settings.model_fields["data_dir"].default / "models"
+            self._onnx = self._load_onnx(source, runtime, threads, cache_dir)
         if self._onnx is not None:
             self.runtime: StRuntime = runtime
             self.dim = self._onnx.dim

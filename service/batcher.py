@@ -26,7 +26,7 @@ from indexer.embed import Embedder
 from indexer.search import Retriever, SearchResult
 
 
-@dataclass
+@dataclass(eq=False)  # one request is equal only to itself (hashable by identity)
 class _Request:
     retriever: Retriever
     query: str
@@ -78,9 +78,9 @@ class SearchBatcher:
                 dense = []
             if self._on_batch is not None and dense:
                 self._on_batch(len(dense))
-        vector_of = {id(r): v for r, v in zip(dense, vectors, strict=True)}
+        vector_of = dict(zip(dense, vectors, strict=True))
         for r in batch:
             try:
-                r.future.set_result(r.retriever.search(r.query, query_vector=vector_of.get(id(r)), **r.options))
+                r.future.set_result(r.retriever.search(r.query, query_vector=vector_of.get(r), **r.options))
             except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its handler
                 r.future.set_exception(exc)
