@@ -67,7 +67,7 @@ class SearchBatcher:
 
     def _run(self, batch: list[_Request]) -> None:
         dense = [r for r in batch if r.options.get("mode", "hybrid") != "lexical"]
-        vectors: Any = [None] * len(dense)
+        vectors: Any = []
         if dense:
             try:
                 vectors = self.embedder.embed_queries([r.query for r in dense])
@@ -75,7 +75,7 @@ class SearchBatcher:
                 for r in dense:
                     r.future.set_exception(exc)
                 batch = [r for r in batch if r not in dense]
-                dense = []
+                dense, vectors = [], []
             if self._on_batch is not None and dense:
                 self._on_batch(len(dense))
         vector_of = dict(zip(dense, vectors, strict=True))

@@ -85,3 +85,19 @@ def test_a_cancelled_request_is_skipped():
 
     assert asyncio.run(run())[0] == "kept"
     assert embedder.calls == [["kept"]]
+
+
+def test_an_embedding_error_does_not_strand_the_lexical_requests_of_the_batch():
+    embedder = CountingEmbedder()
+    embedder.embed_queries = lambda texts: (_ for _ in ()).throw(RuntimeError("model crashed"))
+    batcher = SearchBatcher(embedder)
+
+    async def run():
+        retriever = RecordingRetriever()
+        dense = batcher.search(retriever, "dense one")
+        lexical = batcher.search(retriever, "lexical one", mode="lexical")
+        return await asyncio.wait_for(asyncio.gather(dense, lexical, return_exceptions=True), timeout=2)
+
+    failed, served = asyncio.run(run())
+    assert isinstance(failed, RuntimeError)
+    assert served[0] == "lexical one" and served[1] is None
