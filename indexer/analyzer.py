@@ -72,6 +72,16 @@ class Analyzer:
         """The analyzer configured by a content folder's ``_dictionary.txt`` and ``_synonyms.txt``."""
         return cls(folder / "_dictionary.txt", folder / "_synonyms.txt", bigrams=bigrams)
 
+    def words(self, text: str) -> list[str]:
+        """jieba's segmentation of ``text`` with the content folder's dictionary (no HMM guesses)."""
+        words: list[str] = self._jieba.lcut(text, HMM=False)
+        return words
+
+    def is_word(self, text: str) -> bool:
+        """Whether ``text`` is a word of jieba's dictionary (with the content folder's additions)."""
+        self._jieba.check_initialized()
+        return bool(self._jieba.FREQ.get(text))
+
     def tokens(self, text: str) -> list[str]:
         """BM25 terms: words (synonyms mapped, English stemmed) plus Chinese character bigrams and unigrams."""
         text = text.lower()

@@ -50,6 +50,7 @@ def fusion_from(settings: Settings) -> FusionParams:
         use_weight=settings.use_weight,
         st_weight=settings.st_weight,
         candidates=settings.candidates,
+        normalize_queries=settings.normalize_queries,
         answerable_threshold=settings.answerable_threshold,
     )
 

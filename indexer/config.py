@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     use_weight: float = Field(0.35, ge=0.0, description="Ensemble: weight of USE for English queries.")
     st_weight: float = Field(1.0, ge=0.0, description="Ensemble: weight of the English model for English queries.")
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
+    normalize_queries: bool = Field(
+        True, description="Rewrite pinyin, homophone typos and misspelt English into KB words (indexer/normalize.py)."
+    )
     answerable_threshold: float | None = Field(
         None,
         description="Answer probability (SearchResult.confidence) below which a query counts as unanswerable; "

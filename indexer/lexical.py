@@ -59,6 +59,11 @@ class LexicalIndex:
         df[known] = indptr[ids[known] + 1] - indptr[ids[known]]
         return ids, np.log1p((self.n_docs - df + 0.5) / (df + 0.5))
 
+    def vocabulary(self) -> dict[str, int]:
+        """Every indexed term with the number of documents (chunks) it occurs in."""
+        df = np.diff(self._bm25.scores["indptr"])
+        return {term: int(df[i]) for term, i in self._vocab.items() if i < len(df)}
+
     @cached_property
     def _by_doc(self) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
         """The score matrix transposed: term ids grouped by document, and each document's start."""

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,12 +29,15 @@ from indexer.lang import detect_lang
 from indexer.layout import ARTICLES, CHUNKS, CONFIG_FILES, DENSE, LEXICAL, VECTORS
 from indexer.lexical import LexicalIndex
 from indexer.manifest import Manifest
+from indexer.normalize import QueryNormalizer
 from indexer.plaintext import plain_chunk
 from indexer.store import DenseIndex
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 SNIPPET_CHARS = 200
+# Chinese BM25 terms the normaliser may map to: jieba words and "@"-marked single characters.
+_CJK_TERM_RE = re.compile(r"@?[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class FusionParams:
     use_weight: float = 0.35
     st_weight: float = 1.0
     candidates: int = 100
+    normalize_queries: bool = True
     answerable_threshold: float | None = None
 
 
@@ -116,6 +121,7 @@ class SearchResult:
     top_lexical: float
     took_ms: float
     terms: list[str] = field(default_factory=list)
+    normalized: str = ""
     answerable: bool = True
     confidence: float = 0.0
     lang: str = "zh"
@@ -326,10 +332,11 @@ class Retriever:
             mode: ``hybrid``, ``dense`` or ``lexical``.
             filters: metadata restrictions applied before the top-k cut.
             include_internal: whether ``audience: internal`` articles may be returned.
-            query_vector: ``self.embedder.embed_queries([query])[0]`` when the caller has
-                it already (the service embeds concurrent queries in one batch).
+            query_vector: ``self.embedder.embed_queries([self.normalize(query)])[0]`` when the
+                caller has it already (the service embeds concurrent queries in one batch).
         """
         started = time.perf_counter()
+        query = self.normalize(query)
         allowed = self._allowed(filters, include_internal)
         n = max(self.fusion.candidates, k * 4)
         lang = detect_lang(query)
@@ -416,11 +423,27 @@ class Retriever:
             top_lexical=top_lexical,
             took_ms=(time.perf_counter() - started) * 1000,
             terms=display_terms,
+            normalized=query,
             answerable=bool(hits) and (signals is None or confidence >= self.answerable_threshold),
             confidence=confidence,
             lang=lang,
             signals=signals,
         )
+
+    @cached_property
+    def normalizer(self) -> QueryNormalizer:
+        """Pinyin, homophone and spelling rewrites into this build's vocabulary (built on first use)."""
+        chinese: dict[str, int] = {}
+        for term, df in self.lexical.vocabulary().items():
+            if _CJK_TERM_RE.fullmatch(term):  # a character is both a word and an "@" unigram: keep the larger count
+                chinese[term.lstrip("@")] = max(df, chinese.get(term.lstrip("@"), 0))
+        texts = (c.text for c in self.chunks)
+        return QueryNormalizer.from_texts(chinese, texts, self.analyzer.synonyms, self.analyzer.words,
+                                       self.analyzer.is_word)  # fmt: skip
+
+    def normalize(self, query: str) -> str:
+        """``query`` as searched: rewritten into KB words unless ``FusionParams.normalize_queries`` is off."""
+        return self.normalizer.normalize(query) if self.fusion.normalize_queries else query
 
     @property
     def answer_model(self) -> AnswerModel:

@@ -70,7 +70,7 @@ class SearchBatcher:
         vectors: Any = []
         if dense:
             try:
-                vectors = self.embedder.embed_queries([r.query for r in dense])
+                vectors = self.embedder.embed_queries([r.retriever.normalize(r.query) for r in dense])
             except Exception as exc:  # noqa: BLE001 - each waiting request gets the error
                 for r in dense:
                     r.future.set_exception(exc)

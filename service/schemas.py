@@ -105,6 +105,9 @@ class SuggestResponse(BaseModel):
     suggestion_id: str
     results: list[SuggestResultPublic]
     answerable: bool
+    searched_as: str | None = Field(
+        None, description="The masked query as searched, when pinyin or typos were rewritten (tk多久到 → 退款多久到)."
+    )
     index_version: str
     took_ms: float
 

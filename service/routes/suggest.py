@@ -79,6 +79,7 @@ async def suggest(body: SuggestRequest, principal: PrincipalDep, retriever: Retr
     response = SuggestResponse(
         suggestion_id=suggestion_id, results=results,
         answerable=result.answerable, index_version=retriever.version, took_ms=took_ms,
+        searched_as=result.normalized if result.normalized != masked.text else None,
     )  # fmt: skip
     writer.submit({
         "id": suggestion_id, "created_at": utcnow(), "api_key_id": principal.key_id, "agent_id": principal.agent_id,

@@ -24,7 +24,8 @@ def test_suggest_returns_the_documented_shape(client, make_key):
     response = suggest(client, make_key("agent", "a-1"), top_k=3, ticket_id="T-1", channel="chat", lang="zh")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"suggestion_id", "results", "answerable", "index_version", "took_ms"}
+    assert set(body) == {"suggestion_id", "results", "answerable", "searched_as", "index_version", "took_ms"}
+    assert body["searched_as"] is None
     assert len(body["suggestion_id"]) == 32 and isinstance(body["answerable"], bool)
     assert body["index_version"] == client.get("/readyz").json()["index_version"]
     top = body["results"][0]
@@ -54,6 +55,17 @@ def test_pii_never_reaches_the_embedder(client, make_key, monkeypatch):
     monkeypatch.setattr(fake_embedder, "embed_queries", lambda texts: seen.extend(texts) or original(texts))
     suggest(client, make_key("agent", "a-1"), query="我的邮箱 li@example.com 卡号4111111111111111")
     assert seen == ["我的邮箱 [EMAIL] 卡号[CARD]"]
+
+
+def test_pinyin_query_is_embedded_and_reported_as_searched(client, make_key, monkeypatch):
+    fake_embedder = client.app.state.holder.embedder
+    seen = []
+    original = fake_embedder.embed_queries
+    monkeypatch.setattr(fake_embedder, "embed_queries", lambda texts: seen.extend(texts) or original(texts))
+    body = suggest(client, make_key("agent", "a-1"), query="tk多久到账，手机13812345678").json()
+    assert seen == ["退款多久到账，手机[PHONE]"]
+    assert body["searched_as"] == "退款多久到账，手机[PHONE]"
+    assert body["results"][0]["article_id"] == "refund-arrival"
 
 
 def test_filters_apply_before_the_top_k_cut(client, make_key):

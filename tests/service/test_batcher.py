@@ -21,6 +21,9 @@ class CountingEmbedder(FakeEmbedder):
 class RecordingRetriever:
     """Stands in for Retriever.search: returns what it was given."""
 
+    def normalize(self, query):
+        return query.replace("tk", "退款")
+
     def search(self, query, query_vector=None, **options):
         if query == "boom":
             raise ValueError("bad query")
@@ -101,3 +104,11 @@ def test_an_embedding_error_does_not_strand_the_lexical_requests_of_the_batch():
     failed, served = asyncio.run(run())
     assert isinstance(failed, RuntimeError)
     assert served[0] == "lexical one" and served[1] is None
+
+
+def test_queries_are_embedded_as_the_retriever_normalizes_them():
+    embedder = CountingEmbedder()
+    batcher = SearchBatcher(embedder)
+    ((query, vector, _),) = gather(batcher, "tk多久到")
+    assert embedder.calls == [["退款多久到"]]
+    assert np.allclose(vector, embedder.embed_queries(["退款多久到"])[0])
