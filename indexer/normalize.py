@@ -88,6 +88,7 @@ class QueryNormalizer:
     def __init__(self, chinese: Mapping[str, int], english: Mapping[str, int], synonyms: Mapping[str, str],
                  segment: Callable[[str], list[str]], is_word: Callable[[str], bool]) -> None:  # fmt: skip
         self._chinese = dict(chinese)
+        self._readings: dict[str, str] = {}
         self._dictionary_word = is_word
         self._english_kb = frozenset(english)
         self._segment = segment
@@ -106,7 +107,7 @@ class QueryNormalizer:
                 _better(syllables, "".join(sounds), entry)
             if len(word) > 1:
                 _better(initials, "".join(s[0] for s in sounds), entry)
-                _better(self._sounds, " ".join(sounds), entry)
+                _better(self._sounds, " ".join(self._reading(ch) for ch in word), entry)
         # One entry per Latin spelling: editors' synonyms, then whole syllables, then initials.
         self._pieces = {**initials, **syllables}
         for term, canonical in synonyms.items():
@@ -202,6 +203,13 @@ class QueryNormalizer:
     def _is_word(self, text: str) -> bool:
         return text in self._chinese or self._dictionary_word(text)
 
+    def _reading(self, char: str) -> str:
+        """Toneless pinyin of one character, read alone (how an IME user picks a wrong one)."""
+        reading = self._readings.get(char)
+        if reading is None:
+            reading = self._readings[char] = lazy_pinyin(char)[0]
+        return reading
+
     def _homophones(self, text: str) -> str:
         """``text`` with homophone typos of KB words (see the module docstring) replaced, longest first."""
         if not self._sounds or not _CJK_RUN_RE.search(text):
@@ -209,31 +217,33 @@ class QueryNormalizer:
         chars = list(text)
         for run in _CJK_RUN_RE.finditer(text):
             s = run.group()
-            sounds = lazy_pinyin(s)
-            if len(sounds) != len(s):
-                continue
-            tokens = self._segment(s)
-            bounds = [0]
-            for tok in tokens:
-                bounds.append(bounds[-1] + len(tok))
-            weak = [len(tok) == 1 or not self._is_word(tok) for tok in tokens]
+            sounds = [self._reading(ch) for ch in s]
+            found = []  # (start, end, word), longest first; most runs have none, and skip segmenting
             for size in range(min(_MAX_WORD, len(s)), 1, -1):
-                for a in range(len(tokens)):
-                    b = next((b for b in range(a + 1, len(tokens) + 1) if bounds[b] - bounds[a] >= size), None)
-                    if b is None or bounds[b] - bounds[a] != size or not any(weak[a:b]):
-                        continue
-                    i = bounds[a]
-                    window = s[i : i + size]
+                for i in range(len(s) - size + 1):
                     entry = self._sounds.get(" ".join(sounds[i : i + size]))
-                    if (
-                        entry is None
-                        or entry.word in text
-                        or self._is_word(window)
-                        or not self._rarer(window, entry.word)
-                    ):
+                    window = s[i : i + size]
+                    if entry is None or entry.word == window or entry.word in text:
                         continue
-                    chars[run.start() + i : run.start() + i + size] = entry.word
-                    weak[a:b] = [False] * (b - a)
+                    if not self._is_word(window) and self._rarer(window, entry.word):
+                        found.append((i, i + size, entry.word))
+            if not found:
+                continue
+            token_at: dict[int, int] = {}  # character offset -> index of the token starting there
+            weak: list[bool] = []
+            offset = 0
+            for k, tok in enumerate(self._segment(s)):
+                token_at[offset] = k
+                weak.append(len(tok) == 1 or not self._is_word(tok))
+                offset += len(tok)
+            token_at[offset] = len(weak)
+            taken = [False] * len(s)
+            for i, j, word in found:
+                if i not in token_at or j not in token_at or any(taken[i:j]):
+                    continue
+                if any(weak[token_at[i] : token_at[j]]):
+                    chars[run.start() + i : run.start() + j] = word
+                    taken[i:j] = [True] * (j - i)
         return "".join(chars)
 
     def _rarer(self, window: str, word: str) -> bool:
