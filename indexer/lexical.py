@@ -64,6 +64,14 @@ class LexicalIndex:
         df = np.diff(self._bm25.scores["indptr"])
         return {term: int(df[i]) for term, i in self._vocab.items() if i < len(df)}
 
+    def postings(self, term: str) -> NDArray[np.int64]:
+        """Ids of the documents (chunks) ``term`` occurs in; empty for an unknown term."""
+        i = self._vocab.get(term)
+        indptr = self._bm25.scores["indptr"]
+        if i is None or i + 1 >= len(indptr):
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self._bm25.scores["indices"][indptr[i] : indptr[i + 1]], dtype=np.int64)
+
     @cached_property
     def _by_doc(self) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
         """The score matrix transposed: term ids grouped by document, and each document's start."""

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+import numpy as np
+from numpy.typing import NDArray
 from pypinyin import lazy_pinyin
 from symspellpy import SymSpell, Verbosity
 
@@ -52,6 +54,7 @@ _GLUE = frozenset("@._/-:0123456789")
 _RARER = 4
 # A KB word outside jieba's dictionary stands in only if this many chunks have it (话术 does).
 _ODD_PIECE_DF = 5
+_CANDIDATES = 4  # words kept per pinyin spelling for the context to choose from
 
 
 @cache
@@ -67,10 +70,13 @@ class _Entry:
     weight: float  # ln(1 + chunks containing the word)
 
 
-def _better(table: dict[str, _Entry], key: str, entry: _Entry) -> None:
-    old = table.get(key)
-    if old is None or entry.weight > old.weight:
-        table[key] = entry
+def _add(table: dict[str, list[_Entry]], key: str, entry: _Entry) -> None:
+    table.setdefault(key, []).append(entry)
+
+
+def _ranked(table: dict[str, list[_Entry]], keep: int) -> dict[str, list[_Entry]]:
+    """Each key's entries, most frequent first, the first ``keep`` of them."""
+    return {k: sorted(v, key=lambda e: -e.weight)[:keep] for k, v in table.items()}
 
 
 class QueryNormalizer:
@@ -83,18 +89,23 @@ class QueryNormalizer:
         synonyms: the analyzer's synonym map (term -> canonical term).
         segment: jieba segmentation with the KB's dictionary (``Analyzer.words``).
         is_word: whether a string is in that dictionary (``Analyzer.is_word``).
+        postings: the chunks a KB term occurs in (``LexicalIndex.postings``); with it, an
+            ambiguous abbreviation becomes the candidate sharing most chunks with the rest of the
+            message (``sj huanji shuju`` → 手机, not the commoner 时间), else the commonest.
     """
 
     def __init__(self, chinese: Mapping[str, int], english: Mapping[str, int], synonyms: Mapping[str, str],
-                 segment: Callable[[str], list[str]], is_word: Callable[[str], bool]) -> None:  # fmt: skip
+                 segment: Callable[[str], list[str]], is_word: Callable[[str], bool],
+                 postings: Callable[[str], NDArray[np.int64]] | None = None) -> None:  # fmt: skip
         self._chinese = dict(chinese)
         self._readings: dict[str, str] = {}
         self._dictionary_word = is_word
+        self._postings = postings
         self._english_kb = frozenset(english)
         self._segment = segment
-        syllables: dict[str, _Entry] = {}  # whole toneless pinyin -> word
-        initials: dict[str, _Entry] = {}  # first letters -> word (2+ characters)
-        self._sounds: dict[str, _Entry] = {}  # syllables with separators, for homophones
+        syllables: dict[str, list[_Entry]] = {}  # whole toneless pinyin -> words
+        initials: dict[str, list[_Entry]] = {}  # first letters -> words (2+ characters)
+        sounds_of: dict[str, list[_Entry]] = {}  # syllables with separators, for homophones
         for word, df in chinese.items():
             # jieba also cuts odd pieces out of KB text (钱会, 地只): rare non-dictionary words never stand in
             if not 1 <= len(word) <= _MAX_WORD or (len(word) > 1 and df < _ODD_PIECE_DF and not is_word(word)):
@@ -104,15 +115,16 @@ class QueryNormalizer:
                 continue
             entry = _Entry(word, math.log1p(df))
             if len(word) > 1 or len(sounds[0]) > 1:
-                _better(syllables, "".join(sounds), entry)
+                _add(syllables, "".join(sounds), entry)
             if len(word) > 1:
-                _better(initials, "".join(s[0] for s in sounds), entry)
-                _better(self._sounds, " ".join(self._reading(ch) for ch in word), entry)
-        # One entry per Latin spelling: editors' synonyms, then whole syllables, then initials.
-        self._pieces = {**initials, **syllables}
+                _add(initials, "".join(s[0] for s in sounds), entry)
+                _add(sounds_of, " ".join(self._reading(ch) for ch in word), entry)
+        self._sounds = {k: v[0] for k, v in _ranked(sounds_of, 1).items()}
+        # Candidates per Latin spelling: editors' synonyms, else whole syllables, else initials.
+        self._pieces = {**_ranked(initials, _CANDIDATES), **_ranked(syllables, _CANDIDATES)}
         for term, canonical in synonyms.items():
             if _LATIN_RE.fullmatch(term) and _CJK_WORD_RE.fullmatch(canonical):
-                self._pieces[term] = _Entry(canonical, math.log1p(chinese.get(canonical, 0)))
+                self._pieces[term] = [_Entry(canonical, math.log1p(chinese.get(canonical, 0)))]
         self._speller = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in english.items():
             if len(word) >= 3:
@@ -122,12 +134,13 @@ class QueryNormalizer:
 
     @classmethod
     def from_texts(cls, chinese: Mapping[str, int], texts: Iterable[str], synonyms: Mapping[str, str],
-                   segment: Callable[[str], list[str]], is_word: Callable[[str], bool]) -> QueryNormalizer:  # fmt: skip
+                   segment: Callable[[str], list[str]], is_word: Callable[[str], bool],
+                   postings: Callable[[str], NDArray[np.int64]] | None = None) -> QueryNormalizer:  # fmt: skip
         """A normaliser over Chinese terms with chunk counts and the English words of ``texts``."""
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(_ENGLISH_WORD_RE.findall(text.lower()))
-        return cls(chinese, counts, synonyms, segment, is_word)
+        return cls(chinese, counts, synonyms, segment, is_word, postings)
 
     def normalize(self, text: str) -> str:
         """``text`` with pinyin, homophone typos and misspelt English replaced by KB words (or unchanged)."""
@@ -142,11 +155,12 @@ class QueryNormalizer:
             and text[max(m.start() - 1, 0) : m.start()] not in _GLUE - set("0123456789")
         ]
         if has_cjk:  # upper case marks an acronym (VAT, FCR); English words stay English
-            split = [None if tok != tok.lower() or self._is_english(tok) else self._pinyin(tok) for _, _, tok in latin]
+            keys = [None if tok != tok.lower() or self._is_english(tok) else self._pinyin(tok) for _, _, tok in latin]
         else:
-            split = [self._pinyin(tok.lower()) for _, _, tok in latin]
-            if not self._reads_as_pinyin([tok for _, _, tok in latin], split):
-                split = [None] * len(latin)
+            keys = [self._pinyin(tok.lower()) for _, _, tok in latin]
+            if not self._reads_as_pinyin([tok for _, _, tok in latin], keys):
+                keys = [None] * len(latin)
+        split = self._choose(text, keys)
         out: list[str] = []
         last = 0
         for (start, end, tok), word in zip(latin, split, strict=True):
@@ -164,33 +178,56 @@ class QueryNormalizer:
         low = token.lower()
         return low in self._english_kb or low in english_words()
 
-    def _reads_as_pinyin(self, tokens: list[str], split: list[str | None]) -> bool:
+    def _reads_as_pinyin(self, tokens: list[str], split: list[list[str] | None]) -> bool:
         """A message without Chinese characters is pinyin when every word splits and most are not English."""
         if not tokens or any(v is None for v in split):
             return False
         english = sum(t.lower() in self._english_kb or (len(t) > 2 and t.lower() in english_words()) for t in tokens)
         return 2 * english <= len(tokens) and english < len(tokens)
 
-    def _pinyin(self, token: str) -> str | None:
-        """The KB words a lower-case Latin token spells in pinyin (fewest pieces, then most frequent)."""
+    def _pinyin(self, token: str) -> list[str] | None:
+        """How a lower-case Latin token splits into pinyin of KB words (fewest pieces, then most frequent)."""
         if len(token) < 2:
             return None
         n = len(token)
-        # best[i]: (pieces, -weight, words) of the best split of token[:i]
+        # best[i]: (pieces, -weight, Latin pieces) of the best split of token[:i]
         best: list[tuple[int, float, tuple[str, ...]] | None] = [None] * (n + 1)
         best[0] = (0, 0.0, ())
         for i in range(2, n + 1):
             for j in range(max(0, i - 6 * _MAX_WORD), i - 1):
                 prev = best[j]
-                entry = self._pieces.get(token[j:i]) if prev is not None else None
-                if prev is None or entry is None:
+                entries = self._pieces.get(token[j:i]) if prev is not None else None
+                if prev is None or entries is None:
                     continue
-                cand = (prev[0] + 1, prev[1] - entry.weight, (*prev[2], entry.word))
+                cand = (prev[0] + 1, prev[1] - entries[0].weight, (*prev[2], token[j:i]))
                 cur = best[i]
                 if cur is None or cand[:2] < cur[:2]:
                     best[i] = cand
         found = best[n]
-        return "".join(found[2]) if found is not None else None
+        return list(found[2]) if found is not None else None
+
+    def _choose(self, text: str, keys: list[list[str] | None]) -> list[str | None]:
+        """The Chinese words of each split token: by context where a piece is ambiguous (see ``postings``)."""
+        if not any(keys):
+            return [None] * len(keys)
+        sure = [self._pieces[k][0].word for ks in keys if ks for k in ks if len(self._pieces[k]) == 1]
+        context: NDArray[np.int64] | None = None
+        if self._postings is not None and any(len(self._pieces[k]) > 1 for ks in keys if ks for k in ks):
+            sure += [w for run in _CJK_WORD_RE.findall(text) for w in self._segment(run) if len(w) > 1]
+            lists = [self._postings(w) for w in sure if w in self._chinese]
+            context = np.unique(np.concatenate(lists)) if lists else None
+        return [None if ks is None else "".join(self._pick(self._pieces[k], context, sure) for k in ks) for ks in keys]
+
+    def _pick(self, entries: list[_Entry], context: NDArray[np.int64] | None, taken: list[str]) -> str:
+        """The entry sharing most chunks with ``context`` (ties and no context: the commonest)."""
+        if len(entries) == 1 or context is None or self._postings is None:
+            return entries[0].word
+        postings = self._postings
+        shared = [
+            -1 if e.word in taken else len(np.intersect1d(postings(e.word), context, assume_unique=True))
+            for e in entries
+        ]
+        return entries[max(range(len(entries)), key=lambda i: (shared[i], -i))].word
 
     def _spelling(self, token: str) -> str | None:
         """The closest KB word to a misspelt English word, if the token is no English word."""

@@ -444,7 +444,7 @@ class Retriever:
                 chinese[term.lstrip("@")] = max(df, chinese.get(term.lstrip("@"), 0))
         texts = (c.text for c in self.chunks)
         return QueryNormalizer.from_texts(chinese, texts, self.analyzer.synonyms, self.analyzer.words,
-                                       self.analyzer.is_word)  # fmt: skip
+                                       self.analyzer.is_word, self.lexical.postings)  # fmt: skip
 
     def normalize(self, query: str) -> str:
         """``query`` as searched: rewritten into KB words unless ``FusionParams.normalize_queries`` is off."""

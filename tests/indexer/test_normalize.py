@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.analyzer import Analyzer
@@ -74,3 +75,15 @@ def test_retriever_searches_the_normalized_query(kb_dir: Path, tmp_path: Path, f
     assert res.hits[0].article_id == "refund-arrival"
     off = Retriever.load(current_build(root), fake_embedder, fusion=FusionParams(normalize_queries=False))
     assert off.search("tk多久到账", k=3).normalized == "tk多久到账"
+
+
+def test_ambiguous_abbreviation_follows_the_rest_of_the_message():
+    """``sj`` spells 时间 (commonest), 手机 and 数据; the context decides, and without one the count does."""
+    chinese = {"时间": 50, "手机": 20, "数据": 10, "迁移": 4, "多久": 8}
+    chunks = {"时间": [0, 1, 2, 3, 4], "手机": [5, 6, 7], "数据": [6, 7, 8], "迁移": [6, 7], "多久": [0, 1]}
+    analyzer = Analyzer()
+    normalizer = QueryNormalizer(chinese, {}, {}, analyzer.words, analyzer.is_word,
+                                 lambda term: np.array(chunks.get(term, []), dtype=np.int64))  # fmt: skip
+    assert normalizer.normalize("sj数据迁移") == "手机数据迁移"
+    assert normalizer.normalize("sj多久") == "时间多久"
+    assert normalizer.normalize("sj") == "时间"
