@@ -17,8 +17,9 @@ build's own vocabulary (ties go to the word found in most chunks):
   read exactly as it in toneless pinyin, and where every replaced character is at least
   ``_RARER`` times rarer in the KB than its replacement (维秀 → 维修, 清关演误 → 清关延误; 才用
   stays, 采用 being the commoner KB word but 才 the commoner character).
-- **English spelling**: a word of 4+ letters in neither vocabulary, corrected to the closest KB
-  word within edit distance 2 (1 for four letters) by SymSpell.
+- **English spelling**: a word of 4+ letters in neither vocabulary, nor the plural or singular of a
+  word in them (``smartwatch``, ``installments``), corrected to the closest KB word within one
+  edit (two from eight letters on) by SymSpell.
 
 Golden set, ensemble hybrid (eval/RESULTS.md): pinyin queries R@5 0.45 → see RESULTS.md.
 The rewrite costs ~0.05 ms for a short message; building the tables at load ~0.1 s per 10,000 terms.
@@ -54,7 +55,18 @@ _GLUE = frozenset("@._/-:0123456789")
 _RARER = 4
 # A KB word outside jieba's dictionary stands in only if this many chunks have it (话术 does).
 _ODD_PIECE_DF = 5
+_LONG_WORD = 8  # letters from which a misspelling may be two edits away (every golden typo is one edit)
 _CANDIDATES = 4  # words kept per pinyin spelling for the context to choose from
+
+
+def _number_forms(word: str) -> list[str]:
+    """The plural and singular spellings ``word`` may be an inflection of."""
+    forms = [word + "es" if word.endswith(("s", "x", "z", "ch", "sh")) else word + "s"]
+    if word.endswith("s"):
+        forms.append(word[:-1])
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    return forms
 
 
 @cache
@@ -234,7 +246,9 @@ class QueryNormalizer:
         low = token.lower()
         if len(low) < 4 or (token.isupper() and len(token) > 1) or self._is_english(low):
             return None
-        hits = self._speller.lookup(low, Verbosity.CLOSEST, max_edit_distance=1 if len(low) == 4 else 2)
+        if any(self._is_english(form) for form in _number_forms(low)):
+            return None  # the plural or singular of a known word (smartwatch, installments), not a typo
+        hits = self._speller.lookup(low, Verbosity.CLOSEST, max_edit_distance=1 if len(low) < _LONG_WORD else 2)
         return max(hits, key=lambda h: h.count).term if hits else None
 
     def _is_word(self, text: str) -> bool:

@@ -20,7 +20,8 @@ CHINESE = {
     "退": 60, "款": 41, "进": 13, "度": 12, "维": 15, "修": 16, "延": 6, "误": 6, "清": 5, "关": 9,
     "才": 30, "采": 6, "用": 50, "秀": 0, "演": 1,
 }  # fmt: skip
-ENGLISH = {"refund": 30, "status": 12, "check": 9, "address": 8, "change": 7, "do": 40, "you": 50, "sell": 1}
+ENGLISH = {"refund": 30, "status": 12, "check": 9, "address": 8, "change": 7, "do": 40, "you": 50, "sell": 1,
+           "smartwatches": 3, "export": 2}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,8 @@ def test_normalize_rewrites_into_kb_words(normalizer, query, expected):
         "邮箱zhangwei88@example.com退款",  # part of an e-mail address
         "手机才用一周就坏了",  # 才用 reads as 采用, but 才 is the commoner character
         "退款进度怎么查",  # nothing to do
+        "my smartwatch broke",  # the singular of a KB word, not a typo
+        "do you sponsor esports",  # two edits from "export" is too far for a 7-letter word
     ],
 )
 def test_normalize_leaves_proper_text_alone(normalizer, query):
