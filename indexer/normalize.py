@@ -50,8 +50,10 @@ _ENGLISH_WORD_RE = re.compile(r"[a-z]+")
 # Spaces left between two Chinese words once their pinyin has been replaced.
 _CJK_GAP_RE = re.compile(f"(?<=[{_CJK}]) +(?=[{_CJK}])")
 _MAX_WORD = 4  # characters of a KB word that pinyin or a homophone may stand for
-# A Latin token glued to these is part of an e-mail address, a URL or an order number.
-_GLUE = frozenset("@._/-:0123456789")
+# A Latin token followed by these (or preceded by the same but digits: 7tian) is part of an
+# e-mail address, a URL or an order number.
+_GLUE_AFTER = frozenset("@._/-:0123456789")
+_GLUE_BEFORE = frozenset("@._/-:")
 # A homophone fix replaces a character only with one this many times as frequent in the KB:
 # the customer mistyped a rare character for a common KB word, not the reverse (才用 stays).
 _RARER = 4
@@ -165,8 +167,8 @@ class QueryNormalizer:
         latin = [
             (m.start(), m.end(), m.group())
             for m in _LATIN_RE.finditer(text)
-            if text[m.end() : m.end() + 1] not in _GLUE
-            and text[max(m.start() - 1, 0) : m.start()] not in _GLUE - set("0123456789")
+            if text[m.end() : m.end() + 1] not in _GLUE_AFTER
+            and text[max(m.start() - 1, 0) : m.start()] not in _GLUE_BEFORE
         ]
         if has_cjk:  # upper case marks an acronym (VAT, FCR); English words stay English
             keys = [None if tok != tok.lower() or self._is_english(tok) else self._pinyin(tok) for _, _, tok in latin]
@@ -224,13 +226,14 @@ class QueryNormalizer:
         """The Chinese words of each split token: by context where a piece is ambiguous (see ``postings``)."""
         if not any(keys):
             return [None] * len(keys)
-        sure = [self._pieces[k][0].word for ks in keys if ks for k in ks if len(self._pieces[k]) == 1]
+        # The message's other words: unambiguous pieces and the Chinese words typed as such.
+        known = [self._pieces[k][0].word for ks in keys if ks for k in ks if len(self._pieces[k]) == 1]
         context: NDArray[np.int64] | None = None
         if self._postings is not None and any(len(self._pieces[k]) > 1 for ks in keys if ks for k in ks):
-            sure += [w for run in _CJK_WORD_RE.findall(text) for w in self._segment(run) if len(w) > 1]
-            lists = [self._postings(w) for w in sure if w in self._chinese]
+            known += [w for run in _CJK_WORD_RE.findall(text) for w in self._segment(run) if len(w) > 1]
+            lists = [self._postings(w) for w in known if w in self._chinese]
             context = np.unique(np.concatenate(lists)) if lists else None
-        return [None if ks is None else "".join(self._pick(self._pieces[k], context, sure) for k in ks) for ks in keys]
+        return [None if ks is None else "".join(self._pick(self._pieces[k], context, known) for k in ks) for ks in keys]
 
     def _pick(self, entries: list[_Entry], context: NDArray[np.int64] | None, taken: list[str]) -> str:
         """The entry sharing most chunks with ``context`` (ties and no context: the commonest)."""
