@@ -160,9 +160,11 @@ def query_cmd(ctx: click.Context, text: str, top_k: int, mode: str, category: tu
         raise click.ClickException(str(exc)) from exc
     result = retriever.search(text, k=top_k, mode=mode,  # type: ignore[arg-type]
                               filters=Filters.of(category=category), include_internal=internal)  # fmt: skip
+    searched_as = result.normalized if result.normalized != text else None
     if as_json:
         payload = {
             "index_version": retriever.version,
+            "searched_as": searched_as,
             "results": [
                 {"article_id": h.article_id, "title": h.title, "score": round(h.score, 6), "snippet": h.snippet}
                 for h in result.hits
@@ -171,6 +173,8 @@ def query_cmd(ctx: click.Context, text: str, top_k: int, mode: str, category: tu
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     click.echo(f"index {retriever.version} · {mode} · {result.took_ms:.1f} ms")
+    if searched_as is not None:
+        click.echo(f"searched as: {searched_as}")
     for rank, h in enumerate(result.hits, 1):
         click.echo(f"{rank:>2}. [{h.score:.4f}] {h.article_id}  {h.title}")
         click.echo(f"    {h.snippet[:120]}")
