@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Chinese characters (CJK extension A, unified ideographs, compatibility ideographs), as a regex class body.
+CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]{2,}")
 
 

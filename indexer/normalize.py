@@ -42,7 +42,9 @@ from numpy.typing import NDArray
 from pypinyin import lazy_pinyin
 from symspellpy import SymSpell, Verbosity
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+from indexer.lang import CJK_CHARS
+
+_CJK = CJK_CHARS
 _CJK_WORD_RE = re.compile(f"[{_CJK}]+")
 _CJK_RUN_RE = re.compile(f"[{_CJK}]{{2,}}")
 _LATIN_RE = re.compile(r"[A-Za-z]+")

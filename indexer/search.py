@@ -25,7 +25,7 @@ from indexer.answerable import ANSWER_MODELS, AnswerModel, Signals, measure_sign
 from indexer.chunk import Chunk
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
-from indexer.lang import detect_lang
+from indexer.lang import CJK_CHARS, detect_lang
 from indexer.layout import ARTICLES, CHUNKS, CONFIG_FILES, DENSE, LEXICAL, VECTORS
 from indexer.lexical import LexicalIndex
 from indexer.manifest import Manifest
@@ -37,7 +37,7 @@ Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 SNIPPET_CHARS = 200
 # Chinese BM25 terms the normaliser may map to: jieba words and "@"-marked single characters.
-_CJK_TERM_RE = re.compile(r"@?[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_TERM_RE = re.compile(f"@?[{CJK_CHARS}]+")
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,22 +48,24 @@ def test_suggestion_is_stored_with_the_masked_query(client, make_key):
     assert row.results[0]["article_id"] == response.json()["results"][0]["article_id"]
 
 
-def test_pii_never_reaches_the_embedder(client, make_key, monkeypatch):
+@pytest.fixture
+def embedded(client, monkeypatch):
+    """Every query text the service's embedder is asked to embed, in order."""
     fake_embedder = client.app.state.holder.embedder
     seen = []
     original = fake_embedder.embed_queries
     monkeypatch.setattr(fake_embedder, "embed_queries", lambda texts: seen.extend(texts) or original(texts))
+    return seen
+
+
+def test_pii_never_reaches_the_embedder(client, make_key, embedded):
     suggest(client, make_key("agent", "a-1"), query="我的邮箱 li@example.com 卡号4111111111111111")
-    assert seen == ["我的邮箱 [EMAIL] 卡号[CARD]"]
+    assert embedded == ["我的邮箱 [EMAIL] 卡号[CARD]"]
 
 
-def test_pinyin_query_is_embedded_and_reported_as_searched(client, make_key, monkeypatch):
-    fake_embedder = client.app.state.holder.embedder
-    seen = []
-    original = fake_embedder.embed_queries
-    monkeypatch.setattr(fake_embedder, "embed_queries", lambda texts: seen.extend(texts) or original(texts))
+def test_pinyin_query_is_embedded_and_reported_as_searched(client, make_key, embedded):
     body = suggest(client, make_key("agent", "a-1"), query="tk多久到账，手机13812345678").json()
-    assert seen == ["退款多久到账，手机[PHONE]"]
+    assert embedded == ["退款多久到账，手机[PHONE]"]
     assert body["searched_as"] == "退款多久到账，手机[PHONE]"
     assert body["results"][0]["article_id"] == "refund-arrival"
 
