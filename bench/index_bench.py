@@ -75,8 +75,8 @@ def run_size(n: int, reindex: bool) -> dict[str, object]:
     """Build a KB of ``n`` articles and measure it (runs inside a subprocess)."""
     from indexer.build import BuildOptions, build_index
     from indexer.chunk import chunk_article, embed_text
-    from indexer.cli import make_embedder
     from indexer.config import Settings
+    from indexer.factory import make_embedder
     from indexer.search import Retriever
     from indexer.sources import read_entries
     from indexer.versions import current_build

@@ -133,8 +133,8 @@ def _search(retriever: Any, query: str, top_k: int) -> None:
 
 def _inproc_worker(queries: list[str], offset: int, top_k: int, warmup: float, duration: float,
                    out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]  # fmt: skip
-    from indexer.cli import load_retriever
     from indexer.config import Settings
+    from indexer.factory import load_retriever
 
     retriever = load_retriever(Settings())
     i = offset

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     """Run the benchmark and print one Markdown table."""
-    from indexer.cli import load_retriever
-    from indexer.config import Settings
+    from indexer.config import SEARCH_MODES, Settings
+    from indexer.factory import load_retriever
     from indexer.lang import detect_lang
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,7 +44,7 @@ def main() -> None:
           f"backend {settings.embedding_backend}, loaded in {load_s:.1f}s")  # fmt: skip
     print("| mode | query lang | queries | p50 ms | p95 ms | p99 ms | q/s (1 thread) |")
     print("|---|---|---|---|---|---|---|")
-    for mode in ("hybrid", "dense", "lexical"):
+    for mode in SEARCH_MODES:
         for lang in ("zh", "en"):
             subset = [q for q in queries if detect_lang(q) == lang]
             lat = []

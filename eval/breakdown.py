@@ -15,8 +15,8 @@ from pathlib import Path
 
 from eval.metrics import mrr_at, recall_at
 from eval.run import cached_retriever, golden_dataset, run_queries
-from indexer.cli import make_embedder
-from indexer.config import Settings
+from indexer.config import SEARCH_MODES, Settings
+from indexer.factory import make_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def main() -> None:
     """Print the breakdown table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", default=None)
-    parser.add_argument("--mode", default="hybrid", choices=("hybrid", "dense", "lexical"))
+    parser.add_argument("--mode", default="hybrid", choices=SEARCH_MODES)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = Settings()

@@ -34,8 +34,8 @@ from numpy.typing import NDArray
 from eval.data import Query
 from eval.run import CACHE, Dataset, cached_retriever, golden_dataset, load_dataset, sample
 from indexer.answerable import FEATURES, AnswerModel, Signals
-from indexer.cli import make_embedder
 from indexer.config import Settings
+from indexer.factory import make_embedder
 from indexer.search import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,10 +13,9 @@ import click
 from eval import data, report
 from eval.run import CACHE, evaluate, golden_dataset, load_dataset, sample
 from eval.stats import compare_all
-from indexer.cli import make_embedder, settings_from
-from indexer.config import EmbeddingBackend
+from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode
 from indexer.errors import KBError
-from indexer.search import MODES, Mode
+from indexer.factory import make_embedder, settings_from
 
 GOLDEN = Path(__file__).parent / "golden" / "queries.jsonl"
 BACKENDS: tuple[str, ...] = typing.get_args(EmbeddingBackend)
@@ -40,8 +39,14 @@ def _csv_list(allowed: tuple[str, ...]) -> Callable[[click.Context, click.Parame
 @click.command("eval")
 @click.option("--dataset", type=click.Path(path_type=Path, file_okay=False),
               help="Folder with articles.jsonl and queries.jsonl (default: kb_content/ vs eval/golden).")  # fmt: skip
-@click.option("--modes", metavar="LIST", callback=_csv_list(MODES), default="dense,lexical,hybrid", show_default=True,
-              help="Comma-separated search modes.")  # fmt: skip
+@click.option(
+    "--modes",
+    metavar="LIST",
+    callback=_csv_list(SEARCH_MODES),
+    default="dense,lexical,hybrid",
+    show_default=True,
+    help="Comma-separated search modes.",
+)
 @click.option("--backend", "backends", metavar="LIST", callback=_csv_list(BACKENDS), default=None,
               help="Comma-separated embedding backends (default: $KB_EMBEDDING_BACKEND).")  # fmt: skip
 @click.option("--limit", type=click.IntRange(1), help="Sample at most N answerable (and N no-answer) queries.")
@@ -62,7 +67,9 @@ def eval_cmd(ctx: click.Context, dataset: Path | None, modes: list[str], backend
             else golden_dataset(settings.content_dir, GOLDEN)
         )
         ds = type(ds)(ds.name, ds.articles, sample(ds.queries, limit, seed))
-        runs = evaluate(ds, settings, backends or [settings.embedding_backend], cast(list[Mode], modes), make_embedder)
+        runs = evaluate(
+            ds, settings, backends or [settings.embedding_backend], cast(list[SearchMode], modes), make_embedder
+        )
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
     result = report.payload(ds, runs)

@@ -24,11 +24,11 @@ from eval.data import Query, ScoredDoc, read_queries
 from eval.metrics import MEASURES, mean_measures, measure, no_answer_detection, percentile
 from indexer.analyzer import Analyzer
 from indexer.build import BuildOptions, build_index
-from indexer.cli import fusion_from
-from indexer.config import Settings
+from indexer.config import SearchMode, Settings
 from indexer.embed import Embedder, embedder_id
 from indexer.errors import ContentError
-from indexer.search import Mode, Retriever
+from indexer.factory import fusion_from
+from indexer.search import Retriever
 from indexer.sources import config_dir
 from indexer.validate import ID_RE
 from indexer.versions import current_build, current_version
@@ -252,7 +252,7 @@ def cached_retriever(source: Path, settings: Settings, make_embedder: EmbedderFa
     return Retriever.load(current_build(root), embedder, fusion=fusion_from(settings))
 
 
-def run_queries(retriever: Retriever, queries: Sequence[Query], mode: Mode) -> RunReport:
+def run_queries(retriever: Retriever, queries: Sequence[Query], mode: SearchMode) -> RunReport:
     """Search every query in ``mode`` and collect rankings, answerable flags and latencies."""
     report = RunReport(mode, retriever.manifest.backend, retriever.manifest.model)
     for q in queries:
@@ -261,7 +261,7 @@ def run_queries(retriever: Retriever, queries: Sequence[Query], mode: Mode) -> R
     return report
 
 
-def evaluate(dataset: Dataset, settings: Settings, backends: Sequence[str], modes: Sequence[Mode],
+def evaluate(dataset: Dataset, settings: Settings, backends: Sequence[str], modes: Sequence[SearchMode],
              make_embedder: EmbedderFactory) -> list[RunReport]:  # fmt: skip
     """Every backend × mode configuration on ``dataset``, in that order."""
     reports = []

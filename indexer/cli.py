@@ -14,51 +14,14 @@ from pathlib import Path
 import click
 
 from indexer.build import BuildOptions, BuildResult, build_index, load_content, rollback
-from indexer.config import Settings
-from indexer.embed import Embedder, create_embedder
+from indexer.config import SEARCH_MODES
+from indexer.embed import Embedder
 from indexer.errors import ContentError, KBError
-from indexer.search import MODES, Filters, FusionParams, Retriever
+from indexer.factory import load_retriever, make_embedder, settings_from
+from indexer.search import Filters
 from indexer.sources import parse_csv_map
-from indexer.versions import current_build
 
 log = logging.getLogger(__name__)
-
-
-def settings_from(ctx: click.Context) -> Settings:
-    """The Settings object the root group put on the context."""
-    obj = ctx.find_root().obj
-    if not isinstance(obj, Settings):
-        obj = Settings()
-        ctx.find_root().obj = obj
-    return obj
-
-
-def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
-    """The embedder configured by ``settings``."""
-    return create_embedder(settings.embedding_backend, settings.embedding_model,
-                           threads=threads or settings.embed_threads,
-                           allow_download=settings.allow_model_download, st_runtime=settings.st_runtime,
-                           cache_dir=settings.model_cache_dir)  # fmt: skip
-
-
-def fusion_from(settings: Settings) -> FusionParams:
-    """Fusion parameters configured by ``settings``."""
-    return FusionParams(
-        lexical_weight=settings.lexical_weight,
-        lexical_weight_en=settings.lexical_weight_en,
-        lexical_cap=settings.lexical_cap,
-        use_weight=settings.use_weight,
-        st_weight=settings.st_weight,
-        candidates=settings.candidates,
-        normalize_queries=settings.normalize_queries,
-        answerable_threshold=settings.answerable_threshold,
-    )
-
-
-def load_retriever(settings: Settings, index_dir: Path | None = None) -> Retriever:
-    """Load the current build under ``index_dir`` (default: the configured one)."""
-    folder = current_build(index_dir or settings.index_root)
-    return Retriever.load(folder, make_embedder(settings), fusion=fusion_from(settings))
 
 
 @click.command("validate")
@@ -144,7 +107,7 @@ def _run_build(source: Path, root: Path, embedder: Embedder, options: BuildOptio
 @click.command("query")
 @click.argument("text")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 100))
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--mode", type=click.Choice(SEARCH_MODES), default="hybrid", show_default=True)
 @click.option("--category", multiple=True, help="Only articles of this category (repeatable).")
 @click.option("--internal/--public-only", default=True, help="Include internal articles (default: yes).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformers"]
 SearchMode = Literal["hybrid", "dense", "lexical"]
+SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 StRuntime = Literal["onnx-int8", "onnx", "torch"]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from indexer.analyzer import Analyzer
 from indexer.answerable import ANSWER_MODELS, AnswerModel, Signals, measure_signals
 from indexer.chunk import Chunk
+from indexer.config import SearchMode
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.lang import CJK_CHARS, detect_lang
@@ -33,8 +34,6 @@ from indexer.normalize import QueryNormalizer
 from indexer.plaintext import plain_chunk
 from indexer.store import DenseIndex
 
-Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 SNIPPET_CHARS = 200
 # Chinese BM25 terms the normaliser may map to: jieba words and "@"-marked single characters.
 _CJK_TERM_RE = re.compile(f"@?[{CJK_CHARS}]+")
@@ -327,7 +326,7 @@ class Retriever:
             scores = scores[allowed]
         return float(scores.max()) if len(scores) else 0.0
 
-    def search(self, query: str, k: int = 5, mode: Mode = "hybrid", filters: Filters | None = None,
+    def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid", filters: Filters | None = None,
                include_internal: bool = False, query_vector: Vectors | None = None) -> SearchResult:  # fmt: skip
         """Rank articles for ``query``.
 

@@ -12,8 +12,8 @@ import click
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from indexer.cli import settings_from
 from indexer.config import Settings
+from indexer.factory import settings_from
 from service import crud
 from service.db import make_engine, upgrade
 from service.models import ROLES

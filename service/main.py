@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from indexer.cli import fusion_from, make_embedder
 from indexer.config import Settings
 from indexer.embed import Embedder
+from indexer.factory import fusion_from, make_embedder
 from service.auth import KeyVerifier
 from service.batcher import SearchBatcher
 from service.db import make_engine, upgrade

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from indexer.config import SearchMode
+
 MAX_CONTEXT_KEYS = 20
 MAX_CONTEXT_NAME = 40
 MAX_CONTEXT_VALUE = 200
@@ -39,7 +41,7 @@ class SuggestRequest(BaseModel):
     channel: str | None = Field(None, max_length=32)
     lang: str | None = Field(None, max_length=16)
     top_k: int = Field(5, ge=1, le=50)
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    mode: SearchMode = "hybrid"
     filters: SuggestFilters = Field(default_factory=SuggestFilters)
     context: dict[str, str] | None = Field(
         None,

@@ -12,7 +12,7 @@ EVAL_MINI = DATA / "eval_mini"
 
 
 class FakeFactory:
-    """Stands in for ``indexer.cli.make_embedder``: a FakeEmbedder named after the requested backend."""
+    """Stands in for ``indexer.factory.make_embedder``: a FakeEmbedder named after the requested backend."""
 
     def __init__(self) -> None:
         self.made: list[FakeEmbedder] = []

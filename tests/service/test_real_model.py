@@ -4,8 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from indexer.build import BuildOptions, build_index
-from indexer.cli import make_embedder
 from indexer.config import Settings
+from indexer.factory import make_embedder
 from service.main import create_app
 from tests.conftest import KB_MINI
 from tests.service.conftest import create_key, make_settings
