@@ -95,4 +95,3 @@ class Settings(BaseSettings):
         """The index directory, never None after validation."""
         assert self.index_dir is not None
         return self.index_dir
-
