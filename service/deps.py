@@ -19,6 +19,7 @@ from service.errors import Forbidden, IndexNotReady, Unauthorized
 from service.fields import AgentId
 from service.index import IndexHolder
 from service.keys.auth import KeyVerifier, Principal
+from service.keys.models import ROLES
 from service.metrics import Metrics
 from service.pii import PIIMasker
 from service.suggestions.models import SuggestionRow
@@ -126,5 +127,5 @@ MaskerDep = Annotated[PIIMasker, Depends(get_masker)]
 WriterDep = Annotated[RowWriter[SuggestionRow], Depends(get_writer)]
 BatcherDep = Annotated[SearchBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-PrincipalDep = Annotated[Principal, Depends(require_roles("agent", "editor", "admin", "integration"))]
+PrincipalDep = Annotated[Principal, Depends(require_roles(*ROLES))]
 ReloaderDep = Annotated[Principal, Depends(require_roles("editor", "admin"))]

@@ -23,8 +23,6 @@ def keys_group() -> None:
 @click.pass_context
 def keys_create(ctx: click.Context, role: str, agent_id: str | None, name: str | None) -> None:
     """Create a key; the key itself is printed on the last line."""
-    if role == "agent" and not agent_id:
-        raise click.UsageError("--role agent needs --agent-id")
     with migrated_engine(service_settings_from(ctx).database_url) as engine, Session(engine) as session:
         try:
             row, key = crud.create_api_key(session=session, role=role, agent_id=agent_id, name=name)

@@ -3,6 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
+from indexer.config import Settings
 from service.cli import main
 from service.config import ServiceSettings
 
@@ -31,3 +32,9 @@ def test_serve_passes_host_and_port_to_uvicorn(cli_settings, monkeypatch):
     ((app, options),) = calls
     assert options["host"] == "0.0.0.0" and options["port"] == 9001
     assert app.state.settings.db_upgrade_on_start is False
+
+
+def test_service_commands_extend_plain_indexer_settings(tmp_path):
+    result = run(Settings(data_dir=tmp_path / "data"), "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "kbassist.db").exists()
