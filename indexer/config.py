@@ -1,12 +1,12 @@
-"""Settings shared by every kbassist command and the service (environment prefix ``KB_``).
+"""Settings of the indexer, shared by every kbassist command (environment prefix ``KB_``).
 
-One class, built once per process by the entry point and passed down; nothing reads
-``os.environ`` elsewhere.
+Built once per process by the entry point and passed down; nothing reads ``os.environ``
+elsewhere. The service extends this class with its own fields (``service.config``), so
+one prefix and one documented table cover both.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -20,15 +20,14 @@ StRuntime = Literal["onnx-int8", "onnx", "torch"]
 
 
 class Settings(BaseSettings):
-    """Every tunable of kbassist. Each field maps to ``KB_<FIELD>`` in the environment."""
+    """Every tunable of indexing and search. Each field maps to ``KB_<FIELD>`` in the environment."""
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore", env_ignore_empty=True)
 
     # --- locations ---
     content_dir: Path = Field(Path("./kb_content"), description="Where editors keep the articles.")
-    data_dir: Path = Field(Path("./.kbassist"), description="Index builds and the SQLite file live here.")
+    data_dir: Path = Field(Path("./.kbassist"), description="Index builds (and the service's SQLite file) live here.")
     index_dir: Path | None = Field(None, description="Index root; defaults to $KB_DATA_DIR/index.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; defaults to SQLite in data_dir.")
 
     # --- embeddings ---
     embedding_backend: EmbeddingBackend = Field(
@@ -83,36 +82,12 @@ class Settings(BaseSettings):
         "default: the threshold calibrated for the backend (indexer/answerable.py).",
     )
 
-    # --- service (kbassist serve) ---
-    host: str = Field("127.0.0.1", description="Address `kbassist serve` binds to.")
-    port: int = Field(8000, ge=1, le=65535, description="Port `kbassist serve` listens on.")
-    workers: int = Field(1, ge=1, le=64, description="Server processes; each holds the model and index in RAM.")
-    reload_interval: float = Field(
-        1.0, ge=0.0, description="Seconds between checks for a newly published build (0 = only on request)."
-    )
-    key_cache_seconds: float = Field(
-        10.0, ge=0.0, description="How long a verified API key is trusted before the DB is asked again."
-    )
-    integration_internal: bool = Field(False, description="Whether integration keys may see internal articles.")
-    pii_patterns: dict[str, str] = Field(
-        default_factory=lambda: {"ORDER": r"XL\d{16}"},
-        description='Extra PII regexes as JSON {"LABEL": "regex"}; matches become [LABEL].',
-    )
-    db_upgrade_on_start: bool = Field(True, description="Run `alembic upgrade head` when the service starts.")
-    debug: bool = Field(False, description="Include tracebacks in 500 responses.")
-
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
         if self.model_cache_dir is None:
             self.model_cache_dir = self.data_dir / "models"
-        if self.database_url is None:
-            self.database_url = f"sqlite:///{self.data_dir / 'kbassist.db'}"
-        elif self.database_url.startswith("postgres://"):
-            self.database_url = "postgresql+psycopg://" + self.database_url.removeprefix("postgres://")
-        elif self.database_url.startswith("postgresql://"):
-            self.database_url = "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
         return self
 
     @property
@@ -120,9 +95,3 @@ class Settings(BaseSettings):
         """The index directory, never None after validation."""
         assert self.index_dir is not None
         return self.index_dir
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """Settings from the environment, built once per process."""
-    return Settings()

@@ -37,8 +37,7 @@ class _Request:
 class SearchBatcher:
     """Collects the searches requested in one event-loop iteration and runs them together."""
 
-    def __init__(self, embedder: Embedder, max_batch: int = 32,
-                 on_batch: Callable[[int], None] | None = None) -> None:  # fmt: skip
+    def __init__(self, embedder: Embedder, max_batch: int = 32, on_batch: Callable[[int], None] | None = None) -> None:
         self.embedder = embedder
         self.max_batch = max_batch
         self._on_batch = on_batch

@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from indexer.config import Settings
+from service.config import ServiceSettings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,15 +18,16 @@ def main(ctx: click.Context, verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(max(level, logging.WARNING))
     if ctx.obj is None:
-        ctx.obj = Settings()
+        ctx.obj = ServiceSettings()
 
 
 def _register() -> None:
     from eval.cli import COMMANDS as EVAL_COMMANDS
     from indexer.cli import COMMANDS
     from service.commands import COMMANDS as SERVICE_COMMANDS
+    from service.keys.commands import COMMANDS as KEYS_COMMANDS
 
-    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS):
+    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS, *KEYS_COMMANDS):
         main.add_command(command)
 
 

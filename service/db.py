@@ -1,19 +1,33 @@
-"""Engine factory, sessions and migrations for SQLite and PostgreSQL."""
+"""Engine factory, migrations and the column helpers every table shares, for SQLite and PostgreSQL.
+
+Engines never log bound parameters (``hide_parameters``): a failed insert's error would
+otherwise print the stored values, which include ticket ids and agent ids.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (how every timestamp is stored)."""
+    return datetime.now(UTC)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,11 +55,12 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
             url,
             connect_args={"check_same_thread": False},
             poolclass=StaticPool if in_memory else None,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    return create_engine(url, connect_args=connect_args, pool_pre_ping=True, hide_parameters=True)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -57,7 +72,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def get_session(engine: Engine) -> Iterator[Session]:
-    """A session bound to ``engine``, closed afterwards."""
-    with Session(engine) as session:
-        yield session
+@contextlib.contextmanager
+def migrated_engine(url: str) -> Iterator[Engine]:
+    """An engine on ``url``, migrated to the latest revision, disposed afterwards (for commands)."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()

@@ -6,27 +6,29 @@ thread pool, which costs more than the lookup itself on the suggest path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
 
-from indexer.config import Settings
 from indexer.search import Retriever
-from service.auth import KeyVerifier, Principal
 from service.batcher import SearchBatcher
+from service.config import ServiceSettings
 from service.errors import Forbidden, IndexNotReady, Unauthorized
+from service.fields import AgentId
 from service.index import IndexHolder
+from service.keys.auth import KeyVerifier, Principal
+from service.keys.models import ROLES
 from service.metrics import Metrics
 from service.pii import PIIMasker
-from service.writer import SuggestionWriter
+from service.suggestions.models import SuggestionRow
+from service.writer import RowWriter
 
 
-async def get_settings(request: Request) -> Settings:
-    """The app's Settings."""
-    settings: Settings = request.app.state.settings
+async def get_settings(request: Request) -> ServiceSettings:
+    """The app's settings."""
+    settings: ServiceSettings = request.app.state.settings
     return settings
 
 
@@ -45,21 +47,15 @@ async def get_retriever(holder: Annotated[IndexHolder, Depends(get_holder)]) -> 
     return retriever
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A DB session for one request."""
-    with Session(request.app.state.engine) as session:
-        yield session
-
-
 async def get_masker(request: Request) -> PIIMasker:
     """The PII masker."""
     masker: PIIMasker = request.app.state.masker
     return masker
 
 
-async def get_writer(request: Request) -> SuggestionWriter:
+async def get_writer(request: Request) -> RowWriter[SuggestionRow]:
     """The background suggestion writer."""
-    writer: SuggestionWriter = request.app.state.writer
+    writer: RowWriter[SuggestionRow] = request.app.state.writer
     return writer
 
 
@@ -87,11 +83,12 @@ async def get_principal(
     request: Request,
     x_api_key: Annotated[str | None, Header(description="API key (or use Authorization: Bearer).")] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_agent_id: Annotated[str | None, Header(description="Integration keys: the agent acted for.")] = None,
+    x_agent_id: Annotated[AgentId | None, Header(description="Integration keys: the agent acted for.")] = None,
 ) -> Principal:
     """The caller, resolved from the API key and ``X-Agent-Id``.
 
     Raises:
+        RequestValidationError: ``X-Agent-Id`` longer than the stored column (422, field ``x-agent-id``).
         Unauthorized: no key, or an unknown or revoked key (401).
         Forbidden: an agent key naming another agent (403).
     """
@@ -123,13 +120,12 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return checker
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
-SessionDep = Annotated[Session, Depends(get_session)]
 MaskerDep = Annotated[PIIMasker, Depends(get_masker)]
-WriterDep = Annotated[SuggestionWriter, Depends(get_writer)]
+WriterDep = Annotated[RowWriter[SuggestionRow], Depends(get_writer)]
 BatcherDep = Annotated[SearchBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-PrincipalDep = Annotated[Principal, Depends(require_roles("agent", "editor", "admin", "integration"))]
+PrincipalDep = Annotated[Principal, Depends(require_roles(*ROLES))]
 ReloaderDep = Annotated[Principal, Depends(require_roles("editor", "admin"))]

@@ -25,7 +25,7 @@ from indexer.embed import Embedder
 from indexer.errors import KBError
 from indexer.search import FusionParams, Retriever
 from indexer.versions import builds_dir, current_version
-from service.models import utcnow
+from service.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,15 @@ class Refusal:
 class IndexHolder:
     """Holds the serving Retriever and swaps in new builds."""
 
-    def __init__(self, root: Path, embedder: Embedder, fusion: FusionParams, *, trigger: Path,
-                 on_swap: Callable[[Retriever], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        root: Path,
+        embedder: Embedder,
+        fusion: FusionParams,
+        *,
+        trigger: Path,
+        on_swap: Callable[[Retriever], None] | None = None,
+    ) -> None:
         self.root = root
         self.embedder = embedder
         self.fusion = fusion

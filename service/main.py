@@ -8,56 +8,64 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from indexer.config import Settings
 from indexer.embed import Embedder
 from indexer.factory import fusion_from, make_embedder
-from service.auth import KeyVerifier
+from service import admin, health
 from service.batcher import SearchBatcher
+from service.config import ServiceSettings
 from service.db import make_engine, upgrade
 from service.errors import install_handlers
 from service.index import TRIGGER, IndexHolder
+from service.keys.auth import KeyVerifier
 from service.metrics import Metrics, MetricsMiddleware
 from service.pii import PIIMasker
-from service.routes import admin, health, suggest
-from service.writer import SuggestionWriter
+from service.suggestions import crud as suggestions_crud
+from service.suggestions import routes as suggestions
+from service.suggestions.models import SuggestionRow
+from service.writer import RowWriter
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """Build the service.
 
     Args:
-        settings: defaults to ``Settings()`` from ``KB_`` environment variables.
+        settings: defaults to ``ServiceSettings()`` from ``KB_`` environment variables.
         embedder: the query embedder; defaults to the configured backend (tests pass a fake).
 
     The lifespan loads the embedder and the current build once, starts the build
     watcher and the suggestion writer, and stops both (draining the writer) on shutdown.
     """
-    settings = settings or Settings()
+    settings = settings or ServiceSettings()
     masker = PIIMasker(settings.pii_patterns)  # fails fast on a bad KB_PII_PATTERNS
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        assert settings.database_url is not None
         engine = make_engine(settings.database_url)
         if settings.db_upgrade_on_start:
             upgrade(engine)
         query_embedder = embedder or make_embedder(settings)
-        holder = IndexHolder(settings.index_root, query_embedder, fusion_from(settings),
-                             trigger=settings.data_dir / TRIGGER, on_swap=metrics.index_loaded)  # fmt: skip
+        holder = IndexHolder(
+            settings.index_root,
+            query_embedder,
+            fusion_from(settings),
+            trigger=settings.data_dir / TRIGGER,
+            on_swap=metrics.index_loaded,
+        )
         outcome, message = holder.check()
         if holder.retriever is None:
             log.error("starting without an index (%s): %s", outcome, message)
         holder.start(settings.reload_interval)
-        writer = SuggestionWriter(engine)
+        writer: RowWriter[SuggestionRow] = RowWriter(engine, suggestions_crud.insert_suggestions, name="suggestion")
         app.state.engine = engine
         app.state.holder = holder
         app.state.writer = writer
         app.state.batcher = SearchBatcher(query_embedder, on_batch=metrics.embed_batch.observe)
-        app.state.verifier = KeyVerifier(engine, cache_seconds=settings.key_cache_seconds,
-                                         integration_internal=settings.integration_internal)  # fmt: skip
+        app.state.verifier = KeyVerifier(
+            engine, cache_seconds=settings.key_cache_seconds, integration_internal=settings.integration_internal
+        )
         try:
             yield
         finally:
@@ -65,13 +73,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             writer.close()
             engine.dispose()
 
-    app = FastAPI(title="kbassist", version="0.1.0", lifespan=lifespan,
-                  description="KB article suggestions for the agent sidebar.")  # fmt: skip
+    app = FastAPI(
+        title="kbassist",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="KB article suggestions for the agent sidebar.",
+    )
     app.state.settings = settings
     app.state.masker = masker
     app.state.metrics = metrics
     install_handlers(app, debug=settings.debug)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (suggest, admin, health):
+    for module in (suggestions, admin, health):
         app.include_router(module.router)
     return app

@@ -28,18 +28,38 @@ class Metrics:
     def __init__(self) -> None:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("kbassist_requests", "HTTP requests served.", ["method", "route", "status"],
-                                registry=self.registry)  # fmt: skip
-        self.latency = Histogram("kbassist_request_duration_seconds", "HTTP request latency.", ["route"],
-                                 buckets=BUCKETS, registry=self.registry)  # fmt: skip
-        self.index_info = Gauge("kbassist_index_info", "1 for the index build being served.", ["version"],
-                                registry=self.registry, multiprocess_mode="liveall")  # fmt: skip
-        self.articles = Gauge("kbassist_index_articles", "Articles in the served build.",
-                              registry=self.registry, multiprocess_mode="livemax")  # fmt: skip
-        self.chunks = Gauge("kbassist_index_chunks", "Chunks in the served build.",
-                            registry=self.registry, multiprocess_mode="livemax")  # fmt: skip
-        self.embed_batch = Histogram("kbassist_embed_batch_size", "Queries embedded per model call.",
-                                     buckets=(1, 2, 3, 4, 6, 8, 16, 32), registry=self.registry)  # fmt: skip
+        self.requests = Counter(
+            "kbassist_requests", "HTTP requests served.", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "kbassist_request_duration_seconds",
+            "HTTP request latency.",
+            ["route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.index_info = Gauge(
+            "kbassist_index_info",
+            "1 for the index build being served.",
+            ["version"],
+            registry=self.registry,
+            multiprocess_mode="liveall",
+        )
+        self.articles = Gauge(
+            "kbassist_index_articles",
+            "Articles in the served build.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.chunks = Gauge(
+            "kbassist_index_chunks", "Chunks in the served build.", registry=self.registry, multiprocess_mode="livemax"
+        )
+        self.embed_batch = Histogram(
+            "kbassist_embed_batch_size",
+            "Queries embedded per model call.",
+            buckets=(1, 2, 3, 4, 6, 8, 16, 32),
+            registry=self.registry,
+        )
         self._version: str | None = None
 
     def index_loaded(self, retriever: Retriever) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from service import models  # noqa: F401 - registers the tables on the metadata
+# Every domain's tables module, imported so that its tables are on the metadata.
+from service.keys import models as _keys  # noqa: F401
+from service.suggestions import models as _suggestions  # noqa: F401
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via service.db.upgrade

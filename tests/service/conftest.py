@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from indexer.build import BuildOptions, build_index
-from indexer.config import Settings
-from service import crud
+from service.config import ServiceSettings
+from service.keys import crud
 from service.main import create_app
 from tests.conftest import KB_MINI, FakeEmbedder
 
@@ -58,10 +58,16 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def make_settings(data_dir: Path, db_url: str, index_dir: Path) -> Settings:
+def make_settings(data_dir: Path, db_url: str, index_dir: Path) -> ServiceSettings:
     """Settings for a test service: fast reload polling, no key cache."""
-    return Settings(content_dir=KB_MINI, data_dir=data_dir, index_dir=index_dir, database_url=db_url,
-                    reload_interval=0.05, key_cache_seconds=0.0)  # fmt: skip
+    return ServiceSettings(
+        content_dir=KB_MINI,
+        data_dir=data_dir,
+        index_dir=index_dir,
+        database_url=db_url,
+        reload_interval=0.05,
+        key_cache_seconds=0.0,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +91,15 @@ def create_key(app: FastAPI, role: str, agent_id: str | None = None) -> str:
 @pytest.fixture(scope="module")
 def make_key(client: TestClient) -> Callable[..., str]:
     return lambda role, agent_id=None: create_key(client.app, role, agent_id)  # type: ignore[arg-type]
+
+
+SUGGEST = "/v1/suggest"
+
+
+def suggest(client: TestClient, key: str, headers: dict[str, str] | None = None, **body):
+    """POST /v1/suggest with ``key``; the query defaults to a refund question."""
+    body.setdefault("query", "退款多久到账")
+    return client.post(SUGGEST, json=body, headers={"X-API-Key": key, **(headers or {})})
 
 
 def assert_error(response, status: int, code: str) -> dict:

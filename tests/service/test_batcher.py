@@ -33,8 +33,7 @@ class RecordingRetriever:
 def gather(batcher, *queries, **options):
     async def run():
         retriever = RecordingRetriever()
-        return await asyncio.gather(*(batcher.search(retriever, q, **options) for q in queries),
-                                    return_exceptions=True)  # fmt: skip
+        return await asyncio.gather(*(batcher.search(retriever, q, **options) for q in queries), return_exceptions=True)
 
     return asyncio.run(run())
 

@@ -72,8 +72,9 @@ def test_new_build_is_served_without_failing_requests_in_flight(reloading, kb_di
     assert set(statuses) == {200}
     new = client.get("/readyz").json()["index_version"]
     assert new != old and versions == {old, new}
-    body = client.post("/v1/suggest", json={"query": "发票怎么开", "filters": {"tags": "invoice"}},
-                       headers={"X-API-Key": key}).json()  # fmt: skip
+    body = client.post(
+        "/v1/suggest", json={"query": "发票怎么开", "filters": {"tags": "invoice"}}, headers={"X-API-Key": key}
+    ).json()
     assert [r["article_id"] for r in body["results"]] == ["invoice-how-to"]
     metrics = client.get("/metrics").text
     assert f'kbassist_index_info{{version="{new}"}} 1.0' in metrics, [

@@ -1,11 +1,11 @@
 """POST /v1/suggest: customer message -> ranked articles with snippets and scores.
 
 The route is ``async def`` on purpose: the work is pure CPU with no I/O (the row goes
-to a queue), and running it on the event loop avoids the thread-pool GIL contention
-measured in PERFORMANCE-NOTES.md. Nothing slow may be added here. The search runs in
-:class:`service.batcher.SearchBatcher`, which embeds the queries of concurrent requests
-in one call (USE: ~1.5 ms a query in a batch of four against ~3.1 ms alone). The
-suggested answers are pure string work, cached per article (see ``indexer/answer.py``).
+to a queue), and running it on the event loop avoids handing every request to the
+thread pool, whose GIL contention costs more than the work (``bench/load_test.py``).
+Nothing slow may be added here. The search runs in :class:`service.batcher.SearchBatcher`,
+which embeds the queries of concurrent requests in one call. The suggested answers are
+pure string work, cached per article (see ``indexer/answer.py``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,14 @@ from fastapi import APIRouter
 from indexer.answer import build_answer
 from indexer.search import Filters, Hit
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
-from service.models import utcnow
-from service.schemas import AnswerOffsets, PlaceholderPublic, SuggestRequest, SuggestResponse, SuggestResultPublic
+from service.suggestions.models import ScoredArticle, SuggestionRow
+from service.suggestions.schemas import (
+    AnswerOffsets,
+    PlaceholderPublic,
+    SuggestRequest,
+    SuggestResponse,
+    SuggestResultPublic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +50,39 @@ def marked_snippet(hit: Hit) -> str:
 
 def _result(hit: Hit, today: str, terms: list[str], context: dict[str, str], max_chars: int) -> SuggestResultPublic:
     review_by: str | None = hit.meta.get("review_by")
-    answer = build_answer(hit.meta.get("body", ""), (hit.chunk.start, hit.chunk.end), terms,
-                          lang=hit.meta.get("lang", "zh"), context=context, max_chars=max_chars)  # fmt: skip
+    answer = build_answer(
+        hit.meta.get("body", ""),
+        (hit.chunk.start, hit.chunk.end),
+        terms,
+        lang=hit.meta.get("lang", "zh"),
+        context=context,
+        max_chars=max_chars,
+    )
     return SuggestResultPublic(
-        article_id=hit.article_id, title=hit.title, snippet=marked_snippet(hit), score=round(hit.score, 6),
-        category=hit.meta.get("category"), updated=hit.meta.get("updated"),
+        article_id=hit.article_id,
+        title=hit.title,
+        snippet=marked_snippet(hit),
+        score=round(hit.score, 6),
+        category=hit.meta.get("category"),
+        updated=hit.meta.get("updated"),
         stale=review_by is not None and review_by < today,
-        answer=answer.text, answer_source=answer.source,
+        answer=answer.text,
+        answer_source=answer.source,
         answer_offsets=AnswerOffsets(start=answer.start, end=answer.end),
         placeholders=[PlaceholderPublic(name=p.name, start=p.start, end=p.end) for p in answer.placeholders],
-    )  # fmt: skip
+    )
 
 
 @router.post("/suggest", response_model=SuggestResponse, summary="Suggest KB articles for a customer message")
-async def suggest(body: SuggestRequest, principal: PrincipalDep, retriever: RetrieverDep, masker: MaskerDep,
-                  writer: WriterDep, settings: SettingsDep, batcher: BatcherDep) -> SuggestResponse:  # fmt: skip
+async def suggest(
+    body: SuggestRequest,
+    principal: PrincipalDep,
+    retriever: RetrieverDep,
+    masker: MaskerDep,
+    writer: WriterDep,
+    settings: SettingsDep,
+    batcher: BatcherDep,
+) -> SuggestResponse:
     """Mask PII in the query, search the serving build and record the suggestion.
 
     Each result carries a reply-ready answer (:func:`indexer.answer.build_answer`);
@@ -70,24 +94,37 @@ async def suggest(body: SuggestRequest, principal: PrincipalDep, retriever: Retr
     f = body.filters
     filters = Filters.of(f.category, f.product, f.tags, f.channel)
     # A build swapped in while this request waits does not affect it: it keeps its retriever.
-    result = await batcher.search(retriever, masked.text, k=body.top_k, mode=body.mode, filters=filters,
-                                  include_internal=principal.internal)  # fmt: skip
+    result = await batcher.search(
+        retriever, masked.text, k=body.top_k, mode=body.mode, filters=filters, include_internal=principal.internal
+    )
     today = date.today().isoformat()
     results = [_result(h, today, result.terms, context, settings.answer_max_chars) for h in result.hits]
     suggestion_id = uuid.uuid4().hex
     took_ms = round((time.perf_counter() - started) * 1000, 3)
     response = SuggestResponse(
-        suggestion_id=suggestion_id, results=results,
-        answerable=result.answerable, index_version=retriever.version, took_ms=took_ms,
+        suggestion_id=suggestion_id,
+        results=results,
+        answerable=result.answerable,
+        index_version=retriever.version,
+        took_ms=took_ms,
         searched_as=result.normalized if result.normalized != masked.text else None,
-    )  # fmt: skip
-    writer.submit({
-        "id": suggestion_id, "created_at": utcnow(), "api_key_id": principal.key_id, "agent_id": principal.agent_id,
-        "ticket_id": body.ticket_id, "channel": body.channel, "query": masked.text, "lang": body.lang,
-        "mode": body.mode, "index_version": retriever.version,
-        "results": [{"article_id": h.article_id, "score": round(h.score, 6)} for h in result.hits],
-        "answerable": result.answerable, "took_ms": took_ms,
-    })  # fmt: skip
-    log.info("suggest k=%d took=%.1fms top=%.4f masked=%s", body.top_k, took_ms,
-             result.hits[0].score if result.hits else 0.0, dict(masked.counts))  # fmt: skip
+    )
+    writer.submit(
+        SuggestionRow(
+            id=suggestion_id,
+            api_key_id=principal.key_id,
+            agent_id=principal.agent_id,
+            ticket_id=body.ticket_id,
+            channel=body.channel,
+            query=masked.text,
+            lang=body.lang,
+            mode=body.mode,
+            index_version=retriever.version,
+            results=[ScoredArticle(article_id=h.article_id, score=round(h.score, 6)) for h in result.hits],
+            answerable=result.answerable,
+            took_ms=took_ms,
+        )
+    )
+    top = result.hits[0].score if result.hits else 0.0
+    log.info("suggest k=%d took=%.1fms top=%.4f masked=%s", body.top_k, took_ms, top, dict(masked.counts))
     return response

@@ -2,9 +2,7 @@
 
 import pytest
 
-from tests.service.conftest import assert_error
-
-SUGGEST = "/v1/suggest"
+from tests.service.conftest import SUGGEST, assert_error
 
 
 def suggest(client, key, **body):

@@ -1,13 +1,13 @@
-"""Request and response schemas of the HTTP API (not tables)."""
+"""Request and response schemas of POST /v1/suggest (not tables)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from indexer.config import SearchMode
+from service.fields import Channel, Lang, Query, TicketId
 
 MAX_CONTEXT_KEYS = 20
 MAX_CONTEXT_NAME = 40
@@ -36,10 +36,10 @@ class SuggestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=4000, description="The customer's message.")
-    ticket_id: str | None = Field(None, max_length=128)
-    channel: str | None = Field(None, max_length=32)
-    lang: str | None = Field(None, max_length=16)
+    query: Query = Field(min_length=1, description="The customer's message (control characters are removed).")
+    ticket_id: TicketId | None = None
+    channel: Channel | None = None
+    lang: Lang | None = None
     top_k: int = Field(5, ge=1, le=50)
     mode: SearchMode = "hybrid"
     filters: SuggestFilters = Field(default_factory=SuggestFilters)
@@ -112,21 +112,3 @@ class SuggestResponse(BaseModel):
     )
     index_version: str
     took_ms: float
-
-
-class ReadyPublic(BaseModel):
-    """GET /readyz."""
-
-    status: Literal["ready", "not_ready"]
-    index_version: str | None
-    articles: int
-    loaded_at: datetime | None
-    refused: dict[str, Any] | None
-
-
-class ReloadPublic(BaseModel):
-    """POST /v1/admin/reload."""
-
-    outcome: Literal["unchanged", "loaded", "refused", "missing"]
-    index_version: str | None
-    message: str | None = None

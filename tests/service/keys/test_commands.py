@@ -1,18 +1,18 @@
-"""`kbassist keys` and `kbassist db` through CliRunner, and the serve wiring."""
+"""`kbassist keys` through CliRunner, on SQLite and PostgreSQL."""
 
 import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
-from indexer.config import Settings
-from service import crud
 from service.cli import main
+from service.config import ServiceSettings
 from service.db import make_engine
+from service.keys import crud
 
 
 @pytest.fixture
 def cli_settings(db_url, tmp_path):
-    return Settings(data_dir=tmp_path / "data", database_url=db_url)
+    return ServiceSettings(data_dir=tmp_path / "data", database_url=db_url)
 
 
 def run(settings, *args):
@@ -52,18 +52,10 @@ def test_agent_key_needs_an_agent_id_and_roles_are_checked(cli_settings):
     assert run(cli_settings, "keys", "create", "--role", "root").exit_code == 2
 
 
-def test_db_upgrade_is_idempotent(cli_settings):
-    assert run(cli_settings, "db", "upgrade").exit_code == 0
-    assert run(cli_settings, "db", "upgrade").exit_code == 0
-
-
-def test_serve_passes_host_and_port_to_uvicorn(cli_settings, monkeypatch):
-    import uvicorn
-
-    calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
-    result = run(cli_settings, "serve", "--host", "0.0.0.0", "--port", "9001")
-    assert result.exit_code == 0, result.output
-    ((app, options),) = calls
-    assert options["host"] == "0.0.0.0" and options["port"] == 9001
-    assert app.state.settings.db_upgrade_on_start is False
+@pytest.mark.parametrize(
+    ("option", "value"), [("--agent-id", "a" * 65), ("--name", "n" * 201), ("--agent-id", "a\x00")]
+)
+def test_keys_create_refuses_what_the_columns_cannot_hold(cli_settings, option, value):
+    result = run(cli_settings, "keys", "create", "--role", "integration", option, value)
+    assert result.exit_code == 2
+    assert option.removeprefix("--").replace("-", " ") in result.output

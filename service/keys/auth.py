@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service import crud
+from service.keys import crud
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +52,12 @@ class KeyVerifier:
             row = crud.get_api_key_by_hash(session=session, key_hash=digest)
         principal = None
         # The lookup is by hash; comparing again in constant time keeps timing independent of the stored value.
-        if row is not None and row.revoked_at is None and row.id is not None and hmac.compare_digest(
-            row.key_hash, digest
-        ):  # fmt: skip
+        if (
+            row is not None
+            and row.revoked_at is None
+            and row.id is not None
+            and hmac.compare_digest(row.key_hash, digest)
+        ):
             internal = row.role != "integration" or self._integration_internal
             principal = Principal(key_id=row.id, role=row.role, agent_id=row.agent_id, internal=internal)
         with self._lock:

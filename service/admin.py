@@ -1,14 +1,23 @@
-"""Admin endpoints (editor or admin keys)."""
+"""Admin endpoints (editor or admin keys): ask for the published index build now."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from service.deps import HolderDep, ReloaderDep
-from service.schemas import ReloadPublic
+from service.index import Outcome
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+class ReloadPublic(BaseModel):
+    """POST /v1/admin/reload."""
+
+    outcome: Outcome
+    index_version: str | None
+    message: str | None = None
 
 
 @router.post("/reload", response_model=ReloadPublic, summary="Check for a newly published build now")

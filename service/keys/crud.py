@@ -1,17 +1,16 @@
-"""Data access: keyword-only functions taking a Session. No HTTP types here."""
+"""Data access for API keys: keyword-only functions taking a Session. No HTTP types here."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from service.models import ROLES, ApiKey, Suggestion, utcnow
+from service.db import utcnow
+from service.fields import AGENT_ID_MAX, KEY_NAME_MAX, clean_line
+from service.keys.models import ROLES, ApiKey
 
 KEY_PREFIX = "kb_"
 
@@ -21,17 +20,23 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_api_key(*, session: Session, role: str, agent_id: str | None = None,
-                   name: str | None = None) -> tuple[ApiKey, str]:  # fmt: skip
+def create_api_key(
+    *, session: Session, role: str, agent_id: str | None = None, name: str | None = None
+) -> tuple[ApiKey, str]:
     """Create a key and return its row and the plain key (shown once, never stored).
 
     Raises:
-        ValueError: unknown role, or an agent key without an agent id.
+        ValueError: unknown role, an agent key without an agent id, or an agent id or
+            name that is too long or holds control characters.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (one of: {', '.join(ROLES)})")
     if role == "agent" and not agent_id:
         raise ValueError("an agent key must be bound to an agent id (--agent-id)")
+    if agent_id is not None and (len(agent_id) > AGENT_ID_MAX or clean_line(agent_id) != agent_id):
+        raise ValueError(f"agent id: at most {AGENT_ID_MAX} characters, no control characters")
+    if name is not None and (len(name) > KEY_NAME_MAX or clean_line(name) != name):
+        raise ValueError(f"name: at most {KEY_NAME_MAX} characters, no control characters")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(prefix=key[:10], key_hash=hash_key(key), role=role, agent_id=agent_id, name=name)
     session.add(row)
@@ -64,14 +69,3 @@ def revoke_api_key(*, session: Session, key_id: int) -> ApiKey | None:
         session.commit()
         session.refresh(row)
     return row
-
-
-def insert_suggestions(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many suggestion rows in one statement (the background writer's batch)."""
-    if rows:
-        connection.execute(insert(Suggestion), list(rows))
-
-
-def get_suggestion(*, session: Session, suggestion_id: str) -> Suggestion | None:
-    """One stored suggestion."""
-    return session.get(Suggestion, suggestion_id)

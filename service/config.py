@@ -1,0 +1,66 @@
+"""Settings of the service: the indexer's settings plus what only ``kbassist serve`` and the database need.
+
+One environment prefix (``KB_``) and one documented table cover both classes; the service
+builds a :class:`ServiceSettings`, the indexer and evaluation never see these fields.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field, model_validator
+
+from indexer.config import Settings
+from indexer.factory import settings_from
+
+if TYPE_CHECKING:
+    import click
+
+
+class ServiceSettings(Settings):
+    """Every tunable of the service. Each field maps to ``KB_<FIELD>`` in the environment."""
+
+    database_url: str = Field(
+        "", description="SQLAlchemy URL (sqlite:/// or postgresql://); defaults to SQLite in data_dir."
+    )
+    db_upgrade_on_start: bool = Field(True, description="Run `alembic upgrade head` when the service starts.")
+    host: str = Field("127.0.0.1", description="Address `kbassist serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `kbassist serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes; each holds the model and index in RAM.")
+    reload_interval: float = Field(
+        1.0, ge=0.0, description="Seconds between checks for a newly published build (0 = only on request)."
+    )
+    key_cache_seconds: float = Field(
+        10.0, ge=0.0, description="How long a verified API key is trusted before the DB is asked again."
+    )
+    integration_internal: bool = Field(False, description="Whether integration keys may see internal articles.")
+    pii_patterns: dict[str, str] = Field(
+        default_factory=lambda: {"ORDER": r"XL\d{16}"},
+        description='Extra PII regexes as JSON {"LABEL": "regex"}; matches become [LABEL].',
+    )
+    debug: bool = Field(False, description="Include tracebacks in 500 responses.")
+
+    @model_validator(mode="after")
+    def _database_default(self) -> ServiceSettings:
+        # Plain postgres:// URLs (as hosting platforms hand them out) get the psycopg 3 driver.
+        url = self.database_url
+        if not url:
+            url = f"sqlite:///{self.data_dir / 'kbassist.db'}"
+        for scheme in ("postgres://", "postgresql://"):
+            if url.startswith(scheme):
+                url = "postgresql+psycopg://" + url.removeprefix(scheme)
+        self.database_url = url
+        return self
+
+
+def service_settings_from(ctx: click.Context) -> ServiceSettings:
+    """The settings on the root click context, as :class:`ServiceSettings`.
+
+    The root command builds ``ServiceSettings``; a plain ``Settings`` (a caller embedding
+    the indexer commands) is extended with the service fields from the environment.
+    """
+    settings = settings_from(ctx)
+    if not isinstance(settings, ServiceSettings):
+        settings = ServiceSettings(**settings.model_dump(exclude_unset=True))
+        ctx.find_root().obj = settings
+    return settings

@@ -1,0 +1,40 @@
+"""`kbassist db` through CliRunner, and the serve wiring."""
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.config import Settings
+from service.cli import main
+from service.config import ServiceSettings
+
+
+@pytest.fixture
+def cli_settings(db_url, tmp_path):
+    return ServiceSettings(data_dir=tmp_path / "data", database_url=db_url)
+
+
+def run(settings, *args):
+    return CliRunner().invoke(main, list(args), obj=settings)
+
+
+def test_db_upgrade_is_idempotent(cli_settings):
+    assert run(cli_settings, "db", "upgrade").exit_code == 0
+    assert run(cli_settings, "db", "upgrade").exit_code == 0
+
+
+def test_serve_passes_host_and_port_to_uvicorn(cli_settings, monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    result = run(cli_settings, "serve", "--host", "0.0.0.0", "--port", "9001")
+    assert result.exit_code == 0, result.output
+    ((app, options),) = calls
+    assert options["host"] == "0.0.0.0" and options["port"] == 9001
+    assert app.state.settings.db_upgrade_on_start is False
+
+
+def test_service_commands_extend_plain_indexer_settings(tmp_path):
+    result = run(Settings(data_dir=tmp_path / "data"), "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "kbassist.db").exists()
