@@ -6,6 +6,9 @@ measured in PERFORMANCE-NOTES.md. Nothing slow may be added here. The search run
 :class:`service.batcher.SearchBatcher`, which embeds the queries of concurrent requests
 in one call (USE: ~1.5 ms a query in a batch of four against ~3.1 ms alone). The
 suggested answers are pure string work, cached per article (see ``indexer/answer.py``).
+
+Every text field of a result is plain text with no HTML markup (:mod:`indexer.markup`),
+except ``snippet``, which is escaped HTML with ``<mark>`` around matched terms.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import date
 from fastapi import APIRouter
 
 from indexer.answer import build_answer
+from indexer.markup import strip_markup
 from indexer.search import Filters, Hit
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
 from service.models import utcnow
@@ -42,13 +46,17 @@ def marked_snippet(hit: Hit) -> str:
     return "".join(parts)
 
 
+def _plain(value: str | None) -> str | None:
+    return None if value is None else strip_markup(value)
+
+
 def _result(hit: Hit, today: str, terms: list[str], context: dict[str, str], max_chars: int) -> SuggestResultPublic:
     review_by: str | None = hit.meta.get("review_by")
     answer = build_answer(hit.meta.get("body", ""), (hit.chunk.start, hit.chunk.end), terms,
                           lang=hit.meta.get("lang", "zh"), context=context, max_chars=max_chars)  # fmt: skip
     return SuggestResultPublic(
-        article_id=hit.article_id, title=hit.title, snippet=marked_snippet(hit), score=round(hit.score, 6),
-        category=hit.meta.get("category"), updated=hit.meta.get("updated"),
+        article_id=hit.article_id, title=strip_markup(hit.title), snippet=marked_snippet(hit),
+        score=round(hit.score, 6), category=_plain(hit.meta.get("category")), updated=hit.meta.get("updated"),
         stale=review_by is not None and review_by < today,
         answer=answer.text, answer_source=answer.source,
         answer_offsets=AnswerOffsets(start=answer.start, end=answer.end),
@@ -79,7 +87,7 @@ async def suggest(body: SuggestRequest, principal: PrincipalDep, retriever: Retr
     response = SuggestResponse(
         suggestion_id=suggestion_id, results=results,
         answerable=result.answerable, index_version=retriever.version, took_ms=took_ms,
-        searched_as=result.normalized if result.normalized != masked.text else None,
+        searched_as=strip_markup(result.normalized) if result.normalized != masked.text else None,
     )  # fmt: skip
     writer.submit({
         "id": suggestion_id, "created_at": utcnow(), "api_key_id": principal.key_id, "agent_id": principal.agent_id,

@@ -104,3 +104,20 @@ def test_csv_export_with_column_mapping(tmp_path):
     report = load_content(export, {"id": "Key", "title": "Question", "body": "Answer", "lang": "Language"})
     assert report.errors == []
     assert report.articles[0].title == "How to reset password"
+
+
+def test_raw_html_is_a_warning_with_file_and_line(kb_dir):
+    text = FRONT.format(id="html", lang="zh", review_by="2027-01-01").replace(
+        "title: 标题", "title: 退款<img src=x onerror=alert('title')>规则"
+    )
+    body = "# 标题\n\n正文。\n<details/open/ontoggle=alert(1)>点开</details>\n见 <https://example.com>。\n"
+    path = _write(kb_dir, "html.md", text + body)
+    report = load_content(kb_dir)
+    msgs = [str(p) for p in report.warnings if p.path == str(path)]
+    assert msgs == [
+        f"{path}:3: warning: raw HTML \"<img src=x onerror=alert('title')>\" in the title is not shown; "
+        "titles are plain text",
+        f"{path}:18: warning: raw HTML '<details/open/ontoggle=alert(1)>' is removed from answers; "
+        "write Markdown instead",
+    ]
+    assert "html" in {a.id for a in report.articles}
