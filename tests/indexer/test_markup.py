@@ -66,9 +66,13 @@ def test_no_markup_survives_strip_markup(attack):
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_no_markup_survives_plain_text(attack):
-    body = f"# 标题\n\n## 标准答复\n\n您好，{attack}请稍候。\n"
-    assert_plain(plain_text(body)[0])
-    assert_plain(build_answer(body, (0, len(body)), []).text)
+    passage = f"# 标题\n\n您好，{attack}请稍候。\n"
+    template = f"# 标题\n\n## 标准答复\n\n您好，{attack}请稍候。\n"
+    assert_plain(plain_text(passage)[0])
+    assert build_answer(passage, (0, len(passage)), []).source == "passage"
+    assert_plain(build_answer(passage, (0, len(passage)), []).text)
+    assert build_answer(template, (0, len(template)), []).source == "template"
+    assert_plain(build_answer(template, (0, len(template)), []).text)
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
