@@ -318,4 +318,3 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
             seconds=time.perf_counter() - started, faiss_index=kind, problems=report.problems,
             embed_seconds=embed_seconds,
         )  # fmt: skip
-

@@ -35,6 +35,7 @@ def test_publish_publish_rollback_publish_rollback_returns_to_what_served(root):
     publish(root, "B")
     assert rollback(root) == "A"
     publish(root, "C")
+    assert rollback_target(root) == "A"
     assert rollback(root) == "A" and current_version(root) == "A"
 
 

@@ -65,4 +65,3 @@ def test_title_and_answer_are_plain_text(hostile_client):
     for field in ("title", "answer", "category"):
         assert_plain(result[field])
     assert "<img" not in result["snippet"] and "&lt;img" not in result["snippet"]
-
