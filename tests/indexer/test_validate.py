@@ -121,3 +121,20 @@ def test_raw_html_is_a_warning_with_file_and_line(kb_dir):
         "write Markdown instead",
     ]
     assert "html" in {a.id for a in report.articles}
+
+
+def test_symlinks_out_of_the_content_folder_are_refused(kb_dir, tmp_path):
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    _write(outside, "leak.md", FRONT.format(id="leak", lang="zh", review_by="2027-01-01") + "机密内容。\n")
+    (kb_dir / "leak.md").symlink_to(outside / "leak.md")
+    (kb_dir / "linked-folder").symlink_to(outside, target_is_directory=True)
+    (kb_dir / "alias.md").symlink_to(kb_dir / "refund-arrival.md")
+    report = load_content(kb_dir)
+    duplicate = [p.message for p in report.errors if p.message.startswith("duplicate id 'refund-arrival'")]
+    assert duplicate == [f"duplicate id 'refund-arrival' (first defined at {kb_dir / 'alias.md'}:2)"]  # read: inside
+    leak = [str(p) for p in report.errors if p.path == str(kb_dir / "leak.md")]
+    assert leak == [f"{kb_dir / 'leak.md'}:1: error: symlink to a file outside the content folder: not read "
+                    "(copy the file in instead)"]  # fmt: skip
+    assert "leak" not in {a.id for a in report.articles}
+    assert not any("linked-folder" in p.path for p in report.problems)
