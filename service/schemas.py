@@ -117,14 +117,25 @@ class SuggestResponse(BaseModel):
     took_ms: float
 
 
-class ReadyPublic(BaseModel):
-    """GET /readyz."""
+class RefusedPublic(BaseModel):
+    """A published build the service refused; the full error is only in the log."""
 
-    status: Literal["ready", "not_ready"]
-    index_version: str | None
+    version: str
+    reason: str = Field(description="A stable code: see `service.index.REASONS`.")
+    at: datetime
+
+
+class ReadyPublic(BaseModel):
+    """GET /readyz (open: names versions and reason codes, never paths or error texts)."""
+
+    status: Literal["ready", "degraded", "not_ready"] = Field(
+        description="`degraded`: a build serves, but not the published one (it was refused)."
+    )
+    index_version: str | None = Field(description="The serving build.")
     articles: int
     loaded_at: datetime | None
-    refused: dict[str, Any] | None
+    refused: RefusedPublic | None
+    warning: str | None = Field(None, description="What is wrong and what serves instead, when degraded.")
 
 
 class ReloadPublic(BaseModel):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from service.deps import HolderDep, MetricsDep
-from service.schemas import ReadyPublic
+from service.schemas import ReadyPublic, RefusedPublic
 
 router = APIRouter(tags=["health"])
 
@@ -20,17 +20,23 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", response_model=ReadyPublic, summary="Readiness and the serving index version",
             responses={503: {"model": ReadyPublic}})  # fmt: skip
 async def readyz(holder: HolderDep) -> JSONResponse:
-    """200 with the serving index version once a build is loaded, 503 before."""
+    """200 with the serving index version once a build is loaded (``degraded`` if not the published one), 503 before."""
     retriever = holder.retriever
     refused = holder.refused
+    warning = None
+    if refused is not None:
+        serving = f"still serving {retriever.version}" if retriever else "no build serves"
+        if holder.fallback and retriever:
+            serving = f"serving build {retriever.version} instead since start-up"
+        warning = f"published build {refused.version} was refused ({refused.reason}); {serving}"
     body = ReadyPublic(
-        status="ready" if retriever else "not_ready",
+        status="not_ready" if retriever is None else "degraded" if refused else "ready",
         index_version=retriever.version if retriever else None,
         articles=len(retriever.articles) if retriever else 0,
         loaded_at=holder.loaded_at,
-        refused={"version": refused.version, "error": refused.error, "at": refused.at.isoformat()}
-        if refused else None,
-    )  # fmt: skip
+        refused=RefusedPublic(version=refused.version, reason=refused.reason, at=refused.at) if refused else None,
+        warning=warning,
+    )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if retriever else 503)
 
 
