@@ -12,8 +12,9 @@ mark if one is near the end, else hard, and ends in ``…``.
 
 Both kinds are converted to plain text (:mod:`indexer.plaintext`). Placeholders such
 as ``{订单号}`` in a template are filled from ``context``; the caller masks personal data
-in the values first (the service does). Values are whitespace-normalised and cut to
-:data:`MAX_VALUE_CHARS`. Placeholders without a value stay as ``{name}`` and their
+in the values first (the service does). Values are plain text: any HTML markup in
+them is removed (:mod:`indexer.markup`), then they are whitespace-normalised and cut
+to :data:`MAX_VALUE_CHARS`. Placeholders without a value stay as ``{name}`` and their
 positions in the answer text are returned. Passages are never treated as templates.
 
 The query itself is only used to pick sentences; none of its text is copied.
@@ -29,6 +30,7 @@ from functools import lru_cache
 from typing import Literal
 
 from indexer.chunk import split_sentences
+from indexer.markup import strip_markup
 from indexer.plaintext import plain_text
 from indexer.validate import PLACEHOLDER_RE, reply_section
 
@@ -69,8 +71,8 @@ class Answer:
 
 
 def clean_value(value: str, limit: int = MAX_VALUE_CHARS) -> str:
-    """A context value on one line, at most ``limit`` characters (cut with ``…``)."""
-    value = " ".join(value.split())
+    """A context value as plain text on one line, at most ``limit`` characters (cut with ``…``)."""
+    value = " ".join(strip_markup(value).split())
     return value if len(value) <= limit else value[: limit - 1].rstrip() + ELLIPSIS
 
 

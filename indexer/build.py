@@ -25,11 +25,12 @@ from indexer.analyzer import Analyzer
 from indexer.article import Article
 from indexer.chunk import Chunk, chunk_article, embed_text
 from indexer.embed import Embedder, embedder_id
-from indexer.errors import BuildError, IndexLoadError, KBError
+from indexer.errors import BuildError, KBError
 from indexer.layout import ARTICLES, CHUNKS, DENSE, LEXICAL, VECTORS
 from indexer.lexical import LexicalIndex
-from indexer.manifest import MANIFEST, Manifest
+from indexer.manifest import Manifest
 from indexer.parse import Problem
+from indexer.private import restrict_tree
 from indexer.search import copy_analyzer_files
 from indexer.sources import config_dir, read_entries
 from indexer.store import DenseIndex
@@ -304,6 +305,7 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
             },
         )  # fmt: skip
         manifest.write(tmp)
+        restrict_tree(tmp)
         _check_build(tmp, embedder, analyzer, articles)
         final = builds_dir(root) / version
         os.replace(tmp, final)
@@ -316,21 +318,3 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
             seconds=time.perf_counter() - started, faiss_index=kind, problems=report.problems,
             embed_seconds=embed_seconds,
         )  # fmt: skip
-
-
-def rollback(root: Path) -> str:
-    """Re-publish the build before the current one and return its version.
-
-    Raises:
-        BuildError: there is no older build to go back to.
-    """
-    from indexer.versions import previous_version
-
-    with build_lock(root):
-        version = previous_version(root)
-        if version is None:
-            raise BuildError(f"no earlier build to roll back to in {builds_dir(root)}")
-        if not (builds_dir(root) / version / MANIFEST).is_file():
-            raise IndexLoadError(f"build {version} is incomplete")
-        publish(root, version)
-        return version

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import click
 
-from indexer.build import BuildOptions, BuildResult, build_index, load_content, rollback
+from indexer.build import BuildOptions, BuildResult, build_index, load_content
 from indexer.config import SEARCH_MODES
 from indexer.embed import Embedder
 from indexer.errors import ContentError, KBError
 from indexer.factory import load_retriever, make_embedder, settings_from
 from indexer.search import Filters
 from indexer.sources import parse_csv_map
+from indexer.versions import rollback
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def validate_cmd(ctx: click.Context, path: Path | None, csv_map: str | None) -> 
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index root (default $KB_INDEX_DIR).")
 @click.option("--full", is_flag=True, help="Re-embed every article instead of reusing unchanged vectors.")
 @click.option("--strict", is_flag=True, help="Fail (publish nothing) if any article has an error.")
-@click.option("--rollback", "do_rollback", is_flag=True, help="Re-publish the previous build and exit.")
+@click.option("--rollback", "do_rollback", is_flag=True, help="Return to the build that served before the current one.")
 @click.option("--csv-map", help="For a CSV export: FIELD=COLUMN pairs, e.g. id=ID,title=Q,body=A,lang=Lang.")
 @click.pass_context
 def index_cmd(ctx: click.Context, content: Path | None, index_dir: Path | None, full: bool, strict: bool,

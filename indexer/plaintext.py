@@ -1,7 +1,8 @@
 """Markdown to plain text that can be pasted into a chat, with an offset map.
 
 :func:`plain_text` keeps a link's text (``[运费险](kb:shipping-fee-refund)`` becomes
-``运费险``; an external link keeps its URL in brackets), drops images, heading, list, quote
+``运费险``; an external link keeps its URL in brackets), drops HTML markup
+(:mod:`indexer.markup`: the result holds no tag), images, heading, list, quote
 and task markers, emphasis and code marks, rules, code fences and table separator
 rows (with the header row above them), and turns table cells into ``cell：cell``.
 Lines are trimmed, runs of spaces collapsed and blank lines dropped.
@@ -16,6 +17,8 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from indexer.markup import kept_indices
+
 # A replacement is a sequence of pieces: a group number copies that group (with its
 # offsets), a string is inserted (with the offset of the character before it).
 Piece = int | str
@@ -25,8 +28,6 @@ _INLINE: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[Piece, ...]], ...] 
     (("![",), re.compile(r"!\[[^\]]*\]\([^)]*\)"), ("",)),
     (("](",), re.compile(r"\[([^\]]+)\]\(\s*kb:[^)]*\)"), (1,)),
     (("](",), re.compile(r"\[([^\]]+)\]\(\s*(\S+?)(?:\s+\"[^\"]*\")?\s*\)"), (1, " (", 2, ")")),
-    (("<",), re.compile(r"<((?:https?|mailto):[^>\s]+)>"), (1,)),
-    (("<",), re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>"), ("",)),
     (("`",), re.compile(r"`([^`\n]+)`"), (1,)),
     (("**", "__"), re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), (2,)),
     (("~~",), re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), (1,)),
@@ -78,6 +79,21 @@ class _Text:
         out.append(self.slice(last, len(self.chars)))
         return out
 
+    def without_markup(self) -> _Text:
+        """The text with every HTML tag, comment and the like removed (:mod:`indexer.markup`)."""
+        if "<" not in self.chars:
+            return self
+        keep = kept_indices(self.chars)
+        return _Text("".join(self.chars[k] for k in keep), [self.pos[k] for k in keep])
+
+    def split_lines(self) -> list[_Text]:
+        out, last = [], 0
+        while (i := self.chars.find("\n", last)) >= 0:
+            out.append(self.slice(last, i))
+            last = i + 1
+        out.append(self.slice(last, len(self.chars)))
+        return out
+
     def strip(self) -> _Text:
         start, end = 0, len(self.chars)
         while start < end and self.chars[start].isspace():
@@ -122,9 +138,9 @@ def plain_text(body: str, start: int = 0, end: int | None = None, lang: str = "z
     cell_sep = "：" if lang == "zh" else ": "
     lines: list[_Text] = []
     last_was_row = False
-    pos = start
-    for raw in body[start:end].split("\n"):
-        line_start, pos = pos, pos + len(raw) + 1
+    # Markup goes first, over the whole range: a tag may span lines.
+    for line in _Text(body[start:end], range(start, end)).without_markup().split_lines():
+        raw = line.chars
         if _SKIP_LINE_RE.fullmatch(raw):
             last_was_row = False
             continue
@@ -135,7 +151,7 @@ def plain_text(body: str, start: int = 0, end: int | None = None, lang: str = "z
             continue
         prefix = _PREFIX_RE.match(raw)
         skip = prefix.end() if prefix else 0
-        text = _Text(raw[skip:], range(line_start + skip, line_start + len(raw)))
+        text = line.slice(skip, len(raw))
         is_row = raw.lstrip().startswith("|")
         if is_row:
             text = _table_row(text, cell_sep)

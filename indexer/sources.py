@@ -1,7 +1,10 @@
 """Read a content source (a folder of Markdown, a JSONL export or a CSV export) into articles.
 
 Files whose name starts with ``_`` are configuration (dictionary, synonyms, taxonomy,
-placeholders), never articles.
+placeholders), never articles. A symlink in a content folder is read only if it points
+inside the folder: one pointing elsewhere (``/etc/passwd``, another team's drafts) would
+put that file into the index, so it is reported as an error instead. Symlinked folders
+are not descended into.
 """
 
 from __future__ import annotations
@@ -149,9 +152,13 @@ def read_entries(source: Path, csv_map: Mapping[str, str] | None = None) -> list
             if p.is_file() and p.suffix in {".md", ".jsonl", ".csv"}
             and not any(part.startswith((".", "_")) for part in p.relative_to(source).parts)
         )  # fmt: skip
+    inside = source.resolve() if source.is_dir() else None
     entries: list[Entry] = []
     for path in files:
-        if path.suffix == ".md":
+        if inside is not None and path.is_symlink() and not path.resolve().is_relative_to(inside):
+            message = "symlink to a file outside the content folder: not read (copy the file in instead)"
+            entries.append(Entry(None, [Problem(str(path), 1, message)]))
+        elif path.suffix == ".md":
             entries.append(_from_parsed(parse_markdown(path)))
         elif path.suffix == ".jsonl":
             entries.extend(_read_jsonl(path))

@@ -1,7 +1,7 @@
 """Content checks behind ``kbassist validate`` and every build.
 
 Errors make an article unusable (the build skips it, ``--strict`` fails the build);
-warnings (stale review date, link to an unpublished article) are reported only.
+warnings (stale review date, link to an unpublished article, raw HTML) are reported only.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from indexer.article import AUDIENCES, LANGS, REQUIRED_FIELDS, STATUSES, Article
+from indexer.markup import markup_spans
 from indexer.parse import Problem, find_links
 from indexer.sources import Entry
 
@@ -111,6 +112,22 @@ def _check_placeholders(article: Article, vocab: Vocabulary, path: str) -> Itera
                 yield Problem(path, where, f"unknown placeholder {{{name}}} (not in _placeholders.txt)")
 
 
+def _check_markup(article: Article, path: str, title_line: int, is_markdown: bool) -> Iterable[Problem]:
+    """Raw HTML is removed from titles and answers (:mod:`indexer.markup`): say where, once a line."""
+    spans = markup_spans(article.title, autolinks=False)
+    if spans:
+        start, end = spans[0]
+        yield Problem(path, title_line, f"raw HTML {article.title[start:end][:40]!r} in the title is not shown; "
+                      "titles are plain text", "warning")  # fmt: skip
+    seen: set[int] = set()
+    for start, end in markup_spans(article.body, autolinks=False):
+        where = article.body_line + (article.body.count("\n", 0, start) if is_markdown else 0)
+        if where not in seen:
+            seen.add(where)
+            yield Problem(path, where, f"raw HTML {article.body[start:end][:40]!r} is removed from answers; "
+                          "write Markdown instead", "warning")  # fmt: skip
+
+
 def validate(entries: list[Entry], vocab: Vocabulary, today: date | None = None) -> Report:
     """Check every entry and return the report.
 
@@ -184,6 +201,7 @@ def validate(entries: list[Entry], vocab: Vocabulary, today: date | None = None)
             bad.add(idx)
         if art.review_by is not None and art.review_by < today and art.status == "published":
             problems.append(Problem(path, line("review_by"), f"stale: review_by {art.review_by} has passed", "warning"))
+        problems.extend(_check_markup(art, path, line("title"), is_markdown))
         placeholder_problems = list(_check_placeholders(art, vocab, path))
         if placeholder_problems:
             problems.extend(placeholder_problems)

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
+from indexer.private import create_private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -42,6 +44,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """An engine for ``sqlite://…`` (WAL, synchronous=NORMAL) or ``postgresql+psycopg://…``.
 
+    A new SQLite file is created ``0600`` in a ``0700`` folder (it holds customer queries);
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode.
+
     Args:
         url: SQLAlchemy URL.
         schema: PostgreSQL only: put this schema first on the search path (tests use one per run).
@@ -50,7 +55,7 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         path = url.removeprefix("sqlite:///")
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         if not in_memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(path))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False},

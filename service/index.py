@@ -7,6 +7,12 @@ with. A build that fails to load is refused; the old one keeps serving, the erro
 logged and shown in ``/readyz``, and the same version is not retried until it is
 published again or a reload is forced.
 
+A server that starts while ``CURRENT`` names a damaged build has nothing old to keep
+serving, so it falls back to the newest other build that loads (or answers 503 if
+none does): one broken publish must not take the service down. ``/readyz`` then says
+``degraded`` and names both versions. ``/readyz`` is open to anyone, so a refusal shows
+only a stable reason code (:data:`REASONS`); the full error, with paths, goes to the log.
+
 With several worker processes, ``POST /v1/admin/reload`` touches a trigger file that
 every worker's watcher checks too, so all of them reload.
 """
@@ -22,22 +28,59 @@ from pathlib import Path
 from typing import Literal
 
 from indexer.embed import Embedder
-from indexer.errors import KBError
+from indexer.errors import IndexLoadError, KBError
 from indexer.search import FusionParams, Retriever
-from indexer.versions import builds_dir, current_version
+from indexer.versions import builds_dir, current_version, list_builds
 from service.db import utcnow
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["unchanged", "loaded", "refused", "missing"]
 TRIGGER = "reload-request"
+_LOAD_ERRORS = (KBError, OSError, ValueError, RuntimeError)
+
+REASONS = {
+    "files_missing": "a file of the build is missing",
+    "unreadable": "a file of the build cannot be read (permissions, I/O)",
+    "corrupt": "a file of the build is damaged",
+    "mismatch": "the build was made with another model, or its files disagree with its manifest",
+    "warmup_failed": "the build loaded but a search on it failed",
+    "load_failed": "the build did not load for another reason",
+}
+
+
+def refusal_reason(exc: BaseException, *, warming_up: bool = False) -> str:
+    """The :data:`REASONS` code of a load failure: what ``/readyz`` may show of it."""
+    if warming_up:
+        return "warmup_failed"
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__
+    if any(isinstance(e, FileNotFoundError) for e in chain):
+        return "files_missing"
+    if any(isinstance(e, OSError) for e in chain):
+        return "unreadable"
+    if any(isinstance(e, ValueError | KeyError | TypeError | RuntimeError) for e in chain):
+        return "corrupt"
+    return "mismatch" if isinstance(exc, IndexLoadError) else "load_failed"
+
+
+class _LoadFailed(Exception):
+    """A build did not load or warm up; ``reason`` is its :data:`REASONS` code."""
+
+    def __init__(self, reason: str, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A published build that did not load."""
+    """A published build that did not load: ``reason`` is public, ``error`` is for logs and admins."""
 
     version: str
+    reason: str
     error: str
     at: datetime
 
@@ -61,6 +104,7 @@ class IndexHolder:
         self.retriever: Retriever | None = None
         self.loaded_at: datetime | None = None
         self.refused: Refusal | None = None
+        self.fallback = False
         self._on_swap = on_swap
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -81,24 +125,67 @@ class IndexHolder:
                 return "missing", f"no build published in {self.root}"
             if version == self.version:
                 self.refused = None  # the published build is the one serving (e.g. after a rollback)
+                self.fallback = False
                 return "unchanged", None
             if not force and self.refused and self.refused.version == version:
                 return "unchanged", None
             try:
-                retriever = Retriever.load(builds_dir(self.root) / version, self.embedder, fusion=self.fusion)
-                retriever.search("warm up", k=1)
-            except (KBError, OSError, ValueError, RuntimeError) as exc:
-                self.refused = Refusal(version, str(exc), utcnow())
+                retriever = self._load(version)
+            except _LoadFailed as exc:
+                self.refused = Refusal(version, exc.reason, str(exc), utcnow())
                 log.error("refused index build %s (still serving %s): %s", version, self.version, exc)
+                if self.retriever is None:
+                    self._fall_back(version)
                 return "refused", str(exc)
             previous = self.version
-            if self._on_swap is not None:  # before the swap, so whoever sees the new build sees its metrics
-                self._on_swap(retriever)
-            self.retriever = retriever
-            self.loaded_at = utcnow()
+            self._swap(retriever)
             self.refused = None
+            self.fallback = False
             log.warning("serving index build %s (was %s)", version, previous)
             return "loaded", None
+
+    def _load(self, version: str) -> Retriever:
+        """Load and warm up one build.
+
+        Raises:
+            _LoadFailed: with the reason code and the original error.
+        """
+        try:
+            retriever = Retriever.load(builds_dir(self.root) / version, self.embedder, fusion=self.fusion)
+        except _LOAD_ERRORS as exc:
+            raise _LoadFailed(refusal_reason(exc), exc) from exc
+        try:
+            retriever.search("warm up", k=1)
+        except _LOAD_ERRORS as exc:
+            raise _LoadFailed(refusal_reason(exc, warming_up=True), exc) from exc
+        return retriever
+
+    def _swap(self, retriever: Retriever) -> None:
+        if self._on_swap is not None:  # before the swap, so whoever sees the new build sees its metrics
+            self._on_swap(retriever)
+        self.retriever = retriever
+        self.loaded_at = utcnow()
+
+    def _fall_back(self, refused: str) -> None:
+        """Nothing serves and the published build is refused: serve the newest other build that loads."""
+        for version in reversed(list_builds(self.root)):
+            if version == refused:
+                continue
+            try:
+                retriever = self._load(version)
+            except _LoadFailed as exc:
+                log.error("fallback build %s does not load either: %s", version, exc)
+                continue
+            self._swap(retriever)
+            self.fallback = True
+            log.critical(
+                "DEGRADED: published build %s does not load; serving build %s, the newest that does, until a "
+                "good build is published (`kbassist index`, or `kbassist index --rollback`)",
+                refused,
+                version,
+            )
+            return
+        log.critical("no build under %s loads: not serving", builds_dir(self.root))
 
     def request_reload(self) -> tuple[Outcome, str | None]:
         """Force a check here and ask the other worker processes to do the same."""

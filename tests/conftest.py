@@ -52,6 +52,14 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that leaves new files world-writable: file modes must not depend on it."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture
 def kb_dir(tmp_path: Path) -> Path:
     """A writable copy of the tiny test KB."""
     dst = tmp_path / "kb"

@@ -6,6 +6,9 @@ thread pool, whose GIL contention costs more than the work (``bench/load_test.py
 Nothing slow may be added here. The search runs in :class:`service.batcher.SearchBatcher`,
 which embeds the queries of concurrent requests in one call. The suggested answers are
 pure string work, cached per article (see ``indexer/answer.py``).
+
+Every text field of a result is plain text with no HTML markup (:mod:`indexer.markup`),
+except ``snippet``, which is escaped HTML with ``<mark>`` around matched terms.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import date
 from fastapi import APIRouter
 
 from indexer.answer import build_answer
+from indexer.markup import strip_markup
 from indexer.search import Filters, Hit
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
 from service.suggestions.models import ScoredArticle, SuggestionRow
@@ -48,6 +52,10 @@ def marked_snippet(hit: Hit) -> str:
     return "".join(parts)
 
 
+def _plain(value: str | None) -> str | None:
+    return None if value is None else strip_markup(value)
+
+
 def _result(hit: Hit, today: str, terms: list[str], context: dict[str, str], max_chars: int) -> SuggestResultPublic:
     review_by: str | None = hit.meta.get("review_by")
     answer = build_answer(
@@ -60,10 +68,10 @@ def _result(hit: Hit, today: str, terms: list[str], context: dict[str, str], max
     )
     return SuggestResultPublic(
         article_id=hit.article_id,
-        title=hit.title,
+        title=strip_markup(hit.title),
         snippet=marked_snippet(hit),
         score=round(hit.score, 6),
-        category=hit.meta.get("category"),
+        category=_plain(hit.meta.get("category")),
         updated=hit.meta.get("updated"),
         stale=review_by is not None and review_by < today,
         answer=answer.text,
@@ -107,7 +115,7 @@ async def suggest(
         answerable=result.answerable,
         index_version=retriever.version,
         took_ms=took_ms,
-        searched_as=result.normalized if result.normalized != masked.text else None,
+        searched_as=strip_markup(result.normalized) if result.normalized != masked.text else None,
     )
     writer.submit(
         SuggestionRow(

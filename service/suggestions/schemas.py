@@ -89,13 +89,16 @@ class SuggestResultPublic(BaseModel):
     """One suggested article."""
 
     article_id: str
-    title: str
+    title: str = Field(description="Plain text: any HTML markup in the article's title is removed.")
     snippet: str = Field(description="Plain text, HTML-escaped, matched terms wrapped in <mark>…</mark>.")
     score: float
     category: str | None
     updated: str | None
     stale: bool = Field(description="The article's review date has passed.")
-    answer: str = Field(description="Plain text an agent can send: the reply template, or the best passage.")
+    answer: str = Field(
+        description="Plain text an agent can send (no markup, context values included): "
+        "the reply template, or the best passage."
+    )
     answer_source: Literal["template", "passage"]
     answer_offsets: AnswerOffsets = Field(description="The article-body text the answer was made from.")
     placeholders: list[PlaceholderPublic] = Field(description="Unfilled {name} placeholders in `answer`.")

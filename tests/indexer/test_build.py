@@ -2,16 +2,17 @@ import json
 import multiprocessing
 import os
 import signal
+import stat
 import time
 from pathlib import Path
 
 import pytest
 
 from indexer import build as build_mod
-from indexer.build import BuildOptions, build_index, rollback
+from indexer.build import BuildOptions, build_index
 from indexer.errors import BuildError, BuildLocked
 from indexer.search import Filters, FusionParams, Retriever
-from indexer.versions import builds_dir, current_build, current_version, list_builds
+from indexer.versions import builds_dir, current_build, current_version, list_builds, rollback
 
 
 def _build(kb_dir, root, embedder, **kw):
@@ -178,3 +179,13 @@ def test_title_only_export_rows_are_indexed(tmp_path, fake_embedder):
     result = build_index(export, tmp_path / "index", fake_embedder, BuildOptions())
     assert result.added == ["q1"]
     assert any("neither title nor body" in p.message for p in result.problems)
+
+
+def test_index_root_and_builds_are_private(kb_dir, tmp_path, fake_embedder, open_umask):
+    root = tmp_path / "fresh" / "index"
+    _build(kb_dir, root, fake_embedder)
+    modes = {p.relative_to(root).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [root, *root.rglob("*")]}
+    assert modes["."] == 0o700 and modes["builds"] == 0o700 and modes["CURRENT"] == 0o600
+    assert {m for p, m in modes.items() if (root / p).is_dir()} == {0o700}
+    assert {m for p, m in modes.items() if (root / p).is_file()} == {0o600}
+    assert any(p.endswith("dense.faiss") for p in modes) and any(p.startswith("builds/") for p in modes)

@@ -104,3 +104,37 @@ def test_csv_export_with_column_mapping(tmp_path):
     report = load_content(export, {"id": "Key", "title": "Question", "body": "Answer", "lang": "Language"})
     assert report.errors == []
     assert report.articles[0].title == "How to reset password"
+
+
+def test_raw_html_is_a_warning_with_file_and_line(kb_dir):
+    text = FRONT.format(id="html", lang="zh", review_by="2027-01-01").replace(
+        "title: 标题", "title: 退款<img src=x onerror=alert('title')>规则"
+    )
+    body = "# 标题\n\n正文。\n<details/open/ontoggle=alert(1)>点开</details>\n见 <https://example.com>。\n"
+    path = _write(kb_dir, "html.md", text + body)
+    report = load_content(kb_dir)
+    msgs = [str(p) for p in report.warnings if p.path == str(path)]
+    assert msgs == [
+        f"{path}:3: warning: raw HTML \"<img src=x onerror=alert('title')>\" in the title is not shown; "
+        "titles are plain text",
+        f"{path}:18: warning: raw HTML '<details/open/ontoggle=alert(1)>' is removed from answers; "
+        "write Markdown instead",
+    ]
+    assert "html" in {a.id for a in report.articles}
+
+
+def test_symlinks_out_of_the_content_folder_are_refused(kb_dir, tmp_path):
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    _write(outside, "leak.md", FRONT.format(id="leak", lang="zh", review_by="2027-01-01") + "机密内容。\n")
+    (kb_dir / "leak.md").symlink_to(outside / "leak.md")
+    (kb_dir / "linked-folder").symlink_to(outside, target_is_directory=True)
+    (kb_dir / "alias.md").symlink_to(kb_dir / "refund-arrival.md")
+    report = load_content(kb_dir)
+    duplicate = [p.message for p in report.errors if p.message.startswith("duplicate id 'refund-arrival'")]
+    assert duplicate == [f"duplicate id 'refund-arrival' (first defined at {kb_dir / 'alias.md'}:2)"]  # read: inside
+    leak = [str(p) for p in report.errors if p.path == str(kb_dir / "leak.md")]
+    assert leak == [f"{kb_dir / 'leak.md'}:1: error: symlink to a file outside the content folder: not read "
+                    "(copy the file in instead)"]  # fmt: skip
+    assert "leak" not in {a.id for a in report.articles}
+    assert not any("linked-folder" in p.path for p in report.problems)

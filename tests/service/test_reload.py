@@ -103,12 +103,62 @@ def test_broken_build_is_refused_and_the_old_one_keeps_serving(reloading):
     assert wait_for(lambda: client.get("/readyz").json()["refused"] is not None)
     ready = client.get("/readyz").json()
     assert ready["index_version"] == old and ready["refused"]["version"] == broken
+    assert ready["status"] == "degraded" and ready["refused"]["reason"] == "corrupt"
+    assert_no_internals(client.get("/readyz").text, root)
     response = client.post("/v1/suggest", json={"query": "退款"}, headers={"X-API-Key": key})
     assert response.status_code == 200 and response.json()["index_version"] == old
     forced = client.post("/v1/admin/reload", headers={"X-API-Key": key}).json()
     assert forced["outcome"] == "refused" and forced["index_version"] == old
     publish(root, old)
     assert wait_for(lambda: client.get("/readyz").json()["refused"] is None)
+    assert client.get("/readyz").json()["status"] == "ready"
+
+
+def assert_no_internals(text, root):
+    """``/readyz`` is open: it names versions and reason codes, never paths or error texts."""
+    assert "/" not in text and str(root) not in text, text
+    assert "Error" not in text and "faiss" not in text.lower() and "json" not in text.lower(), text
+
+
+def test_server_starting_on_a_broken_build_serves_the_newest_build_that_loads(db_url, kb_dir, tmp_path, caplog):
+    embedder = FakeEmbedder()
+    root = tmp_path / "index"
+    for _ in range(2):
+        build_index(kb_dir, root, embedder, BuildOptions(chunk_size=120))
+    newest_good, broken = _publish_broken_copy(root)
+    app = create_app(make_settings(tmp_path / "data", db_url, root), embedder=embedder)
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        body = ready.json()
+        assert body["status"] == "degraded" and body["index_version"] == newest_good
+        assert body["refused"]["version"] == broken and body["refused"]["reason"] == "corrupt"
+        assert body["warning"] == (f"published build {broken} was refused (corrupt); "
+                                   f"serving build {newest_good} instead since start-up")  # fmt: skip
+        assert_no_internals(ready.text, root)
+        key = create_key(app, "agent", "a-1")
+        response = client.post("/v1/suggest", json={"query": "退款"}, headers={"X-API-Key": key})
+        assert response.status_code == 200 and response.json()["index_version"] == newest_good
+        time.sleep(0.2)  # the watcher does not retry the refused build by itself
+        assert client.get("/readyz").json()["index_version"] == newest_good
+        publish(root, newest_good)
+        assert wait_for(lambda: client.get("/readyz").json()["status"] == "ready")
+    assert any(r.levelname == "CRITICAL" and f"published build {broken} does not load" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+
+
+def test_server_starting_with_no_build_that_loads_is_not_ready(db_url, kb_dir, tmp_path):
+    embedder = FakeEmbedder()
+    root = tmp_path / "index"
+    build_index(kb_dir, root, embedder, BuildOptions(chunk_size=120))
+    good, broken = _publish_broken_copy(root)
+    (builds_dir(root) / good / "chunks.jsonl").unlink()
+    app = create_app(make_settings(tmp_path / "data", db_url, root), embedder=embedder)
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
+        assert ready.json()["refused"]["version"] == broken
+        assert_no_internals(ready.text, root)
 
 
 def test_admin_reload_loads_a_new_build_at_once(db_url, kb_dir, tmp_path):
