@@ -15,10 +15,13 @@ from service.auth import KeyVerifier
 from service.batcher import SearchBatcher
 from service.db import make_engine, upgrade
 from service.errors import install_handlers
+from service.guard import RequestGuard
+from service.headers import SecurityHeaders
 from service.index import TRIGGER, IndexHolder
 from service.metrics import Metrics, MetricsMiddleware
 from service.pii import PIIMasker
 from service.routes import admin, health, suggest
+from service.routes.docs import install_docs
 from service.writer import SuggestionWriter
 
 log = logging.getLogger(__name__)
@@ -66,12 +69,16 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             engine.dispose()
 
     app = FastAPI(title="kbassist", version="0.1.0", lifespan=lifespan,
-                  description="KB article suggestions for the agent sidebar.")  # fmt: skip
+                  description="KB article suggestions for the agent sidebar.",
+                  docs_url=None, redoc_url=None, openapi_url=None)  # fmt: skip
     app.state.settings = settings
     app.state.masker = masker
     app.state.metrics = metrics
     install_handlers(app, debug=settings.debug)
+    app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in (suggest, admin, health):
         app.include_router(module.router)
+    install_docs(app, settings.docs_access)
     return app
