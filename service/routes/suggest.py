@@ -21,6 +21,7 @@ from fastapi import APIRouter
 from indexer.answer import build_answer
 from indexer.search import Filters, Hit
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
+from service.filters import check_filters
 from service.models import utcnow
 from service.schemas import AnswerOffsets, PlaceholderPublic, SuggestRequest, SuggestResponse, SuggestResultPublic
 
@@ -68,6 +69,7 @@ async def suggest(body: SuggestRequest, principal: PrincipalDep, retriever: Retr
     masked = masker.mask(body.query)
     context = {name: masker.mask(value).text for name, value in (body.context or {}).items()}
     f = body.filters
+    check_filters(retriever, f)
     filters = Filters.of(f.category, f.product, f.tags, f.channel)
     # A build swapped in while this request waits does not affect it: it keeps its retriever.
     result = await batcher.search(retriever, masked.text, k=body.top_k, mode=body.mode, filters=filters,
