@@ -187,3 +187,19 @@ def test_writer_drains_on_shutdown(db_url, shared_index, tmp_path):
     finally:
         engine.dispose()
     assert set(ids) <= stored
+
+
+def test_every_error_code_in_code_is_documented():
+    from service import errors
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.ServiceError)]
+    raised = {c.code for c in classes}
+    assert raised | set(errors.HTTP_CODES.values()) | {"missing_api_key"} <= set(errors.ERROR_CODES)
+    with pytest.raises(ValueError, match="undocumented error code"):
+        errors.error_body("http_400", "x")
+
+
+def test_docs_are_served_from_the_package_when_open(client):
+    html = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in html and "cdn." not in html
+    assert client.get("/openapi.json").json()["paths"]["/v1/suggest"]
