@@ -8,8 +8,10 @@ a body), then its body is read up to ``KB_MAX_BODY_BYTES`` and handed on. The
 principal found is left in the scope for :func:`service.deps.get_principal`.
 
 Early refusals close the connection, so the unread rest of the body is never read.
-With bodies bounded, FastAPI's JSON parse stays short enough for the event loop
-(the default 64 KiB limit is over ten times the largest valid suggest request).
+With bodies bounded, FastAPI's JSON parse stays short enough for the event loop: the
+worst 64 KiB body (the default limit, over ten times the largest valid suggest
+request), an array of 32,768 numbers, takes ~3 ms in ``json.loads`` (timeit on the
+2-core dev machine); 80 MB took 1.7 s.
 """
 
 from __future__ import annotations
