@@ -128,7 +128,7 @@ class SearchResult:
 
 
 def copy_analyzer_files(src: Path, dst: Path) -> None:
-    """Copy the dictionary and synonym files into a build so it is self-contained."""
+    """Copy the dictionary, synonym and taxonomy files into a build so it is self-contained."""
     for name in CONFIG_FILES:
         if (src / name).is_file():
             shutil.copyfile(src / name, dst / name)

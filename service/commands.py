@@ -34,15 +34,18 @@ def serve_cmd(ctx: click.Context, host: str | None, port: int | None, workers: i
     }
     if workers == 1:
         from service.main import create_app
+        from service.protocol import protocol_for
 
-        uvicorn.run(create_app(settings.model_copy(update={"db_upgrade_on_start": False})), **options)
+        app = create_app(settings.model_copy(update={"db_upgrade_on_start": False}))
+        uvicorn.run(app, http=protocol_for(settings), **options)
         return
     # Workers are fresh processes: they read settings from the environment, share metrics through
     # files, and must not race each other on migrations (done above, once).
     os.environ["KB_DB_UPGRADE_ON_START"] = "false"
     with tempfile.TemporaryDirectory(prefix="kbassist-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        uvicorn.run("service.main:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("service.main:create_app", factory=True, workers=workers,
+                    http="service.protocol:GuardedHttpProtocol", **options)  # fmt: skip
 
 
 @click.group("db")

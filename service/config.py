@@ -6,7 +6,7 @@ builds a :class:`ServiceSettings`, the indexer and evaluation never see these fi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
@@ -39,6 +39,19 @@ class ServiceSettings(Settings):
         description='Extra PII regexes as JSON {"LABEL": "regex"}; matches become [LABEL].',
     )
     debug: bool = Field(False, description="Include tracebacks in 500 responses.")
+    max_body_bytes: int = Field(
+        65_536, ge=1024, description="Largest request body; larger ones get 413 (the key is checked first)."
+    )
+    max_header_bytes: int = Field(
+        16_384, ge=1024, description="Largest request line plus headers (`kbassist serve`); larger ones get 431."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0.0, description="Seconds a client has to send a whole request head (`kbassist serve`); then 408."
+    )
+    docs_access: Literal["open", "key", "off"] = Field(
+        "open", description="/docs, /redoc and /openapi.json: open, any valid API key, or not served."
+    )
+    metrics_access: Literal["open", "key"] = Field("open", description="/metrics: open, or any valid API key.")
 
     @model_validator(mode="after")
     def _database_default(self) -> ServiceSettings:

@@ -10,15 +10,15 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from fastapi.concurrency import run_in_threadpool
 
 from indexer.search import Retriever
 from service.batcher import SearchBatcher
 from service.config import ServiceSettings
-from service.errors import Forbidden, IndexNotReady, Unauthorized
+from service.errors import Forbidden, IndexNotReady
 from service.fields import AgentId
+from service.guard import PRINCIPAL, authenticate, presented_key
 from service.index import IndexHolder
-from service.keys.auth import KeyVerifier, Principal
+from service.keys.auth import Principal, acting_as
 from service.keys.models import ROLES
 from service.metrics import Metrics
 from service.pii import PIIMasker
@@ -71,51 +71,38 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-def _presented_key(x_api_key: str | None, authorization: str | None) -> str | None:
-    if x_api_key:
-        return x_api_key.strip()
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
-
-
 async def get_principal(
     request: Request,
-    x_api_key: Annotated[str | None, Header(description="API key (or use Authorization: Bearer).")] = None,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_agent_id: Annotated[AgentId | None, Header(description="Integration keys: the agent acted for.")] = None,
+    _x_api_key: Annotated[str | None, Header(alias="x-api-key", description="API key (or use Bearer).")] = None,
 ) -> Principal:
-    """The caller, resolved from the API key and ``X-Agent-Id``.
+    """The caller behind the API key (already known when :class:`service.guard.RequestGuard` checked it).
 
     Raises:
-        RequestValidationError: ``X-Agent-Id`` longer than the stored column (422, field ``x-agent-id``).
         Unauthorized: no key, or an unknown or revoked key (401).
-        Forbidden: an agent key naming another agent (403).
     """
-    key = _presented_key(x_api_key, authorization)
-    if not key:
-        raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer", code="missing_api_key")
-    verifier: KeyVerifier = request.app.state.verifier
-    hit, principal = verifier.cached(key)
-    if not hit:
-        principal = await run_in_threadpool(verifier.verify, key)
+    principal: Principal | None = request.scope.get(PRINCIPAL)
     if principal is None:
-        raise Unauthorized("invalid or revoked API key")
-    if x_agent_id:
-        if principal.role == "agent" and x_agent_id != principal.agent_id:
-            raise Forbidden("an agent key may act only for its own agent id", details={"agent_id": x_agent_id})
-        if principal.role != "agent":
-            principal = Principal(principal.key_id, principal.role, x_agent_id, principal.internal)
+        principal = await authenticate(request.app.state.verifier, presented_key(request.headers))
     return principal
 
 
 def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency admitting only callers with one of ``roles`` (403 otherwise)."""
+    """A dependency admitting only callers with one of ``roles`` (403 otherwise), as whom they act for.
 
-    async def checker(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    The role is checked before ``X-Agent-Id`` (see :func:`service.keys.auth.acting_as`), so a
+    key that may not use a route hears so whatever agent it names. An ``X-Agent-Id`` longer
+    than the stored column is a 422 on field ``x-agent-id``.
+    """
+
+    async def checker(
+        principal: Annotated[Principal, Depends(get_principal)],
+        x_agent_id: Annotated[
+            AgentId | None, Header(description="The agent acted for (integration keys only).")
+        ] = None,
+    ) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"role {principal.role!r} may not do this (needs: {', '.join(roles)})")
-        return principal
+        return acting_as(principal, x_agent_id)
 
     return checker
 

@@ -1,12 +1,16 @@
 """Service errors and the handlers that give every error one JSON shape.
 
 Shape: ``{"error": {"code": str, "message": str, "details": list | dict | null}}``.
+:data:`ERROR_CODES` is the one list of codes (docs/api.md is written from it);
+:func:`error_body` refuses any other, so a new code cannot ship undocumented.
 
 Hierarchy::
 
     ServiceError            carries HTTP status and a stable code
     ├── Unauthorized        401 missing_api_key / invalid_api_key
     ├── Forbidden           403 forbidden
+    ├── InvalidInput        422 validation_error: a rule the schema cannot express
+    ├── PayloadTooLarge     413 payload_too_large
     └── IndexNotReady       503 index_not_ready: no build loaded yet
 """
 
@@ -21,7 +25,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.headers import SECURITY_HEADERS
+
 log = logging.getLogger(__name__)
+
+ERROR_CODES: dict[str, str] = {
+    "invalid_json": "400: the body is not JSON: malformed or truncated (details give line and column), "
+    "not UTF-8, or nested too deeply.",
+    "bad_request": "400: the request is not well-formed HTTP.",
+    "missing_api_key": "401: no X-API-Key or Authorization: Bearer header.",
+    "invalid_api_key": "401: the key is unknown or revoked.",
+    "forbidden": "403: the key's role may not do this, or the key may not act for the X-Agent-Id it names.",
+    "not_found": "404: no such route.",
+    "method_not_allowed": "405: the route does not take this method.",
+    "request_timeout": "408: the request head did not arrive within KB_HEADER_TIMEOUT seconds.",
+    "payload_too_large": "413: the body is larger than KB_MAX_BODY_BYTES.",
+    "validation_error": "422: a field is missing or invalid; details name each field.",
+    "headers_too_large": "431: the request line and headers are larger than KB_MAX_HEADER_BYTES.",
+    "internal_error": "500: a bug; the log has the traceback.",
+    "index_not_ready": "503: no index build is loaded yet.",
+}
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "invalid_api_key",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    422: "validation_error",
+    431: "headers_too_large",
+    503: "index_not_ready",
+}
 
 
 class ServiceError(Exception):
@@ -52,6 +88,20 @@ class Forbidden(ServiceError):
     code = "forbidden"
 
 
+class InvalidInput(ServiceError):
+    """A request that parses but breaks a rule needing more than the schema (details: field, message, type)."""
+
+    status_code = 422
+    code = "validation_error"
+
+
+class PayloadTooLarge(ServiceError):
+    """The body is over the configured limit."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
 class IndexNotReady(ServiceError):
     """No index build is loaded."""
 
@@ -60,11 +110,22 @@ class IndexNotReady(ServiceError):
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    """The canonical error document."""
+    """The canonical error document.
+
+    Raises:
+        ValueError: ``code`` is not in :data:`ERROR_CODES`.
+    """
+    if code not in ERROR_CODES:
+        raise ValueError(f"undocumented error code {code!r}: add it to service.errors.ERROR_CODES")
     return {"error": {"code": code, "message": message, "details": details}}
 
 
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+def error_response(exc: ServiceError, *, close: bool = False) -> JSONResponse:
+    """``exc`` as a response; ``close`` ends the connection (the body was left unread)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    if close:
+        headers["Connection"] = "close"
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -74,23 +135,44 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _json_position(doc: Any, pos: int) -> str:
+    text = doc.decode("utf-8", "replace") if isinstance(doc, bytes) else str(doc)
+    line = text.count("\n", 0, pos) + 1
+    return f"line {line} column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
+
+
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
+    return error_response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+    errors = exc.errors()
+    if errors and errors[0]["type"] == "json_invalid":
+        pos = errors[0]["loc"][-1] if isinstance(errors[0]["loc"][-1], int) else 0
+        where = _json_position(exc.body, pos)
+        reason = errors[0].get("ctx", {}).get("error", errors[0]["msg"])
+        details = [{"field": "body", "message": f"{reason} at {where}", "type": "json_invalid"}]
+        return JSONResponse(error_body("invalid_json", f"invalid JSON: {reason} at {where}", details), 400)
+    details = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
     message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
     return JSONResponse(error_body("validation_error", message, details), 422)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+    code = HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
+    message = str(exc.detail)
+    # FastAPI turns every failure to read a JSON body other than a syntax error into this 400.
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        code, message = "invalid_json", f"the body is not valid UTF-8 (byte {cause.start})"
+    elif exc.status_code == 400 and isinstance(cause, RecursionError):
+        code, message = "invalid_json", "the body is nested too deeply"
+    elif exc.status_code == 400 and isinstance(cause, ValueError):
+        code, message = "invalid_json", f"the body is not JSON: {cause}"
+    return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
 
 
 def install_handlers(app: FastAPI, *, debug: bool) -> None:
@@ -99,7 +181,9 @@ def install_handlers(app: FastAPI, *, debug: bool) -> None:
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         details = traceback.format_exception(exc) if debug else None
-        return JSONResponse(error_body("internal_error", "internal server error", details), 500)
+        # Outside every middleware (Starlette's ServerErrorMiddleware): add the security headers here.
+        body = error_body("internal_error", "internal server error", details)
+        return JSONResponse(body, 500, headers=SECURITY_HEADERS)
 
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,15 +1,15 @@
-"""Open endpoints: /healthz (alive), /readyz (serving build), /metrics (Prometheus)."""
+"""Open endpoints: /healthz (alive), /readyz (serving build), /metrics (Prometheus; a key if configured)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from service.deps import HolderDep, MetricsDep
+from service.deps import HolderDep, MetricsDep, SettingsDep, get_principal
 
 router = APIRouter(tags=["health"])
 
@@ -68,7 +68,13 @@ async def readyz(holder: HolderDep) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if retriever else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics_access(request: Request, settings: SettingsDep) -> None:
+    """Any valid API key when ``KB_METRICS_ACCESS=key``; nothing otherwise."""
+    if settings.metrics_access == "key":
+        await get_principal(request)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response, dependencies=[Depends(metrics_access)])
 async def metrics(m: MetricsDep) -> Response:
     """Requests, latency histogram, serving index version and article count."""
     return Response(m.render(), media_type=m.content_type)

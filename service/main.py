@@ -10,11 +10,13 @@ from fastapi import FastAPI
 
 from indexer.embed import Embedder
 from indexer.factory import fusion_from, make_embedder
-from service import admin, health
+from service import admin, docs, health
 from service.batcher import SearchBatcher
 from service.config import ServiceSettings
 from service.db import make_engine, upgrade
 from service.errors import install_handlers
+from service.guard import RequestGuard
+from service.headers import SecurityHeaders
 from service.index import TRIGGER, IndexHolder
 from service.keys.auth import KeyVerifier
 from service.metrics import Metrics, MetricsMiddleware
@@ -78,12 +80,18 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
         version="0.1.0",
         lifespan=lifespan,
         description="KB article suggestions for the agent sidebar.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.masker = masker
     app.state.metrics = metrics
     install_handlers(app, debug=settings.debug)
+    app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in (suggestions, admin, health):
         app.include_router(module.router)
+    docs.install_docs(app, settings.docs_access)
     return app

@@ -11,16 +11,27 @@ What is masked, in this order (each match becomes its ``[LABEL]``):
   dashes 3-4-4), Chinese landlines (``010-12345678``, ``(0755)1234567``, ``02112345678``,
   optional extension) and international numbers (``+`` or ``00``, country code, 6–14 digits).
 
+The rules run twice: on the text as written, then on it with separators between
+digits removed, so ``139.2222.3333``, ``139-2222 3333`` and ``110105 19900307 1239``
+are caught as well. Both passes look at the NFKC form of the text (full-width
+``１３９１１１１２２２２`` and ``＠`` become ASCII) and replace the matching span of the
+original, so everything else (full-width punctuation included) is stored as written.
+The as-written pass comes first so that a number followed by another one
+(``13811112222 100``) is not joined into a longer run that no rule matches, and
+``0086-13812345678`` is a phone before its joined digits can pass Luhn as a card.
+
 Numbers that only look like PII stay: an 18-digit number with a wrong check digit, a
-16-digit number failing Luhn, an 11-digit number starting ``12``. Digit rules never
-match inside a longer run of digits.
+16-digit number failing Luhn, an 11-digit number starting ``12``, dates, amounts and
+hotlines (``400-820-6688``, ``95588``), which stay too short for any rule when joined.
+Digit rules never match inside a longer run of digits.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -34,6 +45,8 @@ LANDLINE = re.compile(
     r"(?<![0-9])(?:\(0\d{2,3}\)[ ]?\d{7,8}|0\d{2,3}[ -]\d{7,8}|0[1-9]\d{9,10})(?:[-#转]\d{1,5})?(?![0-9])"
 )
 INTERNATIONAL = re.compile(r"(?<![0-9A-Za-z])(?:\+|00)[1-9]\d{0,2}(?:[ -]?\d){6,14}(?![0-9])")
+# Spaces, dots and dashes (after NFKC: full-width ones are ASCII already) between two digits.
+DIGIT_SEPARATOR = re.compile(r"(?<=[0-9])[\s.\-\u2010-\u2015\u00b7]{1,2}(?=[0-9])")
 
 
 def id_checksum_ok(number: str) -> bool:
@@ -106,15 +119,53 @@ class PIIMasker:
         )
 
     def mask(self, text: str) -> Masked:
-        """Replace every PII match in ``text`` by its ``[LABEL]``."""
+        """Replace every PII match in ``text`` by its ``[LABEL]`` (see the module docstring)."""
         counts: Counter[str] = Counter()
-        for rule in self.rules:
-
-            def replace(m: re.Match[str], rule: Rule = rule) -> str:
-                if rule.check is not None and not rule.check(m.group(0)):
-                    return m.group(0)
-                counts[rule.label] += 1
-                return f"[{rule.label}]"
-
-            text = rule.pattern.sub(replace, text)
+        for joined in (False, True):
+            view, origin = _view(text, join_digits=joined)
+            for rule in self.rules:
+                pieces: list[str] = []
+                last = 0
+                for m in rule.pattern.finditer(view):
+                    if m.end() == m.start() or (rule.check is not None and not rule.check(m.group(0))):
+                        continue
+                    start, end = origin[m.start()], origin[m.end() - 1] + 1
+                    if start < last:
+                        continue
+                    pieces += (text[last:start], f"[{rule.label}]")
+                    last = end
+                    counts[rule.label] += 1
+                if pieces:
+                    text = "".join(pieces) + text[last:]
+                    view, origin = _view(text, join_digits=joined)
         return Masked(text, dict(counts))
+
+
+def _view(text: str, *, join_digits: bool) -> tuple[str, Sequence[int]]:
+    """``text`` in NFKC form (optionally without separators between digits), and each character's index in ``text``.
+
+    Normalised one character at a time so every character of the view maps back to
+    exactly one character of ``text``.
+    """
+    view: str = text
+    origin: Sequence[int] = range(len(text))
+    if not unicodedata.is_normalized("NFKC", text):
+        chars: list[str] = []
+        indices: list[int] = []
+        for i, ch in enumerate(text):
+            normal = unicodedata.normalize("NFKC", ch)
+            chars.append(normal)
+            indices.extend([i] * len(normal))
+        view, origin = "".join(chars), indices
+    if not join_digits or DIGIT_SEPARATOR.search(view) is None:
+        return view, origin
+    kept_chars: list[str] = []
+    kept: list[int] = []
+    last = 0
+    for m in DIGIT_SEPARATOR.finditer(view):
+        kept_chars.append(view[last : m.start()])
+        kept.extend(origin[last : m.start()])
+        last = m.end()
+    kept_chars.append(view[last:])
+    kept.extend(origin[last:])
+    return "".join(kept_chars), kept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -40,7 +41,7 @@ class SuggestRequest(BaseModel):
     ticket_id: TicketId | None = None
     channel: Channel | None = None
     lang: Lang | None = None
-    top_k: int = Field(5, ge=1, le=50)
+    top_k: int = Field(5, ge=1, le=50, strict=True)
     mode: SearchMode = "hybrid"
     filters: SuggestFilters = Field(default_factory=SuggestFilters)
     context: dict[str, str] | None = Field(
@@ -51,8 +52,8 @@ class SuggestRequest(BaseModel):
     @field_validator("query")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
+        if not any(unicodedata.category(ch)[0] in "LMNPS" for ch in value):
+            raise ValueError("must contain a visible character (not only spaces, controls or zero-width ones)")
         return value
 
     @field_validator("context")

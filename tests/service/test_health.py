@@ -26,3 +26,9 @@ def test_metrics_expose_requests_latency_and_index(client, make_key):
     assert f'kbassist_index_info{{version="{version}"}} 1.0' in text
     assert "kbassist_index_articles 4.0" in text
     assert re.search(r"kbassist_embed_batch_size_count [1-9]", text)
+
+
+def test_docs_are_served_from_the_package_when_open(client):
+    html = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in html and "cdn." not in html
+    assert client.get("/openapi.json").json()["paths"]["/v1/suggest"]

@@ -38,6 +38,16 @@ def test_checksum_helpers():
         ("mail me: li.wei+cs@example.com.cn", "mail me: [EMAIL]"),
         ("订单XL2026112300001234 没到", "订单[ORDER] 没到"),
         ("订单 XL2026112300001234，手机13912345678", "订单 [ORDER]，手机[PHONE]"),
+        ("手机１３９１１１１２２２２，谢谢", "手机[PHONE]，谢谢"),  # full-width digits; the comma stays as written
+        ("手机 139.2222.3333 谢谢", "手机 [PHONE] 谢谢"),
+        ("手机139 2222-3333", "手机[PHONE]"),
+        ("手机 139–2222–3333", "手机 [PHONE]"),
+        ("身份证 110105 19900307 1239 谢谢", "身份证 [ID] 谢谢"),
+        ("身份证１１０１０５１９９００３０７１２３９", "身份证[ID]"),
+        ("卡号 4111.1111.1111.1111", "卡号 [CARD]"),
+        ("mail：li．wei＠example．com", "mail：[EMAIL]"),
+        ("手机13811112222 100元", "手机[PHONE] 100元"),  # not joined into a longer run with the amount
+        ("2026-11-23 13811112222", "2026-11-23 [PHONE]"),  # nor with a date before it
     ],
 )
 def test_pii_is_masked(masker, text, expected):
@@ -55,6 +65,11 @@ def test_pii_is_masked(masker, text, expected):
         "订单XL12345",  # too short for the order pattern
         "version 2.0.1 released 2026-11-23",
         "1381234567890123456789",  # a long digit run: no rule matches inside it
+        "身份证 110105 19491231 0021",  # grouped, wrong check digit
+        "热线 400-820-6688 或 95588，4008-206-688",  # hotlines, however grouped
+        "2026.11.23 下单，2026-11-23 发货，２０２６年１１月２３日",  # dates
+        "退款 1,299.00 元，¥ 3 000.50，共 3–15 天",  # amounts and durations
+        "订单号 20261123 0001",  # a 12-digit order number when joined: no rule
     ],
 )
 def test_lookalikes_are_left_alone(masker, text):

@@ -30,8 +30,9 @@ def real_client(default_index, db_url, tmp_path_factory):
         yield client
 
 
-def post(client, key, **body):
-    response = client.post("/v1/suggest", json=body, headers={"X-API-Key": key})
+def post(client, key, agent_id=None, **body):
+    headers = {"X-API-Key": key, **({"X-Agent-Id": agent_id} if agent_id else {})}
+    response = client.post("/v1/suggest", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -51,7 +52,7 @@ def test_filters_before_top_k_and_internal_visibility(real_client):
     integration = create_key(real_client.app, "integration")
     body = post(real_client, agent, query="客户很生气怎么安抚", top_k=1, filters={"category": "agent-playbook"})
     assert [r["article_id"] for r in body["results"]] == ["internal-soothing"]
-    hidden = post(real_client, integration, query="客户很生气怎么安抚", top_k=10)
+    hidden = post(real_client, integration, "a-1", query="客户很生气怎么安抚", top_k=10)
     assert "internal-soothing" not in {r["article_id"] for r in hidden["results"]}
 
 

@@ -13,7 +13,8 @@ from tests.service.conftest import SUGGEST, assert_error, suggest
 )
 def test_internal_articles_only_for_allowed_roles(client, make_key, role, sees_internal):
     key = make_key(role, "a-1" if role == "agent" else None)
-    body = suggest(client, key, query="安抚话术 客户情绪激动", top_k=10).json()
+    headers = {"X-Agent-Id": "a-1"} if role == "integration" else None
+    body = suggest(client, key, headers, query="安抚话术 客户情绪激动", top_k=10).json()
     assert ("internal-soothing" in {r["article_id"] for r in body["results"]}) is sees_internal
 
 
@@ -23,7 +24,8 @@ def test_internal_articles_only_for_allowed_roles(client, make_key, role, sees_i
 )
 def test_role_matrix(client, make_key, role, suggest_status, reload_status):
     key = make_key(role, "a-1" if role == "agent" else None)
-    assert suggest(client, key).status_code == suggest_status
+    headers = {"X-Agent-Id": "a-1"} if role == "integration" else None
+    assert suggest(client, key, headers).status_code == suggest_status
     response = client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == reload_status, response.text
     if reload_status == 403:

@@ -1,0 +1,57 @@
+"""Filter values are checked against the serving build's taxonomy.
+
+A filter naming a category nobody uses used to return an empty list, which a client
+cannot tell from "nothing matched". The build carries a copy of ``_taxonomy.yaml``
+(``indexer.layout.CONFIG_FILES``); a build without one is checked against the values
+its articles carry. Tags are free-form (the taxonomy lists none) and are not checked.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+
+from indexer.search import Retriever
+from indexer.validate import Vocabulary
+from service.errors import InvalidInput
+from service.suggestions.schemas import SuggestFilters
+
+_known: weakref.WeakKeyDictionary[Retriever, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def known_values(retriever: Retriever) -> Mapping[str, frozenset[str]]:
+    """The allowed values of each checked filter for this build (read once per build)."""
+    known = _known.get(retriever)
+    if known is None:
+        vocab = Vocabulary.load(retriever.folder)
+        metas = retriever.articles.values()
+        known = {
+            "category": frozenset(vocab.categories or {str(m.get("category")) for m in metas if m.get("category")}),
+            "product": frozenset(vocab.products or {str(m.get("product")) for m in metas if m.get("product")}),
+            "channel": frozenset(vocab.channels or {str(c) for m in metas for c in m.get("channel") or ()}),
+        }
+        _known[retriever] = known
+    return known
+
+
+def check_filters(retriever: Retriever, filters: SuggestFilters) -> None:
+    """Refuse filter values the build does not know.
+
+    Raises:
+        InvalidInput: 422 naming each unknown value and listing the allowed ones.
+    """
+    details = []
+    for name, allowed in known_values(retriever).items():
+        for value in getattr(filters, name):
+            if value not in allowed:
+                details.append(
+                    {
+                        "field": f"filters.{name}",
+                        "message": f"unknown value {value!r}",
+                        "type": "unknown_value",
+                        "allowed": sorted(allowed),
+                    }
+                )
+    if details:
+        message = "; ".join(f"{d['field']}: {d['message']} (allowed: {', '.join(d['allowed'])})" for d in details)
+        raise InvalidInput(message, details=details)
