@@ -15,7 +15,7 @@ from indexer.search import Retriever
 from service.batcher import SearchBatcher
 from service.config import ServiceSettings
 from service.errors import Forbidden, IndexNotReady
-from service.fields import AgentId
+from service.fields import AgentId, refuse_pii
 from service.guard import PRINCIPAL, authenticate, presented_key
 from service.index import IndexHolder
 from service.keys.auth import Principal, acting_as
@@ -90,11 +90,13 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency admitting only callers with one of ``roles`` (403 otherwise), as whom they act for.
 
     The role is checked before ``X-Agent-Id`` (see :func:`service.keys.auth.acting_as`), so a
-    key that may not use a route hears so whatever agent it names. An ``X-Agent-Id`` longer
-    than the stored column is a 422 on field ``x-agent-id``.
+    key that may not use a route hears so whatever agent it names. An ``X-Agent-Id`` that is
+    not an identifier (:mod:`service.fields`) or reads as personal data is a 422 on field
+    ``x-agent-id``.
     """
 
     async def checker(
+        request: Request,
         principal: Annotated[Principal, Depends(get_principal)],
         x_agent_id: Annotated[
             AgentId | None, Header(description="The agent acted for (integration keys only).")
@@ -102,6 +104,7 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     ) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"role {principal.role!r} may not do this (needs: {', '.join(roles)})")
+        refuse_pii(request.app.state.masker, field="x-agent-id", value=x_agent_id)
         return acting_as(principal, x_agent_id)
 
     return checker

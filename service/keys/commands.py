@@ -7,8 +7,11 @@ from sqlmodel import Session
 
 from service.config import service_settings_from
 from service.db import migrated_engine
+from service.errors import InvalidInput
+from service.fields import refuse_pii
 from service.keys import crud
 from service.keys.models import ROLES
+from service.pii import PIIMasker
 
 
 @click.group("keys")
@@ -22,8 +25,19 @@ def keys_group() -> None:
 @click.option("--name", help="A label for `keys list`.")
 @click.pass_context
 def keys_create(ctx: click.Context, role: str, agent_id: str | None, name: str | None) -> None:
-    """Create a key; the key itself is printed on the last line."""
-    with migrated_engine(service_settings_from(ctx).database_url) as engine, Session(engine) as session:
+    """Create a key; the key itself is printed on the last line.
+
+    The agent id must not read as personal data and the name is stored masked, as
+    everything the service stores (:mod:`service.fields`).
+    """
+    settings = service_settings_from(ctx)
+    masker = PIIMasker(settings.pii_patterns)
+    try:
+        refuse_pii(masker, field="--agent-id", value=agent_id)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message.removeprefix("--agent-id: "), param_hint="--agent-id") from exc
+    name = masker.mask(name).text if name else name
+    with migrated_engine(settings.database_url) as engine, Session(engine) as session:
         try:
             row, key = crud.create_api_key(session=session, role=role, agent_id=agent_id, name=name)
         except ValueError as exc:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from service.db import utcnow
-from service.fields import AGENT_ID_MAX, KEY_NAME_MAX, clean_line
+from service.fields import AGENT_ID_MAX, KEY_NAME_MAX, clean_line, identifier_problem
 from service.keys.models import ROLES, ApiKey
 
 KEY_PREFIX = "kb_"
@@ -26,15 +26,18 @@ def create_api_key(
     """Create a key and return its row and the plain key (shown once, never stored).
 
     Raises:
-        ValueError: unknown role, an agent key without an agent id, or an agent id or
-            name that is too long or holds control characters.
+        ValueError: unknown role, an agent key without an agent id, an agent id that is
+            too long or not an identifier (:mod:`service.fields`), or a name that is too
+            long or holds control characters.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (one of: {', '.join(ROLES)})")
     if role == "agent" and not agent_id:
         raise ValueError("an agent key must be bound to an agent id (--agent-id)")
-    if agent_id is not None and (len(agent_id) > AGENT_ID_MAX or clean_line(agent_id) != agent_id):
-        raise ValueError(f"agent id: at most {AGENT_ID_MAX} characters, no control characters")
+    if agent_id is not None:
+        problem = identifier_problem(agent_id)
+        if len(agent_id) > AGENT_ID_MAX or problem is not None:
+            raise ValueError(f"agent id: at most {AGENT_ID_MAX} characters, {problem or 'an identifier'}")
     if name is not None and (len(name) > KEY_NAME_MAX or clean_line(name) != name):
         raise ValueError(f"name: at most {KEY_NAME_MAX} characters, no control characters")
     key = KEY_PREFIX + secrets.token_urlsafe(32)

@@ -1,4 +1,4 @@
-"""Filter values are checked against the serving build's taxonomy.
+"""Filter values and the request's ``channel`` are checked against the serving build's taxonomy.
 
 A filter naming a category nobody uses used to return an empty list, which a client
 cannot tell from "nothing matched". The build carries a copy of ``_taxonomy.yaml``
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
+from typing import Any
 
 from indexer.search import Retriever
 from indexer.validate import Vocabulary
@@ -34,24 +35,23 @@ def known_values(retriever: Retriever) -> Mapping[str, frozenset[str]]:
     return known
 
 
-def check_filters(retriever: Retriever, filters: SuggestFilters) -> None:
-    """Refuse filter values the build does not know.
+def _unknown(field: str, value: str, allowed: frozenset[str]) -> dict[str, Any]:
+    return {"field": field, "message": f"unknown value {value!r}", "type": "unknown_value", "allowed": sorted(allowed)}
+
+
+def check_filters(retriever: Retriever, filters: SuggestFilters, channel: str | None = None) -> None:
+    """Refuse filter values, and a request ``channel``, that the build does not know.
 
     Raises:
         InvalidInput: 422 naming each unknown value and listing the allowed ones.
     """
+    known = known_values(retriever)
     details = []
-    for name, allowed in known_values(retriever).items():
-        for value in getattr(filters, name):
-            if value not in allowed:
-                details.append(
-                    {
-                        "field": f"filters.{name}",
-                        "message": f"unknown value {value!r}",
-                        "type": "unknown_value",
-                        "allowed": sorted(allowed),
-                    }
-                )
+    if channel is not None and channel not in known["channel"]:
+        details.append(_unknown("channel", channel, known["channel"]))
+    for name, allowed in known.items():
+        unknown = [value for value in getattr(filters, name) if value not in allowed]
+        details += [_unknown(f"filters.{name}", value, allowed) for value in unknown]
     if details:
         message = "; ".join(f"{d['field']}: {d['message']} (allowed: {', '.join(d['allowed'])})" for d in details)
         raise InvalidInput(message, details=details)

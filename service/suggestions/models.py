@@ -19,7 +19,7 @@ from typing_extensions import TypedDict
 
 from indexer.config import SearchMode
 from service.db import JSONType, utcnow
-from service.fields import AGENT_ID_MAX, CHANNEL_MAX, LANG_MAX, TICKET_ID_MAX, AgentId, Channel, Lang, Text, TicketId
+from service.fields import AGENT_ID_MAX, CHANNEL_MAX, LANG_MAX, TICKET_ID_MAX, Channel, KeyAgentId, Lang, Text, TicketId
 
 
 class ScoredArticle(TypedDict):
@@ -37,7 +37,7 @@ class SuggestionRow(SQLModel):
     id: str = Field(primary_key=True, min_length=32, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, index=True, sa_type=sa.DateTime(timezone=True))
     api_key_id: int | None = Field(default=None, foreign_key="api_keys.id", index=True)
-    agent_id: AgentId | None = Field(default=None, sa_type=sa.String(AGENT_ID_MAX))
+    agent_id: KeyAgentId | None = Field(default=None, sa_type=sa.String(AGENT_ID_MAX))
     ticket_id: TicketId | None = Field(default=None, sa_type=sa.String(TICKET_ID_MAX))
     channel: Channel | None = Field(default=None, sa_type=sa.String(CHANNEL_MAX))
     query: Text = Field(sa_type=sa.Text, description="The customer message after PII masking.")

@@ -25,6 +25,7 @@ from indexer.answer import build_answer
 from indexer.markup import strip_markup
 from indexer.search import Filters, Hit
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
+from service.fields import refuse_pii
 from service.suggestions.filters import check_filters
 from service.suggestions.models import ScoredArticle, SuggestionRow
 from service.suggestions.schemas import (
@@ -101,7 +102,8 @@ async def suggest(
     masked = masker.mask(body.query)
     context = {name: masker.mask(value).text for name, value in (body.context or {}).items()}
     f = body.filters
-    check_filters(retriever, f)
+    check_filters(retriever, f, body.channel)
+    refuse_pii(masker, field="ticket_id", value=body.ticket_id)
     filters = Filters.of(f.category, f.product, f.tags, f.channel)
     # A build swapped in while this request waits does not affect it: it keeps its retriever.
     result = await batcher.search(

@@ -59,3 +59,17 @@ def test_keys_create_refuses_what_the_columns_cannot_hold(cli_settings, option, 
     result = run(cli_settings, "keys", "create", "--role", "integration", option, value)
     assert result.exit_code == 2
     assert option.removeprefix("--").replace("-", " ") in result.output
+
+
+@pytest.mark.parametrize("agent_id", ["wang.wu@example.net", "a 1", "18655556666", "a-139.2222.3333"])
+def test_keys_create_refuses_an_agent_id_that_is_not_an_opaque_identifier(cli_settings, agent_id):
+    result = run(cli_settings, "keys", "create", "--role", "agent", "--agent-id", agent_id)
+    assert result.exit_code == 2
+    assert "agent-id" in result.output or "agent id" in result.output
+
+
+def test_keys_create_stores_the_name_masked(cli_settings):
+    result = run(cli_settings, "keys", "create", "--role", "integration", "--name", "王五 18655556666 wang@example.net")
+    assert result.exit_code == 0, result.output
+    listed = run(cli_settings, "keys", "list").output
+    assert "王五 [PHONE] [EMAIL]" in listed and "18655556666" not in listed
