@@ -42,7 +42,9 @@ async def get_retriever(holder: Annotated[IndexHolder, Depends(get_holder)]) -> 
     """The build serving right now; 503 if none is loaded."""
     retriever = holder.retriever
     if retriever is None:
-        refused = holder.refused.error if holder.refused else None
+        # As on /readyz: the version and reason code; the error text (with paths) stays in the log.
+        r = holder.refused
+        refused = {"version": r.version, "reason": r.reason} if r else None
         raise IndexNotReady("no index build is loaded yet", details={"refused": refused})
     return retriever
 

@@ -152,10 +152,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     if errors and errors[0]["type"] == "json_invalid":
         pos = errors[0]["loc"][-1] if isinstance(errors[0]["loc"][-1], int) else 0
         where = _json_position(exc.body, pos)
-        reason = errors[0].get("ctx", {}).get("error", errors[0]["msg"])
+        reason = str(errors[0].get("ctx", {}).get("error", errors[0]["msg"])).removesuffix(" at")
         details = [{"field": "body", "message": f"{reason} at {where}", "type": "json_invalid"}]
         return JSONResponse(error_body("invalid_json", f"invalid JSON: {reason} at {where}", details), 400)
-    details = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
+    details = [
+        {"field": _field(e["loc"]), "message": e["msg"].removeprefix("Value error, "), "type": e["type"]}
+        for e in errors
+    ]
     message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
     return JSONResponse(error_body("validation_error", message, details), 422)
 

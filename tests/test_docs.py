@@ -4,6 +4,8 @@ from pathlib import Path
 
 from indexer.config import Settings
 from service.config import ServiceSettings
+from service.errors import ERROR_CODES
+from service.index import REASONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
@@ -24,3 +26,10 @@ def test_readme_links_resolve_and_it_stays_short():
     for target in ("docs/api.md", "docs/architecture.md", "docs/configuration.md", "bench/README.md"):
         assert target in readme
         assert (ROOT / target).is_file(), target
+
+
+def test_every_error_code_and_readiness_reason_is_documented():
+    api = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    operations = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert [code for code in ERROR_CODES if f"| `{code}` | {ERROR_CODES[code][:3]} |" not in api] == []
+    assert [reason for reason in REASONS if f"`{reason}`" not in operations] == []

@@ -59,7 +59,7 @@ def acting_as(principal: Principal, agent_id: str | None) -> Principal:
             raise InvalidInput(message, details=[detail])
         return Principal(principal.key_id, principal.role, agent_id, principal.internal)
     if agent_id and agent_id != principal.agent_id:
-        raise Forbidden(f"a {principal.role} key may act only as itself", details={"agent_id": agent_id})
+        raise Forbidden(f"{principal.role} keys may act only as themselves", details={"agent_id": agent_id})
     return principal
 
 

@@ -23,6 +23,7 @@ def post(live, key, content: bytes):
         (b'{"query": "x", "filters": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", "nested"),
         (b'{"query": "x",\n "top_k": ', "line 2 column 11"),
         (b"not json", "line 1 column 1"),
+        (b'{"query": "x', "Unterminated string starting at line 1 column 11"),
     ],
 )
 def test_unparsable_bodies_are_400_invalid_json(live, key, content, says):

@@ -159,6 +159,11 @@ def test_server_starting_with_no_build_that_loads_is_not_ready(db_url, kb_dir, t
         assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
         assert ready.json()["refused"]["version"] == broken
         assert_no_internals(ready.text, root)
+        key = create_key(app, "agent", "a-1")
+        response = client.post("/v1/suggest", json={"query": "退款"}, headers={"X-API-Key": key})
+        assert response.status_code == 503
+        assert response.json()["error"]["details"] == {"refused": {"version": broken, "reason": "corrupt"}}
+        assert_no_internals(response.text, root)
 
 
 def test_admin_reload_loads_a_new_build_at_once(db_url, kb_dir, tmp_path):
