@@ -27,7 +27,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from indexer.article import LANGS
 from service.errors import InvalidInput
-from service.pii import PIIMasker
+from service.pii import IDENTIFIER_SEPARATOR, PIIMasker
 
 AGENT_ID_MAX = 64
 TICKET_ID_MAX = 128
@@ -89,7 +89,7 @@ def refuse_pii(masker: PIIMasker, *, field: str, value: str | None) -> None:
     """
     if not value:
         return
-    found = masker.mask(value).counts
+    found = masker.mask(value, separators=IDENTIFIER_SEPARATOR).counts
     if found:
         kinds = ", ".join(sorted(found))
         message = f"looks like personal data ({kinds}); send an opaque id"

@@ -47,6 +47,9 @@ LANDLINE = re.compile(
 INTERNATIONAL = re.compile(r"(?<![0-9A-Za-z])(?:\+|00)[1-9]\d{0,2}(?:[ -]?\d){6,14}(?![0-9])")
 # Spaces, dots and dashes (after NFKC: full-width ones are ASCII already) between two digits.
 DIGIT_SEPARATOR = re.compile(r"(?<=[0-9])[\s.\-\u2010-\u2015\u00b7]{1,2}(?=[0-9])")
+# Not dashes: dash-separated dates and sequence numbers (T-20261202-000109) are the norm in
+# ticket ids, and joined they would read as a Luhn-valid card number one time in ten.
+IDENTIFIER_SEPARATOR = re.compile(r"(?<=[0-9])[\s.\u00b7]{1,2}(?=[0-9])")
 
 
 def id_checksum_ok(number: str) -> bool:
@@ -118,11 +121,16 @@ class PIIMasker:
             Rule("PHONE", LANDLINE),
         )
 
-    def mask(self, text: str) -> Masked:
-        """Replace every PII match in ``text`` by its ``[LABEL]`` (see the module docstring)."""
+    def mask(self, text: str, *, separators: re.Pattern[str] = DIGIT_SEPARATOR) -> Masked:
+        """Replace every PII match in ``text`` by its ``[LABEL]`` (see the module docstring).
+
+        Args:
+            separators: what may split the digits of one number in the second pass;
+                :data:`IDENTIFIER_SEPARATOR` for ticket and agent ids.
+        """
         counts: Counter[str] = Counter()
-        for joined in (False, True):
-            view, origin = _view(text, join_digits=joined)
+        for joined in (None, separators):
+            view, origin = _view(text, joined)
             for rule in self.rules:
                 pieces: list[str] = []
                 last = 0
@@ -137,12 +145,12 @@ class PIIMasker:
                     counts[rule.label] += 1
                 if pieces:
                     text = "".join(pieces) + text[last:]
-                    view, origin = _view(text, join_digits=joined)
+                    view, origin = _view(text, joined)
         return Masked(text, dict(counts))
 
 
-def _view(text: str, *, join_digits: bool) -> tuple[str, Sequence[int]]:
-    """``text`` in NFKC form (optionally without separators between digits), and each character's index in ``text``.
+def _view(text: str, separators: re.Pattern[str] | None) -> tuple[str, Sequence[int]]:
+    """``text`` in NFKC form (without ``separators`` between digits, if given), and each character's index in ``text``.
 
     Normalised one character at a time so every character of the view maps back to
     exactly one character of ``text``.
@@ -157,12 +165,12 @@ def _view(text: str, *, join_digits: bool) -> tuple[str, Sequence[int]]:
             chars.append(normal)
             indices.extend([i] * len(normal))
         view, origin = "".join(chars), indices
-    if not join_digits or DIGIT_SEPARATOR.search(view) is None:
+    if separators is None or separators.search(view) is None:
         return view, origin
     kept_chars: list[str] = []
     kept: list[int] = []
     last = 0
-    for m in DIGIT_SEPARATOR.finditer(view):
+    for m in separators.finditer(view):
         kept_chars.append(view[last : m.start()])
         kept.extend(origin[last : m.start()])
         last = m.end()
