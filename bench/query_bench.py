@@ -40,8 +40,10 @@ def main() -> None:
     queries = [json.loads(line)["query"] for line in args.queries.open(encoding="utf-8") if line.strip()]
     for q in queries[:20]:
         retriever.search(q, k=5)
-    print(f"build {retriever.version}: {len(retriever.articles)} articles, {retriever.n_chunks} chunks, "
-          f"backend {settings.embedding_backend}, loaded in {load_s:.1f}s")  # fmt: skip
+    print(
+        f"build {retriever.version}: {len(retriever.articles)} articles, {retriever.n_chunks} chunks, "
+        f"backend {settings.embedding_backend}, loaded in {load_s:.1f}s"
+    )
     print("| mode | query lang | queries | p50 ms | p95 ms | p99 ms | q/s (1 thread) |")
     print("|---|---|---|---|---|---|---|")
     for mode in SEARCH_MODES:

@@ -89,8 +89,9 @@ def collect(retriever: Retriever, queries: Sequence[Query]) -> list[Sample]:
     return out
 
 
-def fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64], weight: NDArray[np.float64],
-                 l2: float = 1e-2, steps: int = 50) -> NDArray[np.float64]:  # fmt: skip
+def fit_logistic(
+    x: NDArray[np.float64], y: NDArray[np.float64], weight: NDArray[np.float64], l2: float = 1e-2, steps: int = 50
+) -> NDArray[np.float64]:
     """Weighted L2-regularised logistic regression by Newton's method; returns ``(bias, w…)``."""
     xb = np.hstack([np.ones((len(x), 1)), x])
     beta = np.zeros(xb.shape[1])
@@ -123,8 +124,9 @@ def roc_auc(score: Sequence[float], positive: Sequence[bool]) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def precision_recall(flagged: Sequence[bool] | NDArray[np.bool_],
-                     no_answer: Sequence[bool] | NDArray[np.bool_]) -> tuple[float, float]:  # fmt: skip
+def precision_recall(
+    flagged: Sequence[bool] | NDArray[np.bool_], no_answer: Sequence[bool] | NDArray[np.bool_]
+) -> tuple[float, float]:
     """Precision and recall of ``flagged`` as a detector of ``no_answer``."""
     f = np.asarray(flagged, dtype=bool)
     n = np.asarray(no_answer, dtype=bool)
@@ -132,8 +134,9 @@ def precision_recall(flagged: Sequence[bool] | NDArray[np.bool_],
     return (hits / int(f.sum()) if f.any() else 0.0), (hits / int(n.sum()) if n.any() else 0.0)
 
 
-def highest_threshold(probs: Sequence[NDArray[np.float64]], no_answer: Sequence[NDArray[np.bool_]],
-                      precision: float) -> float:  # fmt: skip
+def highest_threshold(
+    probs: Sequence[NDArray[np.float64]], no_answer: Sequence[NDArray[np.bool_]], precision: float
+) -> float:
     """The highest threshold at which flagging ``p < t`` keeps ``precision`` on every set."""
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
     best = 0.0
@@ -187,12 +190,12 @@ def collect_all(settings: Settings, datasets: Path, limit: int, share: float, se
     work = settings.data_dir / CACHE
     sets: dict[str, list[Sample]] = {}
     clinc = load_dataset(datasets / "clinc150", work)
-    sets["clinc150 oos"] = collect(cached_retriever(clinc.articles, settings, make_embedder),
-                                   sample(clinc.queries, limit, seed))  # fmt: skip
+    sets["clinc150 oos"] = collect(
+        cached_retriever(clinc.articles, settings, make_embedder), sample(clinc.queries, limit, seed)
+    )
     for name in LEAVE_OUT:
         ds = leave_out(load_dataset(datasets / name, work), share, seed, work)
-        sets[ds.name] = collect(cached_retriever(ds.articles, settings, make_embedder),
-                                sample(ds.queries, limit, seed))  # fmt: skip
+        sets[ds.name] = collect(cached_retriever(ds.articles, settings, make_embedder), sample(ds.queries, limit, seed))
     golden = golden_dataset(settings.content_dir, ROOT / "eval" / "golden" / "queries.jsonl")
     sets["golden"] = collect(cached_retriever(golden.articles, settings, make_embedder), golden.queries)
     return sets
@@ -203,8 +206,13 @@ def write_samples(path: Path, sets: dict[str, list[Sample]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for name, group in sets.items():
             for s in group:
-                row = {"set": name, "lang": s.lang, "answerable": s.answerable, "top_dense": s.top_dense,
-                       "signals": dict(zip(FEATURES, s.signals.vector(), strict=True))}  # fmt: skip
+                row = {
+                    "set": name,
+                    "lang": s.lang,
+                    "answerable": s.answerable,
+                    "top_dense": s.top_dense,
+                    "signals": dict(zip(FEATURES, s.signals.vector(), strict=True)),
+                }
                 fh.write(json.dumps(row) + "\n")
 
 
@@ -275,12 +283,17 @@ def main() -> None:
         group = [s for s in held_out if part in ("all", s.lang)]
         probs = [model.probability(s.signals, s.lang) for s in group]
         ceiling = best_recall(probs, [not s.answerable for s in group], args.precision)
-        print(f"golden {part}: best no-answer recall at precision >= {args.precision} "  # noqa: T201
-              f"with a threshold chosen on golden itself (a ceiling): {ceiling:.3f}")  # fmt: skip
+        print(
+            f"golden {part}: best no-answer recall at precision >= {args.precision} "  # noqa: T201
+            f"with a threshold chosen on golden itself (a ceiling): {ceiling:.3f}"
+        )
     print("\nROC AUC of each signal alone (answerable = positive):\n")  # noqa: T201
     print("| set | " + " | ".join(FEATURES) + " |\n|---|" + "---|" * len(FEATURES))  # noqa: T201
-    for name, group in [*sets.items(), ("golden en", [s for s in held_out if s.lang == "en"]),
-                        ("golden zh", [s for s in held_out if s.lang == "zh"])]:  # fmt: skip
+    for name, group in [
+        *sets.items(),
+        ("golden en", [s for s in held_out if s.lang == "en"]),
+        ("golden zh", [s for s in held_out if s.lang == "zh"]),
+    ]:
         x = matrix(group)
         aucs = [roc_auc(x[:, i].tolist(), [s.answerable for s in group]) for i in range(len(FEATURES))]
         print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in aucs) + " |")  # noqa: T201

@@ -37,8 +37,11 @@ def _csv_list(allowed: tuple[str, ...]) -> Callable[[click.Context, click.Parame
 
 
 @click.command("eval")
-@click.option("--dataset", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder with articles.jsonl and queries.jsonl (default: kb_content/ vs eval/golden).")  # fmt: skip
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder with articles.jsonl and queries.jsonl (default: kb_content/ vs eval/golden).",
+)
 @click.option(
     "--modes",
     metavar="LIST",
@@ -47,17 +50,31 @@ def _csv_list(allowed: tuple[str, ...]) -> Callable[[click.Context, click.Parame
     show_default=True,
     help="Comma-separated search modes.",
 )
-@click.option("--backend", "backends", metavar="LIST", callback=_csv_list(BACKENDS), default=None,
-              help="Comma-separated embedding backends (default: $KB_EMBEDDING_BACKEND).")  # fmt: skip
+@click.option(
+    "--backend",
+    "backends",
+    metavar="LIST",
+    callback=_csv_list(BACKENDS),
+    default=None,
+    help="Comma-separated embedding backends (default: $KB_EMBEDDING_BACKEND).",
+)
 @click.option("--limit", type=click.IntRange(1), help="Sample at most N answerable (and N no-answer) queries.")
 @click.option("--seed", type=int, default=13, show_default=True, help="Seed of the --limit sample and of the tests.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (paired tests go to stderr).")
 @click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), help="Save a Recall@k PNG chart here.")
 @click.option("--trec-dir", type=click.Path(path_type=Path, file_okay=False), help="Write TREC qrels and runs here.")
 @click.pass_context
-def eval_cmd(ctx: click.Context, dataset: Path | None, modes: list[str], backends: list[str] | None,
-             limit: int | None, seed: int, as_json: bool, plot: Path | None,
-             trec_dir: Path | None) -> None:  # fmt: skip
+def eval_cmd(
+    ctx: click.Context,
+    dataset: Path | None,
+    modes: list[str],
+    backends: list[str] | None,
+    limit: int | None,
+    seed: int,
+    as_json: bool,
+    plot: Path | None,
+    trec_dir: Path | None,
+) -> None:
     """Measure retrieval quality: Recall@k, MRR@10, nDCG@10, no-answer detection, latency."""
     settings = settings_from(ctx)
     try:
@@ -80,8 +97,9 @@ def eval_cmd(ctx: click.Context, dataset: Path | None, modes: list[str], backend
             data.write_run(trec_dir / f"{run.backend}.{run.mode}.run", run.run_docs(), f"{run.backend}.{run.mode}")
     if plot is not None:
         report.plot(result, plot)
-    comparisons = compare_all({report.config_name(r): r.per_query("mrr@10") for r in runs}, "mrr@10", seed,
-                              report.one_factor_pairs(runs))  # fmt: skip
+    comparisons = compare_all(
+        {report.config_name(r): r.per_query("mrr@10") for r in runs}, "mrr@10", seed, report.one_factor_pairs(runs)
+    )
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         if comparisons:

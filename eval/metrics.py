@@ -68,8 +68,9 @@ def measure(name: str, ranking: Sequence[str], relevant: Collection[str]) -> flo
     return fn(ranking, relevant, k)
 
 
-def mean_measures(pairs: Sequence[tuple[Sequence[str], Collection[str]]],
-                  names: Sequence[str] = MEASURES) -> dict[str, float]:  # fmt: skip
+def mean_measures(
+    pairs: Sequence[tuple[Sequence[str], Collection[str]]], names: Sequence[str] = MEASURES
+) -> dict[str, float]:
     """Mean of each measure over the ``(ranking, relevant)`` pairs that have a relevant document.
 
     Returns 0.0 for every measure when no pair is judged.

@@ -41,20 +41,31 @@ def markdown(data: dict[str, Any]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for run in data["runs"]:
         m, ans, lat = run["metrics"], run["answerable"], run["latency_ms"]
-        cells = [run["backend"], run["mode"], *(f"{m[k]:.3f}" for k in LABELS),
-                 f"{ans['precision']:.3f} / {ans['recall']:.3f}" if ans else "–",
-                 f"{lat['p50']:.1f}", f"{lat['p95']:.1f}"]  # fmt: skip
+        cells = [
+            run["backend"],
+            run["mode"],
+            *(f"{m[k]:.3f}" for k in LABELS),
+            f"{ans['precision']:.3f} / {ans['recall']:.3f}" if ans else "–",
+            f"{lat['p50']:.1f}",
+            f"{lat['p95']:.1f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     langs = sorted({lang for run in data["runs"] for lang in run["by_lang"]})
     if len(langs) > 1:
-        lines += ["", "| backend | mode | lang | " + " | ".join(LABELS.values()) + " |",
-                  "|" + "---|" * (3 + len(LABELS))]  # fmt: skip
+        lines += [
+            "",
+            "| backend | mode | lang | " + " | ".join(LABELS.values()) + " |",
+            "|" + "---|" * (3 + len(LABELS)),
+        ]
         for run in data["runs"]:
             for lang in langs:
                 m = run["by_lang"].get(lang)
                 if m:
-                    lines.append(f"| {run['backend']} | {run['mode']} | {lang} | "
-                                 + " | ".join(f"{m[k]:.3f}" for k in LABELS) + " |")  # fmt: skip
+                    lines.append(
+                        f"| {run['backend']} | {run['mode']} | {lang} | "
+                        + " | ".join(f"{m[k]:.3f}" for k in LABELS)
+                        + " |"
+                    )
     return "\n".join(lines)
 
 

@@ -92,11 +92,13 @@ class RunReport:
             "model": self.model,
             "metrics": _rounded(self.metrics()),
             "by_lang": {lang: _rounded(self.metrics(lang)) for lang in langs},
-            "answerable": _rounded(no_answer_detection([r.answerable for r in self.results],
-                                                       [r.query.answerable for r in self.results]))
-            if has_negatives else None,
+            "answerable": _rounded(
+                no_answer_detection([r.answerable for r in self.results], [r.query.answerable for r in self.results])
+            )
+            if has_negatives
+            else None,
             "latency_ms": {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)},
-        }  # fmt: skip
+        }
 
     def run_docs(self) -> list[ScoredDoc]:
         """The judged queries' rankings as TREC run records."""
@@ -240,8 +242,13 @@ def cached_retriever(source: Path, settings: Settings, make_embedder: EmbedderFa
     root = settings.data_dir / CACHE / cache_key(source, embedder_id(embedder), settings.chunk_size)
     if current_version(root) is None:
         log.info("indexing %s with %s into %s", source, embedder_id(embedder), root)
-        options = BuildOptions(chunk_size=settings.chunk_size, exact_max=settings.exact_index_max_vectors,
-                               keep_builds=1, batch_size=settings.embed_batch_size, full=True)  # fmt: skip
+        options = BuildOptions(
+            chunk_size=settings.chunk_size,
+            exact_max=settings.exact_index_max_vectors,
+            keep_builds=1,
+            batch_size=settings.embed_batch_size,
+            full=True,
+        )
         build_embedder = make_embedder(settings, max(2, settings.embed_threads))
         result = build_index(source, root, build_embedder, options)
         for problem in result.problems:
@@ -261,8 +268,13 @@ def run_queries(retriever: Retriever, queries: Sequence[Query], mode: SearchMode
     return report
 
 
-def evaluate(dataset: Dataset, settings: Settings, backends: Sequence[str], modes: Sequence[SearchMode],
-             make_embedder: EmbedderFactory) -> list[RunReport]:  # fmt: skip
+def evaluate(
+    dataset: Dataset,
+    settings: Settings,
+    backends: Sequence[str],
+    modes: Sequence[SearchMode],
+    make_embedder: EmbedderFactory,
+) -> list[RunReport]:
     """Every backend × mode configuration on ``dataset``, in that order."""
     reports = []
     for backend in backends:

@@ -46,8 +46,12 @@ def paired_randomization(a: Sequence[float], b: Sequence[float], n_resamples: in
     return (1 + extreme) / (1 + n_resamples)
 
 
-def compare_all(per_query: Mapping[str, Mapping[str, float]], measure: str, seed: int = 0,
-                pairs: Iterable[tuple[str, str]] | None = None) -> list[Comparison]:  # fmt: skip
+def compare_all(
+    per_query: Mapping[str, Mapping[str, float]],
+    measure: str,
+    seed: int = 0,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> list[Comparison]:
     """Pairs of configurations (default: every pair), compared on the queries both have scores for.
 
     Args:
@@ -61,8 +65,15 @@ def compare_all(per_query: Mapping[str, Mapping[str, float]], measure: str, seed
         qids = sorted(set(per_query[a]) & set(per_query[b]))
         xa = [per_query[a][q] for q in qids]
         xb = [per_query[b][q] for q in qids]
-        out.append(Comparison(
-            a, b, measure, float(np.mean(xa)) if qids else 0.0, float(np.mean(xb)) if qids else 0.0,
-            paired_randomization(xa, xb, seed=seed), len(qids),
-        ))  # fmt: skip
+        out.append(
+            Comparison(
+                a,
+                b,
+                measure,
+                float(np.mean(xa)) if qids else 0.0,
+                float(np.mean(xb)) if qids else 0.0,
+                paired_randomization(xa, xb, seed=seed),
+                len(qids),
+            )
+        )
     return out

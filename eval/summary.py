@@ -39,14 +39,22 @@ def compact(results: list[dict[str, Any]]) -> str:
 
 def full(results: list[dict[str, Any]]) -> str:
     """Every metric of every configuration, one row per (dataset, backend, mode)."""
-    lines = ["| set | backend | mode | " + " | ".join(LABELS.values()) + " | no-answer P / R | p50 ms | p95 ms |",
-             "|---" * (6 + len(LABELS)) + "|"]  # fmt: skip
+    lines = [
+        "| set | backend | mode | " + " | ".join(LABELS.values()) + " | no-answer P / R | p50 ms | p95 ms |",
+        "|---" * (6 + len(LABELS)) + "|",
+    ]
     for d in results:
         for r in d["runs"]:
             m, ans, lat = r["metrics"], r["answerable"], r["latency_ms"]
-            cells = [d["dataset"], r["backend"], r["mode"], *(f"{m[k]:.3f}" for k in LABELS),
-                     f"{ans['precision']:.3f} / {ans['recall']:.3f}" if ans else "–",
-                     f"{lat['p50']:.1f}", f"{lat['p95']:.1f}"]  # fmt: skip
+            cells = [
+                d["dataset"],
+                r["backend"],
+                r["mode"],
+                *(f"{m[k]:.3f}" for k in LABELS),
+                f"{ans['precision']:.3f} / {ans['recall']:.3f}" if ans else "–",
+                f"{lat['p50']:.1f}",
+                f"{lat['p95']:.1f}",
+            ]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -197,8 +197,9 @@ def _cut(plain: _Plain, start: int, end: int, lang: str, max_chars: int) -> Answ
     return Answer(kept + ELLIPSIS, "passage", start, plain.pos[i + len(kept) - 1] + 1)
 
 
-def passage_answer(body: str, chunk: tuple[int, int], terms: Sequence[str], lang: str = "zh",
-                   max_chars: int = 300) -> Answer:  # fmt: skip
+def passage_answer(
+    body: str, chunk: tuple[int, int], terms: Sequence[str], lang: str = "zh", max_chars: int = 300
+) -> Answer:
     """The passage around the best chunk that best answers the query (see the module docstring).
 
     Args:
@@ -254,8 +255,15 @@ def passage_answer(body: str, chunk: tuple[int, int], terms: Sequence[str], lang
     return Answer(plain.text[i:j], "passage", start, end)
 
 
-def build_answer(body: str, chunk: tuple[int, int], terms: Sequence[str] = (), *, lang: str = "zh",
-                 context: Mapping[str, str] | None = None, max_chars: int = 300) -> Answer:  # fmt: skip
+def build_answer(
+    body: str,
+    chunk: tuple[int, int],
+    terms: Sequence[str] = (),
+    *,
+    lang: str = "zh",
+    context: Mapping[str, str] | None = None,
+    max_chars: int = 300,
+) -> Answer:
     """The reply-ready answer of one article for one query.
 
     Args:

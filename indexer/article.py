@@ -10,9 +10,19 @@ LANGS = ("zh", "en")
 AUDIENCES = ("public", "internal")
 STATUSES = ("draft", "published", "archived")
 REQUIRED_FIELDS = (
-    "id", "title", "lang", "category", "tags", "product", "channel",
-    "audience", "status", "authors", "updated", "review_by",
-)  # fmt: skip
+    "id",
+    "title",
+    "lang",
+    "category",
+    "tags",
+    "product",
+    "channel",
+    "audience",
+    "status",
+    "authors",
+    "updated",
+    "review_by",
+)
 
 
 @dataclass(slots=True)

@@ -112,9 +112,15 @@ class QueryNormalizer:
             message (``sj huanji shuju`` → 手机, not the commoner 时间), else the commonest.
     """
 
-    def __init__(self, chinese: Mapping[str, int], english: Mapping[str, int], synonyms: Mapping[str, str],
-                 segment: Callable[[str], list[str]], is_word: Callable[[str], bool],
-                 postings: Callable[[str], NDArray[np.int64]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        chinese: Mapping[str, int],
+        english: Mapping[str, int],
+        synonyms: Mapping[str, str],
+        segment: Callable[[str], list[str]],
+        is_word: Callable[[str], bool],
+        postings: Callable[[str], NDArray[np.int64]] | None = None,
+    ) -> None:
         self._chinese = dict(chinese)
         self._readings: dict[str, str] = {}
         self._dictionary_word = is_word
@@ -151,9 +157,15 @@ class QueryNormalizer:
         self._cached = lru_cache(maxsize=4096)(self._rewrite)
 
     @classmethod
-    def from_texts(cls, chinese: Mapping[str, int], texts: Iterable[str], synonyms: Mapping[str, str],
-                   segment: Callable[[str], list[str]], is_word: Callable[[str], bool],
-                   postings: Callable[[str], NDArray[np.int64]] | None = None) -> QueryNormalizer:  # fmt: skip
+    def from_texts(
+        cls,
+        chinese: Mapping[str, int],
+        texts: Iterable[str],
+        synonyms: Mapping[str, str],
+        segment: Callable[[str], list[str]],
+        is_word: Callable[[str], bool],
+        postings: Callable[[str], NDArray[np.int64]] | None = None,
+    ) -> QueryNormalizer:
         """A normaliser over Chinese terms with chunk counts and the English words of ``texts``."""
         counts: Counter[str] = Counter()
         for text in texts:

@@ -17,8 +17,21 @@ from indexer.article import Article
 from indexer.errors import ContentError
 from indexer.parse import ParsedFile, Problem, parse_markdown
 
-CSV_FIELDS = ("id", "title", "body", "lang", "category", "tags", "product", "channel", "audience", "status",
-              "authors", "updated", "review_by")  # fmt: skip
+CSV_FIELDS = (
+    "id",
+    "title",
+    "body",
+    "lang",
+    "category",
+    "tags",
+    "product",
+    "channel",
+    "audience",
+    "status",
+    "authors",
+    "updated",
+    "review_by",
+)
 
 
 @dataclass(slots=True)
@@ -145,10 +158,12 @@ def read_entries(source: Path, csv_map: Mapping[str, str] | None = None) -> list
         files = [source]
     else:
         files = sorted(
-            p for p in source.rglob("*")
-            if p.is_file() and p.suffix in {".md", ".jsonl", ".csv"}
+            p
+            for p in source.rglob("*")
+            if p.is_file()
+            and p.suffix in {".md", ".jsonl", ".csv"}
             and not any(part.startswith((".", "_")) for part in p.relative_to(source).parts)
-        )  # fmt: skip
+        )
     entries: list[Entry] = []
     for path in files:
         if path.suffix == ".md":

@@ -19,7 +19,8 @@ from datetime import date
 from fastapi import APIRouter
 
 from indexer.answer import build_answer
-from indexer.search import Filters, Hit
+from indexer.filters import Filters
+from indexer.search import Hit
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
 from service.models import utcnow
 from service.schemas import AnswerOffsets, PlaceholderPublic, SuggestRequest, SuggestResponse, SuggestResultPublic

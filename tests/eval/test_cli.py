@@ -34,8 +34,11 @@ def test_eval_json_has_the_documented_shape(runner, eval_settings, fake_factory)
     # at worst "退货运费谁出" finds 1 of its 2 articles; 5/6 would mean the renamed "card_payment?" was lost
     assert payload["runs"][1]["metrics"]["recall@10"] >= 5.5 / 6 - 1e-4
     assert "paired randomization" in result.stderr
-    tested = [line.split(" | ")[:2] for line in result.stderr.splitlines() if line.startswith("| use") or
-              line.startswith("| sentence")]  # fmt: skip
+    tested = [
+        line.split(" | ")[:2]
+        for line in result.stderr.splitlines()
+        if line.startswith("| use") or line.startswith("| sentence")
+    ]
     # 3 mode pairs per backend + 2 backend pairs (dense, hybrid); lexical is the same for every backend
     assert len(tested) == 8
     assert ["| use-multilingual/lexical", "sentence-transformers/lexical"] not in tested
@@ -54,8 +57,18 @@ def test_eval_reuses_the_cached_index(runner, eval_settings, fake_factory):
 
 def test_eval_markdown_table_plot_and_trec_files(runner, eval_settings, fake_factory, tmp_path):
     png, trec = tmp_path / "recall.png", tmp_path / "trec"
-    result = invoke(runner, eval_settings, "--dataset", str(EVAL_MINI), "--modes", "lexical,hybrid",
-                    "--plot", str(png), "--trec-dir", str(trec))  # fmt: skip
+    result = invoke(
+        runner,
+        eval_settings,
+        "--dataset",
+        str(EVAL_MINI),
+        "--modes",
+        "lexical,hybrid",
+        "--plot",
+        str(png),
+        "--trec-dir",
+        str(trec),
+    )
     assert result.exit_code == 0, result.output
     assert "## eval_mini: 6 answerable + 3 no-answer queries" in result.output
     assert "| use-multilingual | hybrid |" in result.output
@@ -63,13 +76,16 @@ def test_eval_markdown_table_plot_and_trec_files(runner, eval_settings, fake_fac
     assert "Paired tests on per-query MRR@10" in result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in trec.iterdir()) == [
-        "qrels.txt", "use-multilingual.hybrid.run", "use-multilingual.lexical.run",
-    ]  # fmt: skip
+        "qrels.txt",
+        "use-multilingual.hybrid.run",
+        "use-multilingual.lexical.run",
+    ]
 
 
 def test_eval_limit_samples_answerable_queries(runner, eval_settings, fake_factory):
-    result = invoke(runner, eval_settings, "--dataset", str(EVAL_MINI), "--modes", "lexical",
-                    "--limit", "2", "--seed", "1")  # fmt: skip
+    result = invoke(
+        runner, eval_settings, "--dataset", str(EVAL_MINI), "--modes", "lexical", "--limit", "2", "--seed", "1"
+    )
     assert result.exit_code == 0, result.output
     assert "## eval_mini: 2 answerable + 2 no-answer queries" in result.output
 

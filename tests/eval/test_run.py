@@ -48,9 +48,14 @@ def test_cache_key_changes_with_content_embedder_and_chunk_size(tmp_path):
 def test_load_dataset_moves_the_title_of_title_only_articles_into_the_body(tmp_path):
     folder = tmp_path / "titles"
     folder.mkdir()
-    (folder / "articles.jsonl").write_text('{"id": "a", "title": "利息计算", "body": "", "lang": "zh"}\n',
-                                           encoding="utf-8")  # fmt: skip
+    (folder / "articles.jsonl").write_text(
+        '{"id": "a", "title": "利息计算", "body": "", "lang": "zh"}\n', encoding="utf-8"
+    )
     (folder / "queries.jsonl").write_text('{"query": "利息", "relevant_ids": ["a"], "lang": "zh"}\n', encoding="utf-8")
     ds = run.load_dataset(folder, tmp_path / "work")
-    assert json.loads(ds.articles.read_text(encoding="utf-8")) == {"id": "a", "title": "", "body": "利息计算",
-                                                                   "lang": "zh"}  # fmt: skip
+    assert json.loads(ds.articles.read_text(encoding="utf-8")) == {
+        "id": "a",
+        "title": "",
+        "body": "利息计算",
+        "lang": "zh",
+    }

@@ -7,8 +7,15 @@ from eval import summary
 
 def _run(backend, mode, mrr, answerable=None):
     metrics = {"recall@1": 0.5, "recall@5": 0.9, "recall@10": 1.0, "mrr@10": mrr, "ndcg@10": 0.7}
-    return {"mode": mode, "backend": backend, "model": "m", "metrics": metrics, "by_lang": {"en": metrics},
-            "answerable": answerable, "latency_ms": {"p50": 1.25, "p95": 3.0}}  # fmt: skip
+    return {
+        "mode": mode,
+        "backend": backend,
+        "model": "m",
+        "metrics": metrics,
+        "by_lang": {"en": metrics},
+        "answerable": answerable,
+        "latency_ms": {"p50": 1.25, "p95": 3.0},
+    }
 
 
 def test_tables_bold_the_best_configuration_and_skip_empty_files(tmp_path):
