@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from indexer.article import HEADING_LINE_RE
 from indexer.chunk import split_sentences
 from indexer.plaintext import plain_text
 from indexer.validate import PLACEHOLDER_RE, reply_section
@@ -36,7 +37,6 @@ AnswerSource = Literal["template", "passage"]
 MAX_VALUE_CHARS = 100
 ELLIPSIS = "…"
 
-_HEADING_RE = re.compile(r"^#{1,6}\s.*$", re.MULTILINE)
 # A line that is only bold text ("**How to tell**") works as a sub-heading: a passage stays on one side.
 _BOLD_LINE_RE = re.compile(r"[ \t]*(?:\*\*|__)[^*_\n]+(?:\*\*|__)[ \t]*[:：]?[ \t]*")
 # A "sentence" that is only a list number, or ends in an abbreviation, belongs to the next one.
@@ -112,7 +112,7 @@ def fill_placeholders(text: str, context: Mapping[str, str]) -> tuple[str, tuple
 def _section(body: str, start: int, end: int) -> tuple[int, int]:
     """Bounds of the heading-delimited section holding ``body[start:end]``."""
     sec_start, sec_end = 0, len(body)
-    for m in _HEADING_RE.finditer(body):
+    for m in HEADING_LINE_RE.finditer(body):
         if m.end() <= start:
             sec_start = m.end()
         elif m.start() >= end:
@@ -215,7 +215,7 @@ def passage_answer(
     c_start, c_end = chunk
     if c_end <= c_start:  # a title-only chunk: answer from the first section with text
         c_start = c_end = 0
-        for m in _HEADING_RE.finditer(body):
+        for m in HEADING_LINE_RE.finditer(body):
             if body[c_end : m.start()].strip():
                 break
             c_start = c_end = m.end()
@@ -226,7 +226,7 @@ def passage_answer(
     blocks: list[int] = []
     block = 0
     for s, e in _sentences(body, sec_start, sec_end):
-        if _BOLD_LINE_RE.fullmatch(body[s:e]) or _HEADING_RE.fullmatch(body[s:e]):
+        if _BOLD_LINE_RE.fullmatch(body[s:e]) or HEADING_LINE_RE.fullmatch(body[s:e]):
             block += 1
         elif plain.length(s, e):
             sents.append((s, e))

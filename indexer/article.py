@@ -1,10 +1,15 @@
-"""The Article record and the vocabulary its front matter may use."""
+"""The Article record, the vocabulary its front matter may use and the Markdown structure of its body."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
+
+# A Markdown (ATX) heading starts a line with one to six "#", then whitespace and its text.
+HEADING_MARK = "#{1,6}"
+HEADING_LINE_RE = re.compile(rf"^{HEADING_MARK}\s.*$", re.MULTILINE)
 
 LANGS = ("zh", "en")
 AUDIENCES = ("public", "internal")

@@ -62,7 +62,8 @@ class CosineScorer:
 
     def candidates(self, query: Scores, lang: str, allowed: Ids | None, n: int) -> Ids:  # noqa: ARG002
         """Chunk ids of the ``n`` nearest allowed vectors."""
-        return self._index.search(query[None, :], n, allowed)[1][0]
+        ids: Ids = self._index.search(query[None, :], n, allowed)[1][0]
+        return ids
 
     def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:  # noqa: ARG002
         """Cosine of each chunk to the query."""
