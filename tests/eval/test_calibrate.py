@@ -1,11 +1,9 @@
-import json
-
 import numpy as np
 import pytest
 
-from eval.calibrate import best_recall, fit_logistic, highest_threshold, leave_out, precision_recall, roc_auc
-from eval.data import Query
-from eval.run import Dataset
+from eval.calibrate import best_recall, highest_threshold
+from eval.metrics import precision_recall
+from eval.stats import fit_logistic, roc_auc
 
 
 def test_roc_auc_hand_computed_with_a_tie():
@@ -36,14 +34,3 @@ def test_highest_threshold_keeps_the_precision():
     # p < 0.2 flags two no-answer queries (P 1.0); p < 0.21 adds an answerable one (P 0.67)
     assert highest_threshold([probs], [no_answer], 0.9) == pytest.approx(0.2)
     assert best_recall(probs.tolist(), no_answer.tolist(), 0.9) == pytest.approx(2 / 3)
-
-
-def test_leave_out_drops_articles_and_turns_their_queries_into_no_answer_ones(tmp_path):
-    articles = tmp_path / "articles.jsonl"
-    articles.write_text("".join(json.dumps({"id": f"a{i}", "title": "t", "body": "b"}) + "\n" for i in range(10)))
-    queries = [Query(f"q{i}", "text", (f"a{i}",), "en") for i in range(10)]
-    ds = leave_out(Dataset("toy", articles, queries), 0.3, 13, tmp_path / "work")
-    kept = {json.loads(line)["id"] for line in ds.articles.read_text().splitlines()}
-    assert len(kept) == 7
-    assert {q.relevant_ids[0] for q in ds.queries if q.answerable} == kept
-    assert sum(not q.answerable for q in ds.queries) == 3

@@ -1,6 +1,6 @@
 """Paired randomization test."""
 
-from eval.stats import compare_all, paired_randomization
+from eval.stats import compare_all, paired_randomization, percentile
 
 
 def test_identical_runs_are_not_different():
@@ -25,3 +25,10 @@ def test_compare_all_pairs_on_shared_queries():
     assert [(c.a, c.b, c.n) for c in out] == [("A", "B", 2), ("A", "C", 2), ("B", "C", 2)]
     assert out[0].mean_a == 1.0 and out[0].mean_b == 0.5
     assert out[1].p_value == 1.0 and not out[1].significant
+
+
+def test_percentile_interpolates():
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 95) == 5.0
+    assert percentile([], 50) == 0.0
+    assert percentile(list(map(float, range(101))), 95) == 95.0
