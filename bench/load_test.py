@@ -19,13 +19,17 @@ import json
 import multiprocessing
 import os
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-DEFAULT_QUERIES = Path(__file__).resolve().parent.parent / "eval" / "golden" / "queries.jsonl"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eval.datasets import GOLDEN_QUERIES  # noqa: E402 - after the path set-up, as a script
+
 FALLBACK = ["退款多久到账", "how do I cancel my order", "发票怎么开", "密码忘了怎么办", "运费险怎么赔"]
 
 
@@ -189,7 +193,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="Measured seconds per phase.")
     parser.add_argument("--warmup", type=float, default=2.0, help="Unmeasured seconds before each phase.")
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="JSONL with a query field.")
+    parser.add_argument("--queries", type=Path, default=GOLDEN_QUERIES, help="JSONL with a query field.")
     parser.add_argument(
         "--inproc-procs",
         type=int,

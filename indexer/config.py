@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     keep_builds: int = Field(5, ge=1, le=100, description="How many builds to keep for rollback.")
 
     # --- retrieval ---
-    # Hybrid fusion; the formula and the figures behind each default are in indexer/search.py FusionParams.
+    # Hybrid fusion (the formula and the reason for it: indexer/fusion.py; the ensemble weights: indexer/dense.py).
     lexical_weight: float = Field(
         0.03, ge=0.0, description="BM25 weight numerator for Chinese queries (divided by the dense gap)."
     )

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Vectors = NDArray[np.float32]
+# Defaults live in the settings table; an embedder built without settings uses them.
 _USE_WEIGHT: float = Settings.model_fields["use_weight"].default
 _ST_WEIGHT: float = Settings.model_fields["st_weight"].default
 

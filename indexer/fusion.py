@@ -17,9 +17,12 @@ crosslingual queries: ``kbassist eval breakdown``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from indexer.config import Settings
 
 # Articles whose dense scores define the gap and the language share.
 TOP = 10
@@ -27,6 +30,11 @@ TOP = 10
 SAME_LANGUAGE_SHARE = 0.9
 # Smallest gap the weight divides by: a perfectly flat ranking gets the cap, not a division by zero.
 MIN_GAP = 1e-3
+
+
+def _default(name: str) -> Any:
+    """The default of setting ``name``: the settings table is the one home of every default."""
+    return Settings.model_fields[name].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +51,12 @@ class FusionParams:
             (None: the calibrated threshold).
     """
 
-    lexical_weight: float = 0.03
-    lexical_weight_en: float = 0.02
-    lexical_cap: float = 1.0
-    candidates: int = 100
-    normalize_queries: bool = True
-    answerable_threshold: float | None = None
+    lexical_weight: float = _default("lexical_weight")
+    lexical_weight_en: float = _default("lexical_weight_en")
+    lexical_cap: float = _default("lexical_cap")
+    candidates: int = _default("candidates")
+    normalize_queries: bool = _default("normalize_queries")
+    answerable_threshold: float | None = _default("answerable_threshold")
 
 
 def top_articles(dense: NDArray[np.float32]) -> NDArray[np.int64]:
