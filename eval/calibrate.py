@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from eval.data import Query
 from eval.datasets import golden_dataset, leave_out, load_dataset, sample
 from eval.metrics import precision_recall
-from eval.run import CACHE, EmbedderFactory, cached_retriever
+from eval.run import CACHE, TOP_K, EmbedderFactory, cached_retriever
 from eval.stats import fit_logistic
 from indexer.answerable import FEATURES, AnswerModel, Signals
 from indexer.config import Settings
@@ -61,7 +61,7 @@ def collect(retriever: Retriever, queries: Sequence[Query]) -> list[Sample]:
     """Search every query (hybrid, as served) and keep its signals."""
     out = []
     for q in queries:
-        res = retriever.search(q.text, k=10, mode="hybrid", include_internal=True)
+        res = retriever.search(q.text, k=TOP_K, mode="hybrid", include_internal=True)
         assert res.signals is not None
         out.append(Sample(res.signals, res.top_dense, res.lang, q.answerable))
     return out

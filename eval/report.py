@@ -16,14 +16,16 @@ from typing import Any
 
 from eval.calibrate import Sample, best_recall, matrix
 from eval.datasets import Dataset
-from eval.metrics import mrr_at, precision_recall, recall_at
+from eval.metrics import MEASURES, mrr_at, parse_measure, precision_recall, recall_at
 from eval.run import RunReport
 from eval.stats import Comparison, roc_auc
 from indexer.answerable import FEATURES, AnswerModel
 
 # Row order of the public sets in eval/RESULTS.md (the peer table's); other sets follow by name.
 ORDER = ("banking77", "clinc150", "stackfaq", "baoxianzhidao", "tianchi_covid_qq", "bq_intents")
-LABELS = {"recall@1": "R@1", "recall@5": "R@5", "recall@10": "R@10", "mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
+_SHORT = {"recall": "R", "mrr": "MRR", "ndcg": "nDCG"}
+# Column label of each reported measure, e.g. "recall@5" -> "R@5".
+LABELS = {m: f"{_SHORT[base]}@{k}" for m in MEASURES for base, k in [parse_measure(m)]}
 
 
 def config_name(run: RunReport) -> str:

@@ -5,6 +5,10 @@ article whose content hash is unchanged since the current build (same embedder,
 chunk size and analyzer); embed only new or changed articles; write the build into a
 temporary folder; load it back and run a smoke query; rename it into place; publish.
 Until the last rename nothing the service reads has changed.
+
+Past the ~300-line guide because the steps of that one pipeline (plan, embed, write,
+check, publish, and rollback, its inverse) read best next to each other; the build
+folder's format itself is :mod:`indexer.layout`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformer
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 StRuntime = Literal["onnx-int8", "onnx", "torch"]
+# Subfolder of the data directory holding ONNX exports when KB_MODEL_CACHE_DIR is not set.
+MODEL_CACHE = "models"
 
 
 class Settings(BaseSettings):
@@ -106,7 +108,7 @@ class Settings(BaseSettings):
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
         if self.model_cache_dir is None:
-            self.model_cache_dir = self.data_dir / "models"
+            self.model_cache_dir = self.data_dir / MODEL_CACHE
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.data_dir / 'kbassist.db'}"
         elif self.database_url.startswith("postgres://"):

@@ -3,6 +3,11 @@
 Results are articles, not chunks: an article scores by its best chunk in each
 ranking, and that chunk becomes the snippet. Filters and the internal-audience rule
 are applied inside each ranker before its top-k cut (:mod:`indexer.filters`).
+
+Longer than our ~300-line guide because it is the one pipeline (embed → candidates →
+scores → fusion → hits → answer probability) and its result types; every scoring concept
+it calls lives in a module of its own (:mod:`indexer.dense`, :mod:`indexer.fusion`,
+:mod:`indexer.snippet`, :mod:`indexer.answerable`, :mod:`indexer.layout`).
 """
 
 from __future__ import annotations
