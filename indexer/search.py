@@ -185,8 +185,8 @@ class Retriever:
         if mode in ("hybrid", "dense") and not nothing_allowed:
             qv = self.embedder.embed_queries([query])[0] if query_vector is None else query_vector
         bm25 = self.lexical.scores(terms) if mode in ("hybrid", "lexical") and not nothing_allowed else None
-        n = max(self.fusion.candidates, k * 4)
-        cand = self._candidates(self._candidate_chunks(qv, bm25, lang, allowed, n), qv, bm25, lang)
+        found = self._candidate_chunks(qv, bm25, lang, allowed, max(self.fusion.candidates, k * 4))
+        cand = self._candidates(found, qv, bm25, lang)
         dense_a, lex_a = cand.best(cand.dense), cand.best(cand.lexical)
         top_dense = float(dense_a.max()) if qv is not None and len(dense_a) else 0.0
         top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
@@ -200,19 +200,11 @@ class Retriever:
         ends = np.append(starts[1:], len(cand.rows)) if len(starts) else starts
         hits = []
         for i in order.tolist():
-            rows = cand.rows[int(starts[i]) : int(ends[i])]
             span = slice(int(starts[i]), int(ends[i]))
-            best_chunk = self.chunks[int(rows[int(np.argmax(chunk_score[span]))])]
-            hits.append(
-                self._hit(
-                    int(arts[i]),
-                    best_chunk,
-                    float(fused[i]),
-                    float(dense_a[i]) if qv is not None else None,
-                    float(lex_a[i]) if bm25 is not None else None,
-                    display,
-                )
-            )
+            best_chunk = self.chunks[int(cand.rows[span][int(np.argmax(chunk_score[span]))])]
+            dense_score = float(dense_a[i]) if qv is not None else None
+            lexical_score = float(lex_a[i]) if bm25 is not None else None
+            hits.append(self._hit(int(arts[i]), best_chunk, float(fused[i]), dense_score, lexical_score, display))
         signals = None
         if qv is not None:
             top_chunks = self._article_chunks[int(arts[order[0]])] if len(order) else _NO_IDS
