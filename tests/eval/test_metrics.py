@@ -71,3 +71,8 @@ def test_no_answer_detection_precision_and_recall():
 
 def test_no_answer_detection_nothing_flagged_is_zero():
     assert metrics.no_answer_detection([True, True], [True, False]) == {"precision": 0.0, "recall": 0.0}
+
+
+def test_precision_recall_of_flagging():
+    assert metrics.precision_recall([True, True, False, False], [True, False, True, False]) == (0.5, 0.5)
+    assert metrics.precision_recall([False, False], [True, False]) == (0.0, 0.0)
