@@ -92,18 +92,24 @@ def run_size(n: int, reindex: bool) -> dict[str, object]:
     for i in range(0, len(sample), settings.embed_batch_size):
         embedder.embed_documents(sample[i : i + settings.embed_batch_size])
     raw = len(sample) / (time.perf_counter() - t)
-    options = BuildOptions(chunk_size=settings.chunk_size, exact_max=settings.exact_index_max_vectors,
-                           batch_size=settings.embed_batch_size)  # fmt: skip
+    options = BuildOptions(
+        chunk_size=settings.chunk_size, exact_max=settings.exact_index_max_vectors, batch_size=settings.embed_batch_size
+    )
     root = tmp / "index"
     t = time.perf_counter()
     result = build_index(tmp / "kb.jsonl", root, embedder, options)
     build_s = time.perf_counter() - t
     out: dict[str, object] = {
-        "articles": n, "chunks": result.n_chunks, "index": result.faiss_index, "build_s": round(build_s, 1),
-        "chunks_per_s": round(result.n_chunks / build_s, 1), "raw_embed_per_s": round(raw, 1),
-        "vs_raw": round(result.n_chunks / build_s / raw, 2), "disk_mb": round(dir_size(current_build(root)) / 1e6, 1),
+        "articles": n,
+        "chunks": result.n_chunks,
+        "index": result.faiss_index,
+        "build_s": round(build_s, 1),
+        "chunks_per_s": round(result.n_chunks / build_s, 1),
+        "raw_embed_per_s": round(raw, 1),
+        "vs_raw": round(result.n_chunks / build_s / raw, 2),
+        "disk_mb": round(dir_size(current_build(root)) / 1e6, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
-    }  # fmt: skip
+    }
     query_embedder = make_embedder(settings, threads=1)
     retriever = Retriever.load(current_build(root), query_embedder)
     queries = [a.title.split(" #")[0] + " 怎么办" for a in articles[:200]]

@@ -19,13 +19,17 @@ import json
 import multiprocessing
 import os
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-DEFAULT_QUERIES = Path(__file__).resolve().parent.parent / "eval" / "golden" / "queries.jsonl"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eval.datasets import GOLDEN_QUERIES  # noqa: E402 - after the path set-up, as a script
+
 FALLBACK = ["退款多久到账", "how do I cancel my order", "发票怎么开", "密码忘了怎么办", "运费险怎么赔"]
 
 
@@ -62,8 +66,17 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[rank]
 
 
-def client(url: str, key: str, queries: list[str], offset: int, top_k: int, warm_until: float, stop_at: float,
-           latencies: list[float], errors: list[str]) -> None:  # fmt: skip
+def client(
+    url: str,
+    key: str,
+    queries: list[str],
+    offset: int,
+    top_k: int,
+    warm_until: float,
+    stop_at: float,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
     """One closed-loop client: send, wait for the answer, repeat until ``stop_at``."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
@@ -95,8 +108,9 @@ def client(url: str, key: str, queries: list[str], offset: int, top_k: int, warm
     conn.close()
 
 
-def run_http(url: str, key: str, queries: list[str], clients: int, duration: float, warmup: float,
-             top_k: int) -> dict[str, float]:  # fmt: skip
+def run_http(
+    url: str, key: str, queries: list[str], clients: int, duration: float, warmup: float, top_k: int
+) -> dict[str, float]:
     """Drive the server with ``clients`` threads; return latency percentiles (ms), q/s and errors."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[str] = []
@@ -106,7 +120,7 @@ def run_http(url: str, key: str, queries: list[str], clients: int, duration: flo
     threads = [
         threading.Thread(
             target=client, args=(url, key, queries, n * step, top_k, warm_until, stop_at, latencies[n], errors)
-        )  # fmt: skip
+        )
         for n in range(clients)
     ]
     for t in threads:
@@ -131,8 +145,9 @@ def _search(retriever: Any, query: str, top_k: int) -> None:
         _ = hit.snippet, hit.highlights
 
 
-def _inproc_worker(queries: list[str], offset: int, top_k: int, warmup: float, duration: float,
-                   out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]  # fmt: skip
+def _inproc_worker(
+    queries: list[str], offset: int, top_k: int, warmup: float, duration: float, out: multiprocessing.Queue
+) -> None:  # type: ignore[type-arg]
     from indexer.config import Settings
     from indexer.factory import load_retriever
 
@@ -150,15 +165,16 @@ def _inproc_worker(queries: list[str], offset: int, top_k: int, warmup: float, d
     out.put((count, time.process_time() - cpu0))
 
 
-def run_inproc(queries: list[str], procs: int, duration: float, warmup: float,
-               top_k: int) -> tuple[float, float]:  # fmt: skip
+def run_inproc(queries: list[str], procs: int, duration: float, warmup: float, top_k: int) -> tuple[float, float]:
     """Queries/s of embed + search with no HTTP in ``procs`` processes at once, and CPU ms per query."""
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
     step = max(1, len(queries) // max(procs, 1))
     # Loading takes a few seconds; each process warms up for longer so the timed windows overlap.
-    workers = [ctx.Process(target=_inproc_worker, args=(queries, n * step, top_k, warmup + 5, duration, out))
-               for n in range(procs)]  # fmt: skip
+    workers = [
+        ctx.Process(target=_inproc_worker, args=(queries, n * step, top_k, warmup + 5, duration, out))
+        for n in range(procs)
+    ]
     for w in workers:
         w.start()
     results = [out.get() for _ in workers]
@@ -177,11 +193,14 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="Measured seconds per phase.")
     parser.add_argument("--warmup", type=float, default=2.0, help="Unmeasured seconds before each phase.")
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="JSONL with a query field.")
-    parser.add_argument("--inproc-procs", type=int, default=2,
-                        help="Processes for the in-process limit (match the server's workers; 0 = skip).")  # fmt: skip
-    parser.add_argument("--server-pid", type=int,
-                        help="PID of `kbassist serve`: also report its CPU ms per request.")  # fmt: skip
+    parser.add_argument("--queries", type=Path, default=GOLDEN_QUERIES, help="JSONL with a query field.")
+    parser.add_argument(
+        "--inproc-procs",
+        type=int,
+        default=2,
+        help="Processes for the in-process limit (match the server's workers; 0 = skip).",
+    )
+    parser.add_argument("--server-pid", type=int, help="PID of `kbassist serve`: also report its CPU ms per request.")
     args = parser.parse_args()
     queries = load_queries(args.queries)
     cpu_before = cpu_seconds(args.server_pid) if args.server_pid else 0.0
@@ -191,16 +210,22 @@ def main() -> None:
         total = http_stats["requests"] * (args.duration + args.warmup) / args.duration
         server_cpu_ms = (cpu_seconds(args.server_pid) - cpu_before) / max(total, 1) * 1000
     print(f"HTTP  {args.clients} clients, {args.duration:.0f} s, {len(queries)} distinct queries, top_k={args.top_k}")
-    print(f"  requests {http_stats['requests']:.0f}  errors {http_stats['errors']:.0f}  "
-          f"throughput {http_stats['qps']:.1f} q/s")  # fmt: skip
-    print(f"  latency ms: p50 {http_stats['p50_ms']:.1f}  p95 {http_stats['p95_ms']:.1f}  "
-          f"p99 {http_stats['p99_ms']:.1f}  mean {http_stats['mean_ms']:.1f}")  # fmt: skip
+    print(
+        f"  requests {http_stats['requests']:.0f}  errors {http_stats['errors']:.0f}  "
+        f"throughput {http_stats['qps']:.1f} q/s"
+    )
+    print(
+        f"  latency ms: p50 {http_stats['p50_ms']:.1f}  p95 {http_stats['p95_ms']:.1f}  "
+        f"p99 {http_stats['p99_ms']:.1f}  mean {http_stats['mean_ms']:.1f}"
+    )
     if server_cpu_ms is not None:
         print(f"  server CPU per request: {server_cpu_ms:.2f} ms")
     if args.inproc_procs > 0:
         limit, inproc_cpu_ms = run_inproc(queries, args.inproc_procs, args.duration, args.warmup, args.top_k)
-        print(f"in-process limit (embed + search, {args.inproc_procs} process(es), no HTTP): {limit:.1f} q/s, "
-              f"{inproc_cpu_ms:.2f} ms CPU per query")  # fmt: skip
+        print(
+            f"in-process limit (embed + search, {args.inproc_procs} process(es), no HTTP): {limit:.1f} q/s, "
+            f"{inproc_cpu_ms:.2f} ms CPU per query"
+        )
         print(f"  ratio HTTP / in-process throughput: {http_stats['qps'] / limit:.0%}")
         if server_cpu_ms is not None:
             print(

@@ -1,7 +1,7 @@
 """In-process query latency on the current build, per query language and mode.
 
 Loads the published index (``kbassist index`` first) with the configured embedder and
-runs every golden query (eval/golden/queries.jsonl), masked as the service would, one at
+runs every golden query (``eval.datasets.GOLDEN_QUERIES``), masked as the service would, one at
 a time. Prints p50/p95/p99 latency per language and mode, single-thread throughput and
 peak memory.
 
@@ -25,13 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     """Run the benchmark and print one Markdown table."""
+    from eval.datasets import GOLDEN_QUERIES
     from indexer.config import SEARCH_MODES, Settings
     from indexer.factory import load_retriever
     from indexer.lang import detect_lang
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--queries", type=Path, default=ROOT / "eval" / "golden" / "queries.jsonl")
+    parser.add_argument("--queries", type=Path, default=GOLDEN_QUERIES)
     args = parser.parse_args()
     settings = Settings()
     t = time.perf_counter()
@@ -40,8 +41,10 @@ def main() -> None:
     queries = [json.loads(line)["query"] for line in args.queries.open(encoding="utf-8") if line.strip()]
     for q in queries[:20]:
         retriever.search(q, k=5)
-    print(f"build {retriever.version}: {len(retriever.articles)} articles, {retriever.n_chunks} chunks, "
-          f"backend {settings.embedding_backend}, loaded in {load_s:.1f}s")  # fmt: skip
+    print(
+        f"build {retriever.version}: {len(retriever.articles)} articles, {retriever.n_chunks} chunks, "
+        f"backend {settings.embedding_backend}, loaded in {load_s:.1f}s"
+    )
     print("| mode | query lang | queries | p50 ms | p95 ms | p99 ms | q/s (1 thread) |")
     print("|---|---|---|---|---|---|---|")
     for mode in SEARCH_MODES:

@@ -1,10 +1,10 @@
 """Fit the ``answerable`` model (indexer/answerable.py) on public data and score it on the golden set.
 
-``python -m eval.calibrate [--datasets ../shared/datasets] [--backend ensemble]`` runs
+``kbassist eval calibrate [--datasets ../shared/datasets] [--backend ensemble]`` runs
 hybrid searches through the cached eval indexes (:mod:`eval.run`; the first run builds
-them), fits the logistic model and prints it in the form ``ANSWER_MODELS`` takes in
-``indexer/answerable.py``, with no-answer precision/recall and ROC AUC per set (old rule:
-top dense score < 0.275) and the ROC AUC of every measured signal.
+them), fits the logistic model, stores it for the backend in the package's answer-model
+file (:data:`indexer.answerable.ANSWER_MODELS_FILE`) and prints no-answer
+precision/recall and ROC AUC per set (:func:`eval.report.calibration_markdown`).
 
 Data (never the golden set for fitting):
 
@@ -20,10 +20,7 @@ The decision threshold is the highest probability that keeps no-answer precision
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +29,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from eval.data import Query
-from eval.run import CACHE, Dataset, cached_retriever, golden_dataset, load_dataset, sample
+from eval.datasets import golden_dataset, leave_out, load_dataset, sample
+from eval.metrics import precision_recall
+from eval.run import CACHE, TOP_K, EmbedderFactory, cached_retriever
+from eval.stats import fit_logistic
 from indexer.answerable import FEATURES, AnswerModel, Signals
 from indexer.config import Settings
-from indexer.factory import make_embedder
 from indexer.search import Retriever
 
-ROOT = Path(__file__).resolve().parent.parent
-OLD_THRESHOLD = 0.275  # the former rule: top dense score < 0.275 (ensemble) means unanswerable
 # Leave-intents-out sets. bq_intents and baoxianzhidao were tried and dropped: their unlabelled
 # near-duplicates keep most "left out" queries answerable (top-dense ROC AUC 0.55 and 0.52).
 LEAVE_OUT = ("clinc150", "banking77", "tianchi_covid_qq")
@@ -47,6 +44,7 @@ LEAVE_OUT = ("clinc150", "banking77", "tianchi_covid_qq")
 FIT_SETS = ("clinc150 oos", "clinc150-leave-out", "banking77-leave-out")
 MODEL_FEATURES = ("top_dense", "lexical")
 THRESHOLD_SET = "clinc150 oos"
+HELD_OUT = "golden"
 
 
 @dataclass(slots=True)
@@ -59,86 +57,27 @@ class Sample:
     answerable: bool
 
 
-def leave_out(dataset: Dataset, share: float, seed: int, work_dir: Path) -> Dataset:
-    """``dataset`` with a ``share`` of its articles removed; their queries become no-answer queries."""
-    records = [json.loads(line) for line in dataset.articles.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rng = random.Random(seed)
-    dropped = {str(r["id"]) for r in rng.sample(records, round(len(records) * share))}
-    kept = [r for r in records if str(r["id"]) not in dropped]
-    folder = work_dir / "leave-out" / f"{dataset.name}-{share}-{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "articles.jsonl"
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
-    queries = [
-        Query(q.query_id, q.text, () if set(q.relevant_ids) & dropped else q.relevant_ids, q.lang, q.meta)
-        for q in dataset.queries
-        if q.answerable
-    ]
-    return Dataset(f"{dataset.name}-leave-out", path, queries)
-
-
 def collect(retriever: Retriever, queries: Sequence[Query]) -> list[Sample]:
     """Search every query (hybrid, as served) and keep its signals."""
     out = []
     for q in queries:
-        res = retriever.search(q.text, k=10, mode="hybrid", include_internal=True)
+        res = retriever.search(q.text, k=TOP_K, mode="hybrid", include_internal=True)
         assert res.signals is not None
         out.append(Sample(res.signals, res.top_dense, res.lang, q.answerable))
     return out
 
 
-def fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64], weight: NDArray[np.float64],
-                 l2: float = 1e-2, steps: int = 50) -> NDArray[np.float64]:  # fmt: skip
-    """Weighted L2-regularised logistic regression by Newton's method; returns ``(bias, w…)``."""
-    xb = np.hstack([np.ones((len(x), 1)), x])
-    beta = np.zeros(xb.shape[1])
-    ridge = l2 * np.eye(xb.shape[1])
-    ridge[0, 0] = 0.0
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(xb @ beta)))
-        grad = xb.T @ (weight * (p - y)) + ridge @ beta
-        hess = (xb * (weight * p * (1 - p))[:, None]).T @ xb + ridge
-        step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return beta
-
-
-def roc_auc(score: Sequence[float], positive: Sequence[bool]) -> float:
-    """Probability that a random positive scores above a random negative (ties count half)."""
-    s = np.asarray(score, dtype=np.float64)
-    pos = np.asarray(positive, dtype=bool)
-    order = np.argsort(s, kind="stable")
-    ranks = np.empty(len(s))
-    ranks[order] = np.arange(1, len(s) + 1)
-    for value in np.unique(s):
-        tie = s == value
-        ranks[tie] = ranks[tie].mean()
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def precision_recall(flagged: Sequence[bool] | NDArray[np.bool_],
-                     no_answer: Sequence[bool] | NDArray[np.bool_]) -> tuple[float, float]:  # fmt: skip
-    """Precision and recall of ``flagged`` as a detector of ``no_answer``."""
-    f = np.asarray(flagged, dtype=bool)
-    n = np.asarray(no_answer, dtype=bool)
-    hits = int((f & n).sum())
-    return (hits / int(f.sum()) if f.any() else 0.0), (hits / int(n.sum()) if n.any() else 0.0)
-
-
-def highest_threshold(probs: Sequence[NDArray[np.float64]], no_answer: Sequence[NDArray[np.bool_]],
-                      precision: float) -> float:  # fmt: skip
+def highest_threshold(
+    probs: Sequence[NDArray[np.float64]], no_answer: Sequence[NDArray[np.bool_]], precision: float
+) -> float:
     """The highest threshold at which flagging ``p < t`` keeps ``precision`` on every set."""
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
     best = 0.0
     for t in grid:
-        if all(precision_recall(p < t, n)[0] >= precision for p, n in zip(probs, no_answer, strict=True)):
+        if all(
+            precision_recall((p < t).tolist(), n.tolist())[0] >= precision
+            for p, n in zip(probs, no_answer, strict=True)
+        ):
             best = float(t)
     return best
 
@@ -147,7 +86,7 @@ def best_recall(probs: Sequence[float], no_answer: Sequence[bool], precision: fl
     """Highest no-answer recall any threshold reaches at ``precision`` (a ceiling, chosen on the data itself)."""
     p = np.asarray(probs)
     n = np.asarray(no_answer, dtype=bool)
-    pairs = [precision_recall(p <= t, n) for t in np.unique(p)]
+    pairs = [precision_recall((p <= t).tolist(), n.tolist()) for t in np.unique(p)]
     return max((r for pr, r in pairs if pr >= precision), default=0.0)
 
 
@@ -167,34 +106,21 @@ def balanced_weights(groups: Sequence[Sequence[Sample]]) -> NDArray[np.float64]:
     return np.array(out) * total / len(groups)
 
 
-def report(name: str, samples: Sequence[Sample], model: AnswerModel, old_threshold: float) -> str:
-    """One Markdown row: counts, P/R of the old and new decision, ROC AUC of both scores."""
-    probs = [model.probability(s.signals, s.lang) for s in samples]
-    no_answer = [not s.answerable for s in samples]
-    old = precision_recall([s.top_dense < old_threshold for s in samples], no_answer)
-    new = precision_recall([p < model.threshold for p in probs], no_answer)
-    auc_old = roc_auc([s.top_dense for s in samples], [s.answerable for s in samples])
-    auc_new = roc_auc(probs, [s.answerable for s in samples])
-    n_neg = sum(no_answer)
-    return (
-        f"| {name} | {len(samples) - n_neg} + {n_neg} | {old[0]:.3f} / {old[1]:.3f} | {new[0]:.3f} / {new[1]:.3f} "
-        f"| {auc_old:.3f} | {auc_new:.3f} |"
-    )
-
-
-def collect_all(settings: Settings, datasets: Path, limit: int, share: float, seed: int) -> dict[str, list[Sample]]:
-    """Signals of every training set and of the golden set (key ``golden``)."""
+def collect_all(
+    settings: Settings, make_embedder: EmbedderFactory, datasets: Path, limit: int, share: float, seed: int
+) -> dict[str, list[Sample]]:
+    """Signals of every training set and of the golden set (key :data:`HELD_OUT`)."""
     work = settings.data_dir / CACHE
     sets: dict[str, list[Sample]] = {}
     clinc = load_dataset(datasets / "clinc150", work)
-    sets["clinc150 oos"] = collect(cached_retriever(clinc.articles, settings, make_embedder),
-                                   sample(clinc.queries, limit, seed))  # fmt: skip
+    sets["clinc150 oos"] = collect(
+        cached_retriever(clinc.articles, settings, make_embedder), sample(clinc.queries, limit, seed)
+    )
     for name in LEAVE_OUT:
         ds = leave_out(load_dataset(datasets / name, work), share, seed, work)
-        sets[ds.name] = collect(cached_retriever(ds.articles, settings, make_embedder),
-                                sample(ds.queries, limit, seed))  # fmt: skip
-    golden = golden_dataset(settings.content_dir, ROOT / "eval" / "golden" / "queries.jsonl")
-    sets["golden"] = collect(cached_retriever(golden.articles, settings, make_embedder), golden.queries)
+        sets[ds.name] = collect(cached_retriever(ds.articles, settings, make_embedder), sample(ds.queries, limit, seed))
+    golden = golden_dataset(settings.content_dir)
+    sets[HELD_OUT] = collect(cached_retriever(golden.articles, settings, make_embedder), golden.queries)
     return sets
 
 
@@ -203,8 +129,13 @@ def write_samples(path: Path, sets: dict[str, list[Sample]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for name, group in sets.items():
             for s in group:
-                row = {"set": name, "lang": s.lang, "answerable": s.answerable, "top_dense": s.top_dense,
-                       "signals": dict(zip(FEATURES, s.signals.vector(), strict=True))}  # fmt: skip
+                row = {
+                    "set": name,
+                    "lang": s.lang,
+                    "answerable": s.answerable,
+                    "top_dense": s.top_dense,
+                    "signals": dict(zip(FEATURES, s.signals.vector(), strict=True)),
+                }
                 fh.write(json.dumps(row) + "\n")
 
 
@@ -237,54 +168,3 @@ def fit(sets: dict[str, list[Sample]], precision: float) -> AnswerModel:
     probs = np.array([model.probability(s.signals, s.lang) for s in calib])
     threshold = highest_threshold([probs], [np.array([not s.answerable for s in calib])], precision)
     return AnswerModel(MODEL_FEATURES, weights, threshold)
-
-
-def main() -> None:
-    """Collect signals, fit, print constants and figures."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--backend", default=None)
-    parser.add_argument("--limit", type=int, default=1000, help="queries per class and set (seeded sample)")
-    parser.add_argument("--share", type=float, default=0.2, help="share of articles left out")
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--samples", type=Path, help="signals cache (JSONL): read if present, else written")
-    parser.add_argument("--precision", type=float, default=0.9, help=f"no-answer precision to keep on {THRESHOLD_SET}")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    settings = Settings()
-    if args.backend:
-        settings = settings.model_copy(update={"embedding_backend": args.backend})
-    if args.samples and args.samples.is_file():
-        sets = read_samples(args.samples)
-    else:
-        sets = collect_all(settings, args.datasets, args.limit, args.share, args.seed)
-        if args.samples:
-            write_samples(args.samples, sets)
-    held_out = sets.pop("golden")
-    model = fit(sets, args.precision)
-    print(f"# backend {settings.embedding_backend}; paste into indexer/answerable.py ANSWER_MODELS:")  # noqa: T201
-    print(f"{model!r}\n")  # noqa: T201
-    print("| set | answerable + no-answer | old P / R | new P / R | old AUC | new AUC |")  # noqa: T201
-    print("|---|---|---|---|---|---|")  # noqa: T201
-    for name, group in sets.items():
-        print(report(name, group, model, OLD_THRESHOLD))  # noqa: T201
-    for lang in ("en", "zh"):
-        print(report(f"golden {lang} (held out)", [s for s in held_out if s.lang == lang], model, OLD_THRESHOLD))  # noqa: T201
-    print(report("golden (held out)", held_out, model, OLD_THRESHOLD))  # noqa: T201
-    for part in ("en", "zh", "all"):
-        group = [s for s in held_out if part in ("all", s.lang)]
-        probs = [model.probability(s.signals, s.lang) for s in group]
-        ceiling = best_recall(probs, [not s.answerable for s in group], args.precision)
-        print(f"golden {part}: best no-answer recall at precision >= {args.precision} "  # noqa: T201
-              f"with a threshold chosen on golden itself (a ceiling): {ceiling:.3f}")  # fmt: skip
-    print("\nROC AUC of each signal alone (answerable = positive):\n")  # noqa: T201
-    print("| set | " + " | ".join(FEATURES) + " |\n|---|" + "---|" * len(FEATURES))  # noqa: T201
-    for name, group in [*sets.items(), ("golden en", [s for s in held_out if s.lang == "en"]),
-                        ("golden zh", [s for s in held_out if s.lang == "zh"])]:  # fmt: skip
-        x = matrix(group)
-        aucs = [roc_auc(x[:, i].tolist(), [s.answerable for s in group]) for i in range(len(FEATURES))]
-        print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in aucs) + " |")  # noqa: T201
-
-
-if __name__ == "__main__":
-    main()

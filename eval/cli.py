@@ -1,4 +1,8 @@
-"""``kbassist eval``: score retrieval configurations on the golden set or a public dataset."""
+"""``kbassist eval``: score retrieval configurations, break the golden set down, calibrate, summarise.
+
+``kbassist eval [OPTIONS]`` without a subcommand means ``kbassist eval run [OPTIONS]``,
+so the commands in eval/RESULTS.md keep working.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,15 @@ from typing import cast
 
 import click
 
-from eval import data, report
-from eval.run import CACHE, evaluate, golden_dataset, load_dataset, sample
+from eval import calibrate, data, report
+from eval.datasets import PUBLIC_DATASETS, golden_dataset, load_dataset, sample
+from eval.run import CACHE, cached_retriever, evaluate, run_queries
 from eval.stats import compare_all
-from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode
+from indexer.answerable import ANSWER_MODELS_FILE, save_answer_model
+from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode, Settings
 from indexer.errors import KBError
 from indexer.factory import make_embedder, settings_from
 
-GOLDEN = Path(__file__).parent / "golden" / "queries.jsonl"
 BACKENDS: tuple[str, ...] = typing.get_args(EmbeddingBackend)
 
 
@@ -36,9 +41,31 @@ def _csv_list(allowed: tuple[str, ...]) -> Callable[[click.Context, click.Parame
     return parse
 
 
-@click.command("eval")
-@click.option("--dataset", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder with articles.jsonl and queries.jsonl (default: kb_content/ vs eval/golden).")  # fmt: skip
+class _RunByDefault(click.Group):
+    """A group whose first argument, when it names no subcommand, belongs to ``run``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("eval", cls=_RunByDefault)
+def eval_group() -> None:
+    """Measure retrieval quality (``run``, the default), break it down, calibrate answerability, summarise."""
+
+
+def _settings_for(ctx: click.Context, backend: str | None) -> Settings:
+    settings = settings_from(ctx)
+    return settings.model_copy(update={"embedding_backend": backend}) if backend else settings
+
+
+@eval_group.command("run")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder with articles.jsonl and queries.jsonl (default: kb_content/ vs eval/golden).",
+)
 @click.option(
     "--modes",
     metavar="LIST",
@@ -47,25 +74,35 @@ def _csv_list(allowed: tuple[str, ...]) -> Callable[[click.Context, click.Parame
     show_default=True,
     help="Comma-separated search modes.",
 )
-@click.option("--backend", "backends", metavar="LIST", callback=_csv_list(BACKENDS), default=None,
-              help="Comma-separated embedding backends (default: $KB_EMBEDDING_BACKEND).")  # fmt: skip
+@click.option(
+    "--backend",
+    "backends",
+    metavar="LIST",
+    callback=_csv_list(BACKENDS),
+    default=None,
+    help="Comma-separated embedding backends (default: $KB_EMBEDDING_BACKEND).",
+)
 @click.option("--limit", type=click.IntRange(1), help="Sample at most N answerable (and N no-answer) queries.")
 @click.option("--seed", type=int, default=13, show_default=True, help="Seed of the --limit sample and of the tests.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (paired tests go to stderr).")
 @click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), help="Save a Recall@k PNG chart here.")
 @click.option("--trec-dir", type=click.Path(path_type=Path, file_okay=False), help="Write TREC qrels and runs here.")
 @click.pass_context
-def eval_cmd(ctx: click.Context, dataset: Path | None, modes: list[str], backends: list[str] | None,
-             limit: int | None, seed: int, as_json: bool, plot: Path | None,
-             trec_dir: Path | None) -> None:  # fmt: skip
+def eval_cmd(
+    ctx: click.Context,
+    dataset: Path | None,
+    modes: list[str],
+    backends: list[str] | None,
+    limit: int | None,
+    seed: int,
+    as_json: bool,
+    plot: Path | None,
+    trec_dir: Path | None,
+) -> None:
     """Measure retrieval quality: Recall@k, MRR@10, nDCG@10, no-answer detection, latency."""
     settings = settings_from(ctx)
     try:
-        ds = (
-            load_dataset(dataset, settings.data_dir / CACHE)
-            if dataset
-            else golden_dataset(settings.content_dir, GOLDEN)
-        )
+        ds = load_dataset(dataset, settings.data_dir / CACHE) if dataset else golden_dataset(settings.content_dir)
         ds = type(ds)(ds.name, ds.articles, sample(ds.queries, limit, seed))
         runs = evaluate(
             ds, settings, backends or [settings.embedding_backend], cast(list[SearchMode], modes), make_embedder
@@ -80,8 +117,9 @@ def eval_cmd(ctx: click.Context, dataset: Path | None, modes: list[str], backend
             data.write_run(trec_dir / f"{run.backend}.{run.mode}.run", run.run_docs(), f"{run.backend}.{run.mode}")
     if plot is not None:
         report.plot(result, plot)
-    comparisons = compare_all({report.config_name(r): r.per_query("mrr@10") for r in runs}, "mrr@10", seed,
-                              report.one_factor_pairs(runs))  # fmt: skip
+    comparisons = compare_all(
+        {report.config_name(r): r.per_query("mrr@10") for r in runs}, "mrr@10", seed, report.one_factor_pairs(runs)
+    )
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         if comparisons:
@@ -95,4 +133,104 @@ def eval_cmd(ctx: click.Context, dataset: Path | None, modes: list[str], backend
         click.echo(report.comparisons_markdown(comparisons))
 
 
-COMMANDS = (eval_cmd,)
+@eval_group.command("breakdown")
+@click.option("--backend", type=click.Choice(BACKENDS), help="Embedding backend (default: $KB_EMBEDDING_BACKEND).")
+@click.option("--mode", type=click.Choice(SEARCH_MODES), default="hybrid", show_default=True, help="Search mode.")
+@click.pass_context
+def breakdown_cmd(ctx: click.Context, backend: str | None, mode: str) -> None:
+    """Golden-set R@5 and MRR@10 per query type (colloquial, typo, pinyin, crosslingual, …) and language.
+
+    Crosslingual queries are the ones whose answer is written in the other language.
+    """
+    settings = _settings_for(ctx, backend)
+    try:
+        dataset = golden_dataset(settings.content_dir)
+        retriever = cached_retriever(dataset.articles, settings, make_embedder)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    run = run_queries(retriever, dataset.queries, cast(SearchMode, mode))
+    click.echo(f"golden set, {settings.embedding_backend}/{mode}")
+    click.echo(report.breakdown_markdown(run))
+
+
+@eval_group.command("calibrate")
+@click.option(
+    "--datasets",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=PUBLIC_DATASETS,
+    show_default=True,
+    help="Folder holding the public sets.",
+)
+@click.option("--backend", type=click.Choice(BACKENDS), help="Embedding backend (default: $KB_EMBEDDING_BACKEND).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Queries per class and set (seeded sample).",
+)
+@click.option(
+    "--share", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True, help="Share of articles left out."
+)
+@click.option("--seed", type=int, default=13, show_default=True, help="Seed of the samples and the left-out share.")
+@click.option(
+    "--samples",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Signals cache (JSONL): read if present, else written.",
+)
+@click.option(
+    "--precision",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.9,
+    show_default=True,
+    help=f"No-answer precision to keep on {calibrate.THRESHOLD_SET}.",
+)
+@click.option(
+    "--models-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=ANSWER_MODELS_FILE,
+    show_default=True,
+    help="Answer-model file the fitted model is stored in (the packaged one).",
+)
+@click.pass_context
+def calibrate_cmd(
+    ctx: click.Context,
+    datasets: Path,
+    backend: str | None,
+    limit: int,
+    share: float,
+    seed: int,
+    samples: Path | None,
+    precision: float,
+    models_file: Path,
+) -> None:
+    """Fit the answerability model on public data, store it for the backend, score it on the golden set.
+
+    The golden set is never used for fitting; it is scored as held-out data.
+    """
+    settings = _settings_for(ctx, backend)
+    try:
+        if samples is not None and samples.is_file():
+            sets = calibrate.read_samples(samples)
+        else:
+            sets = calibrate.collect_all(settings, make_embedder, datasets, limit, share, seed)
+            if samples is not None:
+                calibrate.write_samples(samples, sets)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    held_out = sets.pop(calibrate.HELD_OUT)
+    model = calibrate.fit(sets, precision)
+    save_answer_model(settings.embedding_backend, model, models_file)
+    click.echo(f"{settings.embedding_backend}: {model!r} -> {models_file}\n")
+    click.echo(report.calibration_markdown(sets, held_out, model, precision))
+
+
+@eval_group.command("summary")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True), default=Path("eval/out"))
+def summary_cmd(folder: Path) -> None:
+    """The Markdown tables of eval/RESULTS.md from ``eval/results.sh`` output (FOLDER/*.json)."""
+    results = report.load_results(folder)
+    click.echo(report.summary_compact(results) + "\n\n" + report.summary_full(results))
+
+
+COMMANDS = (eval_group,)

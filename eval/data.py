@@ -80,10 +80,15 @@ def read_queries(path: Path, prefix: str = "q") -> list[Query]:
                     raise TypeError("query must be a string and relevant_ids a list")
             except (ValueError, KeyError, TypeError) as exc:
                 raise ContentError(f"{path}:{lineno}: bad query record: {exc}") from exc
-            queries.append(Query(
-                query_id=f"{prefix}{lineno}", text=text, relevant_ids=tuple(str(r) for r in relevant),
-                lang=str(rec.get("lang") or "und"), meta=rec.get("meta") or {},
-            ))  # fmt: skip
+            queries.append(
+                Query(
+                    query_id=f"{prefix}{lineno}",
+                    text=text,
+                    relevant_ids=tuple(str(r) for r in relevant),
+                    lang=str(rec.get("lang") or "und"),
+                    meta=rec.get("meta") or {},
+                )
+            )
     return queries
 
 

@@ -68,8 +68,9 @@ def measure(name: str, ranking: Sequence[str], relevant: Collection[str]) -> flo
     return fn(ranking, relevant, k)
 
 
-def mean_measures(pairs: Sequence[tuple[Sequence[str], Collection[str]]],
-                  names: Sequence[str] = MEASURES) -> dict[str, float]:  # fmt: skip
+def mean_measures(
+    pairs: Sequence[tuple[Sequence[str], Collection[str]]], names: Sequence[str] = MEASURES
+) -> dict[str, float]:
     """Mean of each measure over the ``(ranking, relevant)`` pairs that have a relevant document.
 
     Returns 0.0 for every measure when no pair is judged.
@@ -80,28 +81,21 @@ def mean_measures(pairs: Sequence[tuple[Sequence[str], Collection[str]]],
     return {name: sum(measure(name, r, rel) for r, rel in judged) / len(judged) for name in names}
 
 
+def precision_recall(flagged: Sequence[bool], positive: Sequence[bool]) -> tuple[float, float]:
+    """Precision and recall of ``flagged`` as a detector of ``positive``.
+
+    precision = |flagged ∩ positive| / |flagged|,  recall = |flagged ∩ positive| / |positive|
+    (a ratio with an empty denominator is 0).
+    """
+    tp = sum(bool(f) and bool(p) for f, p in zip(flagged, positive, strict=True))
+    n_flagged, n_positive = sum(bool(f) for f in flagged), sum(bool(p) for p in positive)
+    return (tp / n_flagged if n_flagged else 0.0), (tp / n_positive if n_positive else 0.0)
+
+
 def no_answer_detection(predicted_answerable: Sequence[bool], truly_answerable: Sequence[bool]) -> dict[str, float]:
     """Precision and recall of detecting no-answer queries (the positive class is ``answerable=false``).
 
-    precision = |flagged ∩ no-answer| / |flagged|,  recall = |flagged ∩ no-answer| / |no-answer|
-    where "flagged" are queries the retriever marked unanswerable; a ratio with an empty
-    denominator is 0.
+    "Flagged" are the queries the retriever marked unanswerable (see :func:`precision_recall`).
     """
-    flagged = [not p for p in predicted_answerable]
-    positive = [not t for t in truly_answerable]
-    tp = sum(f and p for f, p in zip(flagged, positive, strict=True))
-    n_flagged, n_positive = sum(flagged), sum(positive)
-    return {
-        "precision": tp / n_flagged if n_flagged else 0.0,
-        "recall": tp / n_positive if n_positive else 0.0,
-    }
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0–100) with linear interpolation between order statistics."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    precision, recall = precision_recall([not p for p in predicted_answerable], [not t for t in truly_answerable])
+    return {"precision": precision, "recall": recall}

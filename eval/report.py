@@ -1,16 +1,31 @@
-"""Render evaluation results: the ``--json`` payload, Markdown tables and a Recall@k chart."""
+"""Render evaluation results: the ``--json`` payload, every Markdown table and a Recall@k chart.
+
+Tables of ``kbassist eval run`` (one run), ``eval summary`` (eval/RESULTS.md from
+``eval/results.sh`` output), ``eval breakdown`` (golden set by query type) and
+``eval calibrate`` (no-answer detection per set).
+"""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from eval.run import Dataset, RunReport
-from eval.stats import Comparison
+from eval.calibrate import Sample, best_recall, matrix
+from eval.datasets import Dataset
+from eval.metrics import MEASURES, mrr_at, parse_measure, precision_recall, recall_at
+from eval.run import RunReport
+from eval.stats import Comparison, roc_auc
+from indexer.answerable import FEATURES, AnswerModel
 
-LABELS = {"recall@1": "R@1", "recall@5": "R@5", "recall@10": "R@10", "mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
+# Row order of the public sets in eval/RESULTS.md (the peer table's); other sets follow by name.
+ORDER = ("banking77", "clinc150", "stackfaq", "baoxianzhidao", "tianchi_covid_qq", "bq_intents")
+_SHORT = {"recall": "R", "mrr": "MRR", "ndcg": "nDCG"}
+# Column label of each reported measure, e.g. "recall@5" -> "R@5".
+LABELS = {m: f"{_SHORT[base]}@{k}" for m in MEASURES for base, k in [parse_measure(m)]}
 
 
 def config_name(run: RunReport) -> str:
@@ -41,20 +56,31 @@ def markdown(data: dict[str, Any]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for run in data["runs"]:
         m, ans, lat = run["metrics"], run["answerable"], run["latency_ms"]
-        cells = [run["backend"], run["mode"], *(f"{m[k]:.3f}" for k in LABELS),
-                 f"{ans['precision']:.3f} / {ans['recall']:.3f}" if ans else "–",
-                 f"{lat['p50']:.1f}", f"{lat['p95']:.1f}"]  # fmt: skip
+        cells = [
+            run["backend"],
+            run["mode"],
+            *(f"{m[k]:.3f}" for k in LABELS),
+            f"{ans['precision']:.3f} / {ans['recall']:.3f}" if ans else "–",
+            f"{lat['p50']:.1f}",
+            f"{lat['p95']:.1f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     langs = sorted({lang for run in data["runs"] for lang in run["by_lang"]})
     if len(langs) > 1:
-        lines += ["", "| backend | mode | lang | " + " | ".join(LABELS.values()) + " |",
-                  "|" + "---|" * (3 + len(LABELS))]  # fmt: skip
+        lines += [
+            "",
+            "| backend | mode | lang | " + " | ".join(LABELS.values()) + " |",
+            "|" + "---|" * (3 + len(LABELS)),
+        ]
         for run in data["runs"]:
             for lang in langs:
                 m = run["by_lang"].get(lang)
                 if m:
-                    lines.append(f"| {run['backend']} | {run['mode']} | {lang} | "
-                                 + " | ".join(f"{m[k]:.3f}" for k in LABELS) + " |")  # fmt: skip
+                    lines.append(
+                        f"| {run['backend']} | {run['mode']} | {lang} | "
+                        + " | ".join(f"{m[k]:.3f}" for k in LABELS)
+                        + " |"
+                    )
     return "\n".join(lines)
 
 
@@ -92,3 +118,113 @@ def plot(data: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def load_results(folder: Path) -> list[dict[str, Any]]:
+    """Every result file in ``folder``, in the peer table's row order."""
+    found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json") if p.stat().st_size}
+    return [found[n] for n in (*ORDER, *sorted(set(found) - set(ORDER))) if n in found]
+
+
+def summary_compact(results: list[dict[str, Any]]) -> str:
+    """One row per dataset, one ``R@5 / MRR@10`` cell per configuration (peer-table layout); best cell bold."""
+    configs = list(dict.fromkeys((r["backend"], r["mode"]) for d in results for r in d["runs"]))
+    lines = ["| set | " + " | ".join(f"{m} {b}" for b, m in configs) + " |", "|---" * (len(configs) + 1) + "|"]
+    for d in results:
+        runs = {(r["backend"], r["mode"]): r for r in d["runs"]}
+        best = max(r["metrics"]["mrr@10"] for r in d["runs"])
+        cells = []
+        for c in configs:
+            m = runs[c]["metrics"] if c in runs else None
+            cell = f"{m['recall@5']:.3f} / {m['mrr@10']:.3f}" if m else "–"
+            cells.append(f"**{cell}**" if m and m["mrr@10"] == best else cell)
+        lines.append(f"| {d['dataset']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary_full(results: list[dict[str, Any]]) -> str:
+    """Every metric of every configuration, one row per (dataset, backend, mode)."""
+    lines = [
+        "| set | backend | mode | " + " | ".join(LABELS.values()) + " | no-answer P / R | p50 ms | p95 ms |",
+        "|---" * (6 + len(LABELS)) + "|",
+    ]
+    for d in results:
+        for r in d["runs"]:
+            m, ans, lat = r["metrics"], r["answerable"], r["latency_ms"]
+            cells = [
+                d["dataset"],
+                r["backend"],
+                r["mode"],
+                *(f"{m[k]:.3f}" for k in LABELS),
+                f"{ans['precision']:.3f} / {ans['recall']:.3f}" if ans else "–",
+                f"{lat['p50']:.1f}",
+                f"{lat['p95']:.1f}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def breakdown_markdown(run: RunReport) -> str:
+    """R@5 and MRR@10 per query type (``meta.type``), per language and overall; flagged no-answer queries."""
+    groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    no_answer: dict[str, list[bool]] = defaultdict(list)
+    for res in run.results:
+        q = res.query
+        keys = [f"type={q.meta.get('type', '?')}", f"lang={q.lang}", "all"]
+        if not q.relevant_ids:
+            for key in keys:
+                no_answer[key].append(not res.answerable)
+            continue
+        scores = (recall_at(res.ranking, q.relevant_ids, 5), mrr_at(res.ranking, q.relevant_ids, 10))
+        for key in keys:
+            groups[key].append(scores)
+    lines = ["| group | queries | R@5 | MRR@10 |", "|---|---|---|---|"]
+    for key in sorted(groups):
+        rows = groups[key]
+        r5 = sum(r for r, _ in rows) / len(rows)
+        mrr = sum(m for _, m in rows) / len(rows)
+        lines.append(f"| {key} | {len(rows)} | {r5:.3f} | {mrr:.3f} |")
+    flagged = no_answer.get("all", [])
+    if flagged:
+        lines.append(f"\nno-answer queries flagged answerable=false: {sum(flagged)}/{len(flagged)}")
+    return "\n".join(lines)
+
+
+def calibration_markdown(
+    sets: dict[str, list[Sample]], held_out: list[Sample], model: AnswerModel, precision: float
+) -> str:
+    """No-answer P / R and ROC AUC of ``model`` per set, the held-out ceiling, and the ROC AUC of every signal."""
+    by_lang = {lang: [s for s in held_out if s.lang == lang] for lang in ("en", "zh")}
+    lines = [
+        "| set | answerable + no-answer | P / R | ROC AUC | top dense ROC AUC |",
+        "|---|---|---|---|---|",
+        *(_calibration_row(name, group, model) for name, group in sets.items()),
+        *(_calibration_row(f"golden {lang} (held out)", group, model) for lang, group in by_lang.items()),
+        _calibration_row("golden (held out)", held_out, model),
+        "",
+    ]
+    for part, group in [*by_lang.items(), ("all", held_out)]:
+        probs = [model.probability(s.signals, s.lang) for s in group]
+        ceiling = best_recall(probs, [not s.answerable for s in group], precision)
+        lines.append(
+            f"golden {part}: best no-answer recall at precision >= {precision} "
+            f"with a threshold chosen on golden itself (a ceiling): {ceiling:.3f}"
+        )
+    lines += ["", "ROC AUC of each signal alone (answerable = positive):", ""]
+    lines += ["| set | " + " | ".join(FEATURES) + " |", "|---|" + "---|" * len(FEATURES)]
+    for name, group in [*sets.items(), ("golden en", by_lang["en"]), ("golden zh", by_lang["zh"])]:
+        x = matrix(group)
+        aucs = [roc_auc(x[:, i].tolist(), [s.answerable for s in group]) for i in range(len(FEATURES))]
+        lines.append(f"| {name} | " + " | ".join(f"{a:.3f}" for a in aucs) + " |")
+    return "\n".join(lines)
+
+
+def _calibration_row(name: str, samples: Sequence[Sample], model: AnswerModel) -> str:
+    """One row: counts, no-answer P / R at the model's threshold, ROC AUC of the probability and of top dense."""
+    probs = [model.probability(s.signals, s.lang) for s in samples]
+    answerable = [s.answerable for s in samples]
+    p, r = precision_recall([q < model.threshold for q in probs], [not a for a in answerable])
+    n_neg = answerable.count(False)
+    auc = roc_auc(probs, answerable)
+    auc_dense = roc_auc([s.top_dense for s in samples], answerable)
+    return f"| {name} | {len(samples) - n_neg} + {n_neg} | {p:.3f} / {r:.3f} | {auc:.3f} | {auc_dense:.3f} |"

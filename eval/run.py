@@ -9,28 +9,25 @@ so numbers never come from tokens or chunks an older version produced.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import random
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import indexer.analyzer
 import indexer.chunk
 import indexer.lexical
-from eval.data import Query, ScoredDoc, read_queries
-from eval.metrics import MEASURES, mean_measures, measure, no_answer_detection, percentile
+from eval.data import Query, ScoredDoc
+from eval.datasets import Dataset
+from eval.metrics import MEASURES, mean_measures, measure, no_answer_detection
+from eval.stats import percentile
 from indexer.analyzer import Analyzer
 from indexer.build import BuildOptions, build_index
 from indexer.config import SearchMode, Settings
 from indexer.embed import Embedder, embedder_id
-from indexer.errors import ContentError
 from indexer.factory import fusion_from
 from indexer.search import Retriever
 from indexer.sources import config_dir
-from indexer.validate import ID_RE
 from indexer.versions import current_build, current_version
 
 log = logging.getLogger(__name__)
@@ -38,15 +35,6 @@ log = logging.getLogger(__name__)
 CACHE = "eval-cache"
 TOP_K = 10
 EmbedderFactory = Callable[[Settings, int | None], Embedder]
-
-
-@dataclass(frozen=True, slots=True)
-class Dataset:
-    """Articles to index plus the queries to run (answerable and no-answer ones)."""
-
-    name: str
-    articles: Path
-    queries: list[Query]
 
 
 @dataclass(slots=True)
@@ -92,11 +80,13 @@ class RunReport:
             "model": self.model,
             "metrics": _rounded(self.metrics()),
             "by_lang": {lang: _rounded(self.metrics(lang)) for lang in langs},
-            "answerable": _rounded(no_answer_detection([r.answerable for r in self.results],
-                                                       [r.query.answerable for r in self.results]))
-            if has_negatives else None,
+            "answerable": _rounded(
+                no_answer_detection([r.answerable for r in self.results], [r.query.answerable for r in self.results])
+            )
+            if has_negatives
+            else None,
             "latency_ms": {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)},
-        }  # fmt: skip
+        }
 
     def run_docs(self) -> list[ScoredDoc]:
         """The judged queries' rankings as TREC run records."""
@@ -107,93 +97,6 @@ class RunReport:
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in values.items()}
-
-
-def load_dataset(folder: Path, work_dir: Path) -> Dataset:
-    """A dataset folder: ``articles.jsonl``, ``queries.jsonl`` and optionally ``queries_oos.jsonl``.
-
-    Articles the indexer would reject are fixed in a copy under ``work_dir``: invalid ids
-    (e.g. ``card_payment?``) are rewritten and the queries' relevant ids follow; a
-    title-only article (empty body, as in bq_intents and tianchi_covid_qq) gets its title
-    as body. No article silently drops out of the evaluation.
-
-    Raises:
-        ContentError: a required file is missing or malformed.
-    """
-    articles = folder / "articles.jsonl"
-    if not articles.is_file():
-        raise ContentError(f"{folder} has no articles.jsonl")
-    queries = read_queries(folder / "queries.jsonl")
-    if (folder / "queries_oos.jsonl").is_file():
-        queries += read_queries(folder / "queries_oos.jsonl", prefix="oos")
-    articles, renamed = _indexable_copy(articles, work_dir)
-    if renamed:
-        log.info("renamed %d invalid article id(s): %s", len(renamed), renamed)
-        queries = [
-            replace(q, relevant_ids=tuple(renamed.get(r, r) for r in q.relevant_ids)) if q.answerable else q
-            for q in queries
-        ]
-    return Dataset(folder.resolve().name, articles, queries)
-
-
-def _indexable_copy(articles: Path, work_dir: Path) -> tuple[Path, dict[str, str]]:
-    """``articles`` itself, or a fixed copy under ``work_dir`` (see :func:`load_dataset`); plus old -> new ids."""
-    raw = articles.read_bytes()
-    records = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
-    taken = {str(r.get("id")) for r in records}
-    renamed: dict[str, str] = {}
-    changed = False
-    for rec in records:
-        if not str(rec.get("body") or "").strip() and str(rec.get("title") or "").strip():
-            rec["body"], rec["title"], changed = rec["title"], "", True
-        old = str(rec.get("id"))
-        if ID_RE.match(old):
-            continue
-        base = re.sub(r"[^A-Za-z0-9_.\-]", "_", old).lstrip("_.-")[:120] or "article"
-        new, n = base, 1
-        while new in taken:
-            n += 1
-            new = f"{base}-{n}"
-        taken.add(new)
-        renamed[old] = rec["id"] = new
-    if not renamed and not changed:
-        return articles, {}
-    copy = work_dir / "sources" / hashlib.sha256(raw).hexdigest()[:20] / "articles.jsonl"
-    if not copy.is_file():
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        tmp = copy.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        tmp.replace(copy)
-    return copy, renamed
-
-
-def golden_dataset(content_dir: Path, queries: Path) -> Dataset:
-    """The shipped KB against the golden queries.
-
-    Raises:
-        ContentError: the golden queries file is missing (it is merged from eval/golden/parts/).
-    """
-    if not queries.is_file():
-        raise ContentError(
-            f"golden queries {queries} not found; merge eval/golden/parts/*.jsonl into it, or pass --dataset DIR"
-        )
-    return Dataset("golden", content_dir, read_queries(queries))
-
-
-def sample(queries: Sequence[Query], limit: int | None, seed: int) -> list[Query]:
-    """At most ``limit`` answerable and at most ``limit`` no-answer queries, drawn with ``seed``.
-
-    Each group is sampled on its own (file order kept), so ``--limit 1000`` matches the
-    peer table's "≤1,000 answerable queries" while keeping the no-answer share bounded.
-    """
-    if limit is None:
-        return list(queries)
-    rng = random.Random(seed)
-    keep: set[str] = set()
-    for group in ([q for q in queries if q.answerable], [q for q in queries if not q.answerable]):
-        chosen = group if len(group) <= limit else rng.sample(group, limit)
-        keep.update(q.query_id for q in chosen)
-    return [q for q in queries if q.query_id in keep]
 
 
 def _content_digest(source: Path) -> str:
@@ -240,8 +143,13 @@ def cached_retriever(source: Path, settings: Settings, make_embedder: EmbedderFa
     root = settings.data_dir / CACHE / cache_key(source, embedder_id(embedder), settings.chunk_size)
     if current_version(root) is None:
         log.info("indexing %s with %s into %s", source, embedder_id(embedder), root)
-        options = BuildOptions(chunk_size=settings.chunk_size, exact_max=settings.exact_index_max_vectors,
-                               keep_builds=1, batch_size=settings.embed_batch_size, full=True)  # fmt: skip
+        options = BuildOptions(
+            chunk_size=settings.chunk_size,
+            exact_max=settings.exact_index_max_vectors,
+            keep_builds=1,
+            batch_size=settings.embed_batch_size,
+            full=True,
+        )
         build_embedder = make_embedder(settings, max(2, settings.embed_threads))
         result = build_index(source, root, build_embedder, options)
         for problem in result.problems:
@@ -261,8 +169,13 @@ def run_queries(retriever: Retriever, queries: Sequence[Query], mode: SearchMode
     return report
 
 
-def evaluate(dataset: Dataset, settings: Settings, backends: Sequence[str], modes: Sequence[SearchMode],
-             make_embedder: EmbedderFactory) -> list[RunReport]:  # fmt: skip
+def evaluate(
+    dataset: Dataset,
+    settings: Settings,
+    backends: Sequence[str],
+    modes: Sequence[SearchMode],
+    make_embedder: EmbedderFactory,
+) -> list[RunReport]:
     """Every backend × mode configuration on ``dataset``, in that order."""
     reports = []
     for backend in backends:

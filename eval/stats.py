@@ -1,12 +1,14 @@
-"""Paired significance tests between configurations run on the same queries."""
+"""Statistics of evaluation: paired significance tests, ROC AUC, logistic regression, percentiles."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 class Comparison(NamedTuple):
@@ -46,8 +48,12 @@ def paired_randomization(a: Sequence[float], b: Sequence[float], n_resamples: in
     return (1 + extreme) / (1 + n_resamples)
 
 
-def compare_all(per_query: Mapping[str, Mapping[str, float]], measure: str, seed: int = 0,
-                pairs: Iterable[tuple[str, str]] | None = None) -> list[Comparison]:  # fmt: skip
+def compare_all(
+    per_query: Mapping[str, Mapping[str, float]],
+    measure: str,
+    seed: int = 0,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> list[Comparison]:
     """Pairs of configurations (default: every pair), compared on the queries both have scores for.
 
     Args:
@@ -61,8 +67,60 @@ def compare_all(per_query: Mapping[str, Mapping[str, float]], measure: str, seed
         qids = sorted(set(per_query[a]) & set(per_query[b]))
         xa = [per_query[a][q] for q in qids]
         xb = [per_query[b][q] for q in qids]
-        out.append(Comparison(
-            a, b, measure, float(np.mean(xa)) if qids else 0.0, float(np.mean(xb)) if qids else 0.0,
-            paired_randomization(xa, xb, seed=seed), len(qids),
-        ))  # fmt: skip
+        out.append(
+            Comparison(
+                a,
+                b,
+                measure,
+                float(np.mean(xa)) if qids else 0.0,
+                float(np.mean(xb)) if qids else 0.0,
+                paired_randomization(xa, xb, seed=seed),
+                len(qids),
+            )
+        )
     return out
+
+
+def fit_logistic(
+    x: NDArray[np.float64], y: NDArray[np.float64], weight: NDArray[np.float64], l2: float = 1e-2, steps: int = 50
+) -> NDArray[np.float64]:
+    """Weighted L2-regularised logistic regression by Newton's method; returns ``(bias, w…)``."""
+    xb = np.hstack([np.ones((len(x), 1)), x])
+    beta = np.zeros(xb.shape[1])
+    ridge = l2 * np.eye(xb.shape[1])
+    ridge[0, 0] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(xb @ beta)))
+        grad = xb.T @ (weight * (p - y)) + ridge @ beta
+        hess = (xb * (weight * p * (1 - p))[:, None]).T @ xb + ridge
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta
+
+
+def roc_auc(score: Sequence[float], positive: Sequence[bool]) -> float:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    s = np.asarray(score, dtype=np.float64)
+    pos = np.asarray(positive, dtype=bool)
+    order = np.argsort(s, kind="stable")
+    ranks = np.empty(len(s))
+    ranks[order] = np.arange(1, len(s) + 1)
+    for value in np.unique(s):
+        tie = s == value
+        ranks[tie] = ranks[tie].mean()
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0–100) with linear interpolation between order statistics."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)

@@ -3,11 +3,10 @@
 The same :class:`Analyzer` tokenises articles at build time and queries at search
 time, with the content folder's ``_dictionary.txt`` (jieba user dictionary) and
 ``_synonyms.txt`` (one group per line, first term canonical) applied to both.
-Chinese runs also yield character bigrams and unigrams, which catch typos, unseen
-words and compounds that jieba segments differently in a query and in an article.
-Measured (hybrid, 1,000 queries, seed 13, Chinese fusion weight 0.03): adding unigrams
-to words + bigrams raised bq_intents from 0.562/0.371 to 0.580/0.380 (R@5/MRR@10) and
-tianchi_covid_qq from 0.963/0.907 to 0.965/0.913; see eval/RESULTS.md.
+Chinese runs also yield character bigrams (``#`` + two characters) and unigrams
+(``@`` + one character), which catch typos, unseen words and compounds that jieba
+segments differently in a query and in an article; the unigrams help the short
+Chinese sets most (``kbassist eval --dataset DIR --modes hybrid``, eval/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -20,16 +19,27 @@ from pathlib import Path
 import jieba
 import Stemmer
 
+from indexer.lang import CJK_CHARS
+
 log = logging.getLogger(__name__)
 
 jieba.setLogLevel(logging.WARNING)
 
-_CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+DICTIONARY = "_dictionary.txt"
+SYNONYMS = "_synonyms.txt"
+# The files of a content folder that configure the analyzer (a build keeps a copy).
+ANALYZER_FILES = (DICTIONARY, SYNONYMS)
+BIGRAM = "#"
+UNIGRAM = "@"
+
+_CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
+# Chinese BM25 terms: jieba words and unigram-marked single characters.
+_CJK_TERM_RE = re.compile(f"{UNIGRAM}?[{CJK_CHARS}]+")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.'_-][a-z0-9]+)*")
-_TOKEN_OK_RE = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+_TOKEN_OK_RE = re.compile(f"[\\w{CJK_CHARS}]")
 # Chinese function words carry no topic. English words are kept, stemmed (Snowball):
-# dropping English stopwords cost clinc150 0.03 BM25 MRR@10 ("how", "what", "when"
-# are intent cues), stemming added 0.01-0.05 on all three English sets.
+# English stopwords such as "how", "what" and "when" are intent cues in FAQ queries,
+# and stemming helps every English set (measure with ``kbassist eval --modes lexical``).
 ZH_STOPWORDS = frozenset(
     "的 了 吗 呢 吧 啊 呀 哦 嗯 是 在 我 你 他 她 它 我们 你们 这 那 就 都 也 还 和 与 及 或 有 被 把 给 让".split()
 )
@@ -70,7 +80,7 @@ class Analyzer:
     @classmethod
     def for_content(cls, folder: Path, bigrams: bool = True) -> Analyzer:
         """The analyzer configured by a content folder's ``_dictionary.txt`` and ``_synonyms.txt``."""
-        return cls(folder / "_dictionary.txt", folder / "_synonyms.txt", bigrams=bigrams)
+        return cls(folder / DICTIONARY, folder / SYNONYMS, bigrams=bigrams)
 
     def words(self, text: str) -> list[str]:
         """jieba's segmentation of ``text`` with the content folder's dictionary (no HMM guesses)."""
@@ -100,6 +110,24 @@ class Analyzer:
             out.append(self.synonyms.get(word, word))
         if self.bigrams:
             for run in _CJK_RUN_RE.findall(text):
-                out.extend("#" + run[i : i + 2] for i in range(len(run) - 1))
-                out.extend("@" + ch for ch in run)
+                out.extend(BIGRAM + run[i : i + 2] for i in range(len(run) - 1))
+                out.extend(UNIGRAM + ch for ch in run)
         return out
+
+
+def shown_terms(terms: list[str]) -> list[str]:
+    """The terms worth showing a reader (for highlighting): words and bigrams, without the markers."""
+    return [t.lstrip(BIGRAM) for t in terms if not t.startswith(UNIGRAM)]
+
+
+def chinese_vocabulary(vocabulary: dict[str, int]) -> dict[str, int]:
+    """Chinese words and characters of a BM25 vocabulary (term -> document frequency).
+
+    A character is both a word and a unigram term: the larger of its two counts is kept.
+    """
+    chinese: dict[str, int] = {}
+    for term, df in vocabulary.items():
+        if _CJK_TERM_RE.fullmatch(term):
+            word = term.lstrip(UNIGRAM)
+            chinese[word] = max(df, chinese.get(word, 0))
+    return chinese

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from indexer.article import HEADING_LINE_RE
 from indexer.chunk import split_sentences
 from indexer.markup import strip_markup
 from indexer.plaintext import plain_text
@@ -38,7 +39,6 @@ AnswerSource = Literal["template", "passage"]
 MAX_VALUE_CHARS = 100
 ELLIPSIS = "…"
 
-_HEADING_RE = re.compile(r"^#{1,6}\s.*$", re.MULTILINE)
 # A line that is only bold text ("**How to tell**") works as a sub-heading: a passage stays on one side.
 _BOLD_LINE_RE = re.compile(r"[ \t]*(?:\*\*|__)[^*_\n]+(?:\*\*|__)[ \t]*[:：]?[ \t]*")
 # A "sentence" that is only a list number, or ends in an abbreviation, belongs to the next one.
@@ -114,7 +114,7 @@ def fill_placeholders(text: str, context: Mapping[str, str]) -> tuple[str, tuple
 def _section(body: str, start: int, end: int) -> tuple[int, int]:
     """Bounds of the heading-delimited section holding ``body[start:end]``."""
     sec_start, sec_end = 0, len(body)
-    for m in _HEADING_RE.finditer(body):
+    for m in HEADING_LINE_RE.finditer(body):
         if m.end() <= start:
             sec_start = m.end()
         elif m.start() >= end:
@@ -199,8 +199,9 @@ def _cut(plain: _Plain, start: int, end: int, lang: str, max_chars: int) -> Answ
     return Answer(kept + ELLIPSIS, "passage", start, plain.pos[i + len(kept) - 1] + 1)
 
 
-def passage_answer(body: str, chunk: tuple[int, int], terms: Sequence[str], lang: str = "zh",
-                   max_chars: int = 300) -> Answer:  # fmt: skip
+def passage_answer(
+    body: str, chunk: tuple[int, int], terms: Sequence[str], lang: str = "zh", max_chars: int = 300
+) -> Answer:
     """The passage around the best chunk that best answers the query (see the module docstring).
 
     Args:
@@ -216,7 +217,7 @@ def passage_answer(body: str, chunk: tuple[int, int], terms: Sequence[str], lang
     c_start, c_end = chunk
     if c_end <= c_start:  # a title-only chunk: answer from the first section with text
         c_start = c_end = 0
-        for m in _HEADING_RE.finditer(body):
+        for m in HEADING_LINE_RE.finditer(body):
             if body[c_end : m.start()].strip():
                 break
             c_start = c_end = m.end()
@@ -227,7 +228,7 @@ def passage_answer(body: str, chunk: tuple[int, int], terms: Sequence[str], lang
     blocks: list[int] = []
     block = 0
     for s, e in _sentences(body, sec_start, sec_end):
-        if _BOLD_LINE_RE.fullmatch(body[s:e]) or _HEADING_RE.fullmatch(body[s:e]):
+        if _BOLD_LINE_RE.fullmatch(body[s:e]) or HEADING_LINE_RE.fullmatch(body[s:e]):
             block += 1
         elif plain.length(s, e):
             sents.append((s, e))
@@ -256,8 +257,15 @@ def passage_answer(body: str, chunk: tuple[int, int], terms: Sequence[str], lang
     return Answer(plain.text[i:j], "passage", start, end)
 
 
-def build_answer(body: str, chunk: tuple[int, int], terms: Sequence[str] = (), *, lang: str = "zh",
-                 context: Mapping[str, str] | None = None, max_chars: int = 300) -> Answer:  # fmt: skip
+def build_answer(
+    body: str,
+    chunk: tuple[int, int],
+    terms: Sequence[str] = (),
+    *,
+    lang: str = "zh",
+    context: Mapping[str, str] | None = None,
+    max_chars: int = 300,
+) -> Answer:
     """The reply-ready answer of one article for one query.
 
     Args:

@@ -4,21 +4,29 @@ A search yields :class:`Signals` (dense scores of the top articles, how much of 
 query's IDF mass the top article contains or the KB does not know at all, the top BM25
 score relative to the query's IDF sum) and :class:`AnswerModel` turns some of them into
 the probability that the top article answers the query: a logistic regression (weights
-per query language allowed), fitted by ``python -m eval.calibrate`` on public data only;
-the golden set stays held out. Measuring the signals and the probability costs ~0.03 ms.
+per query language allowed), fitted per embedding backend by ``kbassist eval calibrate
+[--backend NAME]`` on public data only (the golden set stays held out) and stored in
+:data:`ANSWER_MODELS_FILE`, which ships with the package. eval/RESULTS.md reports the
+fit and its precision/recall.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from indexer.config import Settings
 from indexer.lexical import LexicalIndex
 
+ANSWER_MODELS_FILE = Path(__file__).with_name("answer_models.json")
+DEFAULT_BACKEND: str = Settings.model_fields["embedding_backend"].default
 FEATURES = ("top_dense", "gap2", "gap10", "coverage", "unknown", "lexical", "log_terms")
 
 
@@ -49,8 +57,13 @@ class Signals:
         return (self.top_dense, self.gap2, self.gap10, self.coverage, self.unknown, self.lexical, self.log_terms)
 
 
-def measure_signals(dense: NDArray[np.float32], top_chunks: NDArray[np.int64], terms: Sequence[str],
-                    lexical: LexicalIndex, top_lexical: float) -> Signals:  # fmt: skip
+def measure_signals(
+    dense: NDArray[np.float32],
+    top_chunks: NDArray[np.int64],
+    terms: Sequence[str],
+    lexical: LexicalIndex,
+    top_lexical: float,
+) -> Signals:
     """Signals of one search.
 
     Args:
@@ -64,7 +77,8 @@ def measure_signals(dense: NDArray[np.float32], top_chunks: NDArray[np.int64], t
     top = float(best[0])
     ids, idf = lexical.term_idf(terms)
     total = float(idf.sum())
-    have = np.sort(lexical.doc_terms(top_chunks)).astype(np.int64)  # np.isin costs ~30x more than a binary search
+    # A binary search: np.isin costs far more on every query.
+    have = np.sort(lexical.doc_terms(top_chunks)).astype(np.int64)
     at = np.minimum(np.searchsorted(have, ids), max(len(have) - 1, 0))
     covered = float(idf[have[at] == ids].sum()) if len(have) else 0.0
     unknown = float(idf[ids < 0].sum())
@@ -101,21 +115,40 @@ class AnswerModel:
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
 
 
-# Fitted by `python -m eval.calibrate` (ensemble build, hybrid search, seed 13) on clinc150
-# (1,000 in-scope vs 1,000 out-of-scope queries) and leave-intents-out clinc150 and banking77
-# (20 % of the articles dropped); the threshold is the highest that keeps clinc150
-# out-of-scope precision >= 0.9. clinc150 out-of-scope P/R 0.905 / 0.815 (top dense alone:
-# 0.907 / 0.691), ROC AUC 0.942 (0.927). Held out: tianchi_covid_qq leave-out AUC 0.838
-# (0.820); golden set P/R 0.443 / 0.608 (0.438 / 0.275), AUC 0.889 (0.872); Chinese 0.500 /
-# 0.806, English 0.300 / 0.300. One model serves both languages (see eval/calibrate.py).
-# The gaps, coverage, unknown-term mass and query length were measured too and not kept.
-# The other two backends, same command with `--backend NAME` (same data, same rule):
-# use-multilingual: clinc150 out-of-scope P/R 0.900 / 0.777 (top dense < 0.275: 0.907 / 0.535),
-# AUC 0.930 (0.903); golden held out 0.469 / 0.745. sentence-transformers: clinc150 0.901 /
-# 0.802 (0.886 / 0.646 at 0.275), AUC 0.937 (0.910); golden 0.333 / 0.078 (it cannot read
-# Chinese). A backend missing here falls back to the ensemble's model.
-ANSWER_MODELS: dict[str, AnswerModel] = {
-    "ensemble": AnswerModel(("top_dense", "lexical"), {"en": (-3.654, 5.49, 3.855)}, 0.25),
-    "use-multilingual": AnswerModel(("top_dense", "lexical"), {"en": (-3.705, 5.306, 4.075)}, 0.25),
-    "sentence-transformers": AnswerModel(("top_dense", "lexical"), {"en": (-3.419, 4.509, 4.454)}, 0.26),
-}
+def load_answer_models(path: Path = ANSWER_MODELS_FILE) -> dict[str, AnswerModel]:
+    """Every calibrated model in ``path`` (a JSON object: backend -> features, weights, threshold)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            backend: AnswerModel(
+                tuple(entry["features"]),
+                {lang: tuple(w) for lang, w in entry["weights"].items()},
+                float(entry["threshold"]),
+            )
+            for backend, entry in data.items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a file of answer models ({exc!r})") from exc
+
+
+def save_answer_model(backend: str, model: AnswerModel, path: Path = ANSWER_MODELS_FILE) -> None:
+    """Store ``model`` as the calibrated model of ``backend`` in ``path``, keeping the other backends'."""
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data[backend] = {
+        "features": list(model.features),
+        "weights": {k: list(w) for k, w in model.weights.items()},
+        "threshold": model.threshold,
+    }
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _packaged_models.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _packaged_models() -> dict[str, AnswerModel]:
+    return load_answer_models()
+
+
+def answer_model(backend: str) -> AnswerModel:
+    """The model calibrated for ``backend``; a backend without one uses the default backend's."""
+    models = _packaged_models()
+    return models.get(backend) or models[DEFAULT_BACKEND]

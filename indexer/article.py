@@ -1,18 +1,33 @@
-"""The Article record and the vocabulary its front matter may use."""
+"""The Article record, the vocabulary its front matter may use and the Markdown structure of its body."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
+
+# A Markdown (ATX) heading starts a line with one to six "#", then whitespace and its text.
+HEADING_MARK = "#{1,6}"
+HEADING_LINE_RE = re.compile(rf"^{HEADING_MARK}\s.*$", re.MULTILINE)
 
 LANGS = ("zh", "en")
 AUDIENCES = ("public", "internal")
 STATUSES = ("draft", "published", "archived")
 REQUIRED_FIELDS = (
-    "id", "title", "lang", "category", "tags", "product", "channel",
-    "audience", "status", "authors", "updated", "review_by",
-)  # fmt: skip
+    "id",
+    "title",
+    "lang",
+    "category",
+    "tags",
+    "product",
+    "channel",
+    "audience",
+    "status",
+    "authors",
+    "updated",
+    "review_by",
+)
 
 
 @dataclass(slots=True)

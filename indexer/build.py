@@ -5,11 +5,14 @@ article whose content hash is unchanged since the current build (same embedder,
 chunk size and analyzer); embed only new or changed articles; write the build into a
 temporary folder; load it back and run a smoke query; rename it into place; publish.
 Until the last rename nothing the service reads has changed.
+
+Past the ~300-line guide because the steps of that one pipeline (plan, embed, write,
+check, publish, and rollback, its inverse) read best next to each other; the build
+folder's format itself is :mod:`indexer.layout`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -25,15 +28,13 @@ from indexer.analyzer import Analyzer
 from indexer.article import Article
 from indexer.chunk import Chunk, chunk_article, embed_text
 from indexer.embed import Embedder, embedder_id
-from indexer.errors import BuildError, KBError
-from indexer.layout import ARTICLES, CHUNKS, DENSE, LEXICAL, VECTORS
-from indexer.lexical import LexicalIndex
+from indexer.errors import BuildError, IndexLoadError, KBError
+from indexer.layout import Reusable, read_manifest, read_reusable, write_build
 from indexer.manifest import Manifest
 from indexer.parse import Problem
 from indexer.private import restrict_tree
-from indexer.search import copy_analyzer_files
+from indexer.search import Retriever
 from indexer.sources import config_dir, read_entries
-from indexer.store import DenseIndex
 from indexer.validate import Report, Vocabulary, validate
 from indexer.versions import (
     TMP_PREFIX,
@@ -83,10 +84,22 @@ class BuildResult:
 
 
 @dataclass(slots=True)
-class _Reusable:
-    chunks: list[Chunk]
-    vectors: NDArray[np.float32]
-    tokens: list[list[str]] | None
+class _Plan:
+    """What the new build holds, article by article, before anything is embedded.
+
+    ``vector_parts`` has one entry per article: the reused vectors, or None where the
+    article's chunks are among ``to_embed`` (at the ``embed_slots`` position, in order).
+    """
+
+    chunks: list[Chunk] = field(default_factory=list)
+    tokens: list[list[str]] = field(default_factory=list)
+    vector_parts: list[NDArray[np.float32] | None] = field(default_factory=list)
+    to_embed: list[str] = field(default_factory=list)
+    embed_slots: list[tuple[int, int]] = field(default_factory=list)  # (first row, count) per article to embed
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
 
 def new_version() -> str:
@@ -106,44 +119,20 @@ def _current_manifest(root: Path) -> Manifest | None:
     if version is None:
         return None
     try:
-        return Manifest.read(builds_dir(root) / version)
-    except (OSError, ValueError, TypeError):
+        return read_manifest(builds_dir(root) / version)
+    except IndexLoadError:
         log.warning("cannot read the manifest of current build %s; embedding everything", version)
         return None
 
 
-def _reusable(root: Path, manifest: Manifest, emb_id: str, chunk_size: int, analyzer_fp: str) -> dict[str, _Reusable]:
+def _reusable(root: Path, manifest: Manifest, emb_id: str, chunk_size: int, analyzer_fp: str) -> dict[str, Reusable]:
     """Per content hash, what the current build (``manifest``) holds for that article (if compatible)."""
-    version = manifest.version
-    folder = builds_dir(root) / version
-    try:
-        if (manifest.embedder_id, manifest.chunk_size) != (emb_id, chunk_size):
-            log.info("current build %s was made with another embedder or chunk size; embedding everything", version)
-            return {}
-        # Vectors do not depend on the analyzer: after a dictionary or synonym change only
-        # the BM25 terms are recomputed.
-        same_terms = manifest.analyzer == analyzer_fp
-        vectors = np.load(folder / VECTORS)
-        by_article: dict[str, list[int]] = {}
-        chunks: list[Chunk] = []
-        tokens: list[list[str]] = []
-        with (folder / CHUNKS).open(encoding="utf-8") as fh:
-            for i, line in enumerate(fh):
-                data = json.loads(line)
-                chunks.append(Chunk.from_json(data))
-                tokens.append(data["tokens"])
-                by_article.setdefault(chunks[-1].article_id, []).append(i)
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("cannot reuse current build %s (%s); embedding everything", version, exc)
+    if (manifest.embedder_id, manifest.chunk_size) != (emb_id, chunk_size):
+        log.info(
+            "current build %s was made with another embedder or chunk size; embedding everything", manifest.version
+        )
         return {}
-    out = {}
-    for article_id, rows in by_article.items():
-        content_hash = manifest.article_hashes.get(article_id)
-        if content_hash:
-            out[content_hash] = _Reusable(
-                [chunks[r] for r in rows], vectors[rows], [tokens[r] for r in rows] if same_terms else None
-            )
-    return out
+    return read_reusable(builds_dir(root) / manifest.version, manifest, same_terms=manifest.analyzer == analyzer_fp)
 
 
 def _embed(embedder: Embedder, texts: list[str], batch: int, progress: ProgressFn | None) -> NDArray[np.float32]:
@@ -157,27 +146,8 @@ def _embed(embedder: Embedder, texts: list[str], batch: int, progress: ProgressF
     return np.vstack(parts).astype(np.float32, copy=False)
 
 
-def _write_build(folder: Path, articles: list[Article], chunks: list[Chunk], tokens: list[list[str]],
-                 vectors: NDArray[np.float32], exact_max: int, config: Path) -> str:  # fmt: skip
-    copy_analyzer_files(config, folder)
-    with (folder / ARTICLES).open("w", encoding="utf-8") as fh:
-        for art in articles:
-            fh.write(json.dumps({**art.metadata(), "body": art.body}, ensure_ascii=False) + "\n")
-    with (folder / CHUNKS).open("w", encoding="utf-8") as fh:
-        for chunk, toks in zip(chunks, tokens, strict=True):
-            fh.write(json.dumps({**chunk.to_json(), "tokens": toks}, ensure_ascii=False) + "\n")
-    np.save(folder / VECTORS, vectors)
-    dense = DenseIndex.build(vectors, exact_max)
-    dense.save(folder / DENSE)
-    (folder / LEXICAL).mkdir()
-    LexicalIndex.build(tokens).save(folder / LEXICAL)
-    return dense.kind
-
-
 def _check_build(folder: Path, embedder: Embedder, analyzer: Analyzer, articles: list[Article]) -> None:
     """Load the new build back and run a smoke query; raise BuildError if anything is off."""
-    from indexer.search import Retriever
-
     try:
         # Reuse the build's analyzer (a second jieba start costs ~0.7 s); load() still
         # checks its fingerprint against the files copied into the build.
@@ -197,8 +167,9 @@ def _check_build(folder: Path, embedder: Embedder, analyzer: Analyzer, articles:
             raise BuildError(f"smoke query for article {probe.id!r} returned nothing")
 
 
-def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOptions,
-                progress: ProgressFn | None = None) -> BuildResult:  # fmt: skip
+def build_index(
+    source: Path, root: Path, embedder: Embedder, options: BuildOptions, progress: ProgressFn | None = None
+) -> BuildResult:
     """Build, check and publish a new index version.
 
     Args:
@@ -225,96 +196,123 @@ def build_index(source: Path, root: Path, embedder: Embedder, options: BuildOpti
         if not articles:
             raise BuildError(f"no valid published article in {source}; nothing was published")
         analyzer = Analyzer.for_content(config_dir(source))
-        emb_id = embedder_id(embedder)
-        current = _current_manifest(root)
-        previous = current.article_hashes if current is not None else {}
-        reuse = (
-            {}
-            if options.full or current is None
-            else _reusable(root, current, emb_id, options.chunk_size, analyzer.fingerprint)
-        )
-
-        chunks: list[Chunk] = []
-        tokens: list[list[str]] = []
-        vector_parts: list[NDArray[np.float32] | None] = []
-        to_embed: list[str] = []
-        embed_slots: list[tuple[int, int]] = []  # (first row, count) of each article to embed
-        added, changed, unchanged = [], [], []
-        for art in articles:
-            h = art.content_hash
-            old = previous.get(art.id)
-            if old is None:
-                added.append(art.id)
-            elif old != h:
-                changed.append(art.id)
-            else:
-                unchanged.append(art.id)
-            hit = reuse.get(h)
-            if hit is not None:
-                chunks.extend(hit.chunks)
-                if hit.tokens is None:
-                    tokens.extend(analyzer.tokens(embed_text(art.title, c)) for c in hit.chunks)
-                else:
-                    tokens.extend(hit.tokens)
-                vector_parts.append(hit.vectors)
-                continue
-            pieces = chunk_article(art, options.chunk_size)
-            embed_slots.append((len(to_embed), len(pieces)))
-            texts = [embed_text(art.title, c) for c in pieces]
-            to_embed.extend(texts)
-            chunks.extend(pieces)
-            tokens.extend(analyzer.tokens(t) for t in texts)
-            vector_parts.append(None)
-        removed = sorted(set(previous) - {a.id for a in articles})
+        plan = _plan(root, articles, embedder, analyzer, options)
 
         t_embed = time.perf_counter()
-        fresh = _embed(embedder, to_embed, options.batch_size, progress)
+        vectors = _vectors(plan, _embed(embedder, plan.to_embed, options.batch_size, progress), embedder.dim)
         embed_seconds = time.perf_counter() - t_embed
-        slots = iter(embed_slots)
-        parts = []
-        for part in vector_parts:
-            if part is None:
-                first, count = next(slots)
-                part = fresh[first : first + count]
-            parts.append(part)
-        vectors = np.vstack(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
 
         version = new_version()
         tmp = builds_dir(root) / f"{TMP_PREFIX}{version}-{os.getpid()}"
         tmp.mkdir(parents=True)
-        kind = _write_build(tmp, articles, chunks, tokens, vectors, options.exact_max, config_dir(source))
-        seconds = time.perf_counter() - started
-        manifest = Manifest(
-            version=version,
-            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            backend=embedder.backend,
-            model=embedder.model,
-            dimension=embedder.dim,
-            embedder_id=emb_id,
-            faiss_index=kind,
-            chunk_size=options.chunk_size,
-            analyzer=analyzer.fingerprint,
-            n_articles=len(articles),
-            n_chunks=len(chunks),
-            seconds=round(seconds, 3),
-            article_hashes={a.id: a.content_hash for a in articles},
-            counts={
-                "added": len(added), "changed": len(changed), "removed": len(removed),
-                "unchanged": len(unchanged), "embedded_chunks": len(to_embed),
-                "skipped_articles": len({p.path for p in report.errors}),
-            },
-        )  # fmt: skip
-        manifest.write(tmp)
+        kind = write_build(tmp, articles, plan.chunks, plan.tokens, vectors, options.exact_max, config_dir(source))
+        _manifest(version, embedder, kind, analyzer, options, articles, plan, report, started).write(tmp)
         restrict_tree(tmp)
         _check_build(tmp, embedder, analyzer, articles)
-        final = builds_dir(root) / version
-        os.replace(tmp, final)
+
+        os.replace(tmp, builds_dir(root) / version)
         publish(root, version)
         prune(root, options.keep_builds)
-        log.info("published %s: %d articles, %d chunks", version, len(articles), len(chunks))
+        log.info("published %s: %d articles, %d chunks", version, len(articles), len(plan.chunks))
         return BuildResult(
-            version=version, added=added, changed=changed, removed=removed, unchanged=unchanged,
-            n_articles=len(articles), n_chunks=len(chunks), embedded_chunks=len(to_embed),
-            seconds=time.perf_counter() - started, faiss_index=kind, problems=report.problems,
+            version=version,
+            added=plan.added,
+            changed=plan.changed,
+            removed=plan.removed,
+            unchanged=plan.unchanged,
+            n_articles=len(articles),
+            n_chunks=len(plan.chunks),
+            embedded_chunks=len(plan.to_embed),
+            seconds=time.perf_counter() - started,
+            faiss_index=kind,
+            problems=report.problems,
             embed_seconds=embed_seconds,
-        )  # fmt: skip
+        )
+
+
+def _plan(root: Path, articles: list[Article], embedder: Embedder, analyzer: Analyzer, options: BuildOptions) -> _Plan:
+    """Compare ``articles`` with the published build: what changed, what is reused, what must be embedded."""
+    current = _current_manifest(root)
+    previous = current.article_hashes if current is not None else {}
+    reuse = (
+        {}
+        if options.full or current is None
+        else _reusable(root, current, embedder_id(embedder), options.chunk_size, analyzer.fingerprint)
+    )
+    plan = _Plan()
+    for art in articles:
+        h = art.content_hash
+        old = previous.get(art.id)
+        if old is None:
+            plan.added.append(art.id)
+        elif old != h:
+            plan.changed.append(art.id)
+        else:
+            plan.unchanged.append(art.id)
+        hit = reuse.get(h)
+        if hit is not None:
+            plan.chunks.extend(hit.chunks)
+            if hit.tokens is None:
+                plan.tokens.extend(analyzer.tokens(embed_text(art.title, c)) for c in hit.chunks)
+            else:
+                plan.tokens.extend(hit.tokens)
+            plan.vector_parts.append(hit.vectors)
+            continue
+        pieces = chunk_article(art, options.chunk_size)
+        plan.embed_slots.append((len(plan.to_embed), len(pieces)))
+        texts = [embed_text(art.title, c) for c in pieces]
+        plan.to_embed.extend(texts)
+        plan.chunks.extend(pieces)
+        plan.tokens.extend(analyzer.tokens(t) for t in texts)
+        plan.vector_parts.append(None)
+    plan.removed = sorted(set(previous) - {a.id for a in articles})
+    return plan
+
+
+def _vectors(plan: _Plan, fresh: NDArray[np.float32], dim: int) -> NDArray[np.float32]:
+    """Every chunk's vector in plan order: reused ones, and the ``fresh`` ones where the plan embedded."""
+    slots = iter(plan.embed_slots)
+    parts = []
+    for part in plan.vector_parts:
+        if part is None:
+            first, count = next(slots)
+            part = fresh[first : first + count]
+        parts.append(part)
+    return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
+
+
+def _manifest(
+    version: str,
+    embedder: Embedder,
+    kind: str,
+    analyzer: Analyzer,
+    options: BuildOptions,
+    articles: list[Article],
+    plan: _Plan,
+    report: Report,
+    started: float,
+) -> Manifest:
+    """The manifest of the new build."""
+    return Manifest(
+        version=version,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        backend=embedder.backend,
+        model=embedder.model,
+        dimension=embedder.dim,
+        embedder_id=embedder_id(embedder),
+        faiss_index=kind,
+        chunk_size=options.chunk_size,
+        analyzer=analyzer.fingerprint,
+        n_articles=len(articles),
+        n_chunks=len(plan.chunks),
+        seconds=round(time.perf_counter() - started, 3),
+        article_hashes={a.id: a.content_hash for a in articles},
+        counts={
+            "added": len(plan.added),
+            "changed": len(plan.changed),
+            "removed": len(plan.removed),
+            "unchanged": len(plan.unchanged),
+            "embedded_chunks": len(plan.to_embed),
+            "skipped_articles": len({p.path for p in report.errors}),
+        },
+    )

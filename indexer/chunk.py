@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from indexer.article import Article
+from indexer.article import HEADING_MARK, Article
 
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_HEADING_RE = re.compile(rf"^({HEADING_MARK})\s+(.+?)\s*#*\s*$")
 # A sentence ends after CJK/ASCII terminal punctuation (plus closing quotes/brackets) or at a line break.
 _SENTENCE_END_RE = re.compile(r"[。！？；!?;]+[”’」』）)\"']*|\.(?=\s)[”’\"')]*|\n+")
 

@@ -18,7 +18,7 @@ from indexer.config import SEARCH_MODES
 from indexer.embed import Embedder
 from indexer.errors import ContentError, KBError
 from indexer.factory import load_retriever, make_embedder, settings_from
-from indexer.search import Filters
+from indexer.filters import Filters
 from indexer.sources import parse_csv_map
 from indexer.versions import rollback
 
@@ -57,8 +57,15 @@ def validate_cmd(ctx: click.Context, path: Path | None, csv_map: str | None) -> 
 @click.option("--rollback", "do_rollback", is_flag=True, help="Return to the build that served before the current one.")
 @click.option("--csv-map", help="For a CSV export: FIELD=COLUMN pairs, e.g. id=ID,title=Q,body=A,lang=Lang.")
 @click.pass_context
-def index_cmd(ctx: click.Context, content: Path | None, index_dir: Path | None, full: bool, strict: bool,
-              do_rollback: bool, csv_map: str | None) -> None:  # fmt: skip
+def index_cmd(
+    ctx: click.Context,
+    content: Path | None,
+    index_dir: Path | None,
+    full: bool,
+    strict: bool,
+    do_rollback: bool,
+    csv_map: str | None,
+) -> None:
     """Build a new index version from the content and publish it atomically."""
     settings = settings_from(ctx)
     root = index_dir or settings.index_root
@@ -68,10 +75,14 @@ def index_cmd(ctx: click.Context, content: Path | None, index_dir: Path | None, 
             click.echo(f"rolled back: {version} is current")
             return
         options = BuildOptions(
-            chunk_size=settings.chunk_size, exact_max=settings.exact_index_max_vectors,
-            keep_builds=settings.keep_builds, batch_size=settings.embed_batch_size, full=full, strict=strict,
+            chunk_size=settings.chunk_size,
+            exact_max=settings.exact_index_max_vectors,
+            keep_builds=settings.keep_builds,
+            batch_size=settings.embed_batch_size,
+            full=full,
+            strict=strict,
             csv_map=parse_csv_map(csv_map),
-        )  # fmt: skip
+        )
         embedder = make_embedder(settings, threads=max(1, settings.embed_threads, 2))
         result = _run_build(content or settings.content_dir, root, embedder, options)
     except (KBError, ContentError) as exc:
@@ -114,16 +125,29 @@ def _run_build(source: Path, root: Path, embedder: Embedder, options: BuildOptio
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index root (default $KB_INDEX_DIR).")
 @click.pass_context
-def query_cmd(ctx: click.Context, text: str, top_k: int, mode: str, category: tuple[str, ...], internal: bool,
-              as_json: bool, index_dir: Path | None) -> None:  # fmt: skip
+def query_cmd(
+    ctx: click.Context,
+    text: str,
+    top_k: int,
+    mode: str,
+    category: tuple[str, ...],
+    internal: bool,
+    as_json: bool,
+    index_dir: Path | None,
+) -> None:
     """Search the current build without HTTP."""
     settings = settings_from(ctx)
     try:
         retriever = load_retriever(settings, index_dir)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
-    result = retriever.search(text, k=top_k, mode=mode,  # type: ignore[arg-type]
-                              filters=Filters.of(category=category), include_internal=internal)  # fmt: skip
+    result = retriever.search(
+        text,
+        k=top_k,
+        mode=mode,  # type: ignore[arg-type]
+        filters=Filters.of(category=category),
+        include_internal=internal,
+    )
     searched_as = result.normalized if result.normalized != text else None
     if as_json:
         payload = {

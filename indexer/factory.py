@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from indexer.config import Settings
 from indexer.embed import Embedder, create_embedder
-from indexer.search import FusionParams, Retriever
+from indexer.fusion import FusionParams
+from indexer.search import Retriever
 from indexer.versions import current_build
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
         allow_download=settings.allow_model_download,
         st_runtime=settings.st_runtime,
         cache_dir=settings.model_cache_dir,
+        use_weight=settings.use_weight,
+        st_weight=settings.st_weight,
     )
 
 
@@ -44,8 +47,6 @@ def fusion_from(settings: Settings) -> FusionParams:
         lexical_weight=settings.lexical_weight,
         lexical_weight_en=settings.lexical_weight_en,
         lexical_cap=settings.lexical_cap,
-        use_weight=settings.use_weight,
-        st_weight=settings.st_weight,
         candidates=settings.candidates,
         normalize_queries=settings.normalize_queries,
         answerable_threshold=settings.answerable_threshold,

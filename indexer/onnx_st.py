@@ -130,8 +130,16 @@ def _export(source: str, out: Path) -> None:
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]}
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(Encoder(), tuple(sample[n] for n in names), str(out / FP32), input_names=names,
-                          output_names=["hidden"], dynamic_axes=axes, opset_version=17, dynamo=False)  # fmt: skip
+        torch.onnx.export(
+            Encoder(),
+            tuple(sample[n] for n in names),
+            str(out / FP32),
+            input_names=names,
+            output_names=["hidden"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     hint = _DropMessage("pre-processing before quantization")  # advice for static quantisation of CNNs
     logging.getLogger().addFilter(hint)
     try:
@@ -140,11 +148,15 @@ def _export(source: str, out: Path) -> None:
         logging.getLogger().removeFilter(hint)
     tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
     meta = {
-        "format": FORMAT, "source": source, "inputs": names, "pooling": pooling,
+        "format": FORMAT,
+        "source": source,
+        "inputs": names,
+        "pooling": pooling,
         "max_seq_length": int(modules[0].max_seq_length),
-        "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
+        "pad_id": int(tokenizer.pad_token_id or 0),
+        "pad_token": str(tokenizer.pad_token or "[PAD]"),
         "dim": int(hf_model.config.hidden_size),
-    }  # fmt: skip
+    }
     (out / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
 
@@ -190,8 +202,9 @@ class OnnxEncoder:
             # Idle intra-op threads must not spin: server workers share two cores.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
-            self._sessions[name] = ort.InferenceSession(str(self.folder / name), options,
-                                                        providers=["CPUExecutionProvider"])  # fmt: skip
+            self._sessions[name] = ort.InferenceSession(
+                str(self.folder / name), options, providers=["CPUExecutionProvider"]
+            )
         return self._sessions[name]
 
     def encode(self, texts: Sequence[str], *, quantized: bool = False, batch_size: int = 64) -> NDArray[np.float32]:

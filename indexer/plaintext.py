@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from indexer.article import HEADING_MARK
 from indexer.markup import kept_indices
 
 # A replacement is a sequence of pieces: a group number copies that group (with its
@@ -36,7 +37,9 @@ _INLINE: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[Piece, ...]], ...] 
     (("_",), re.compile(r"(?<![\w{])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w}])"), (1,)),
     (("\\",), re.compile(r"\\([\\`*_\[\]()#+\-.!|>~])"), (1,)),
 )
-_PREFIX_RE = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|>[ \t]?)*(?:(?:[-*+]|\d{1,3}[.)])[ \t]+)?(?:\[[ xX]\][ \t]+)?")
+_PREFIX_RE = re.compile(
+    rf"[ \t]*(?:{HEADING_MARK}[ \t]+|>[ \t]?)*(?:(?:[-*+]|\d{{1,3}}[.)])[ \t]+)?(?:\[[ xX]\][ \t]+)?"
+)
 _SKIP_LINE_RE = re.compile(r"[ \t]*(?:(?:[-*_][ \t]*){3,}|```.*|~~~.*)")
 _TABLE_SEP_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-{2,}:?[ \t]*\|)+(?:[ \t]*:?-{2,}:?[ \t]*)?[ \t]*")
 _SPACES_RE = re.compile(r"\s+")

@@ -20,8 +20,21 @@ from indexer.article import Article
 from indexer.errors import ContentError
 from indexer.parse import ParsedFile, Problem, parse_markdown
 
-CSV_FIELDS = ("id", "title", "body", "lang", "category", "tags", "product", "channel", "audience", "status",
-              "authors", "updated", "review_by")  # fmt: skip
+CSV_FIELDS = (
+    "id",
+    "title",
+    "body",
+    "lang",
+    "category",
+    "tags",
+    "product",
+    "channel",
+    "audience",
+    "status",
+    "authors",
+    "updated",
+    "review_by",
+)
 
 
 @dataclass(slots=True)
@@ -148,10 +161,12 @@ def read_entries(source: Path, csv_map: Mapping[str, str] | None = None) -> list
         files = [source]
     else:
         files = sorted(
-            p for p in source.rglob("*")
-            if p.is_file() and p.suffix in {".md", ".jsonl", ".csv"}
+            p
+            for p in source.rglob("*")
+            if p.is_file()
+            and p.suffix in {".md", ".jsonl", ".csv"}
             and not any(part.startswith((".", "_")) for part in p.relative_to(source).parts)
-        )  # fmt: skip
+        )
     inside = source.resolve() if source.is_dir() else None
     entries: list[Entry] = []
     for path in files:

@@ -64,8 +64,9 @@ class DenseIndex:
         """Number of vectors."""
         return int(self.index.ntotal)
 
-    def search(self, queries: NDArray[np.float32], k: int,
-               allowed: NDArray[np.int64] | None = None) -> tuple[NDArray[np.float32], NDArray[np.int64]]:  # fmt: skip
+    def search(
+        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None = None
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         """Top-``k`` chunks per query; ids are -1 where fewer than ``k`` exist.
 
         Args:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from indexer.article import AUDIENCES, LANGS, REQUIRED_FIELDS, STATUSES, Article
+from indexer.article import AUDIENCES, HEADING_LINE_RE, HEADING_MARK, LANGS, REQUIRED_FIELDS, STATUSES, Article
 from indexer.markup import markup_spans
 from indexer.parse import Problem, find_links
 from indexer.sources import Entry
@@ -22,7 +22,7 @@ from indexer.sources import Entry
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 PLACEHOLDER_RE = re.compile(r"\{([^{}\s]{1,40})\}")
 REPLY_HEADINGS = ("标准答复", "回复模板", "Reply")
-_REPLY_HEADING_RE = re.compile(r"^#{1,6}\s*(" + "|".join(REPLY_HEADINGS) + r")\s*$", re.MULTILINE)
+_REPLY_HEADING_RE = re.compile(rf"^{HEADING_MARK}\s*(" + "|".join(REPLY_HEADINGS) + r")\s*$", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -79,7 +79,7 @@ def reply_section(body: str) -> tuple[int, int] | None:
     if m is None:
         return None
     start = m.end()
-    nxt = re.compile(r"^#{1,6}\s", re.MULTILINE).search(body, start)
+    nxt = HEADING_LINE_RE.search(body, start)
     end = nxt.start() if nxt else len(body)
     while start < end and body[start] in "\r\n":
         start += 1

@@ -81,8 +81,7 @@ def list_builds(root: Path) -> list[str]:
     folder = builds_dir(root)
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir()
-                  if not p.name.startswith(".") and (p / MANIFEST).is_file())  # fmt: skip
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
 
 
 def publish(root: Path, version: str, *, action: Action = "publish") -> None:

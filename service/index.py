@@ -29,7 +29,8 @@ from typing import Literal
 
 from indexer.embed import Embedder
 from indexer.errors import IndexLoadError, KBError
-from indexer.search import FusionParams, Retriever
+from indexer.fusion import FusionParams
+from indexer.search import Retriever
 from indexer.versions import builds_dir, current_version, list_builds
 from service.db import utcnow
 

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from indexer.config import Settings
+from indexer.dense import CosineScorer
+from indexer.store import DenseIndex
 
 DATA = Path(__file__).parent / "data"
 KB_MINI = DATA / "kb_mini"
@@ -44,6 +46,9 @@ class FakeEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([self._vec(t) for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
+
+    def dense_scorer(self, index: DenseIndex, vectors: np.ndarray) -> CosineScorer:
+        return CosineScorer(index, vectors)
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ from datetime import date
 from fastapi import APIRouter
 
 from indexer.answer import build_answer
+from indexer.filters import Filters
 from indexer.markup import strip_markup
-from indexer.search import Filters, Hit
+from indexer.search import Hit
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
 from service.fields import refuse_pii
 from service.suggestions.filters import check_filters

@@ -1,33 +1,9 @@
-import json
+"""Choosing the answerability threshold."""
 
 import numpy as np
 import pytest
 
-from eval.calibrate import best_recall, fit_logistic, highest_threshold, leave_out, precision_recall, roc_auc
-from eval.data import Query
-from eval.run import Dataset
-
-
-def test_roc_auc_hand_computed_with_a_tie():
-    # positives 0.9, 0.5; negatives 0.5, 0.1: pairs (0.9>0.5, 0.9>0.1, 0.5=0.5, 0.5>0.1) -> 3.5 / 4
-    assert roc_auc([0.9, 0.5, 0.5, 0.1], [True, True, False, False]) == pytest.approx(0.875)
-
-
-def test_precision_recall_of_flagging():
-    assert precision_recall([True, True, False, False], [True, False, True, False]) == (0.5, 0.5)
-    assert precision_recall([False, False], [True, False]) == (0.0, 0.0)
-
-
-def test_fit_logistic_reaches_the_weighted_maximum_likelihood():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(400, 2))
-    y = (x[:, 0] - 0.5 > rng.normal(scale=0.3, size=400)).astype(float)
-    w = rng.random(400)
-    beta = fit_logistic(x, y, w, l2=0.0)
-    xb = np.hstack([np.ones((400, 1)), x])
-    p = 1 / (1 + np.exp(-(xb @ beta)))
-    assert np.abs(xb.T @ (w * (p - y))).max() < 1e-6  # the score equations hold
-    assert beta[1] > 4 * abs(beta[2]) and beta[0] < 0
+from eval.calibrate import best_recall, highest_threshold
 
 
 def test_highest_threshold_keeps_the_precision():
@@ -36,14 +12,3 @@ def test_highest_threshold_keeps_the_precision():
     # p < 0.2 flags two no-answer queries (P 1.0); p < 0.21 adds an answerable one (P 0.67)
     assert highest_threshold([probs], [no_answer], 0.9) == pytest.approx(0.2)
     assert best_recall(probs.tolist(), no_answer.tolist(), 0.9) == pytest.approx(2 / 3)
-
-
-def test_leave_out_drops_articles_and_turns_their_queries_into_no_answer_ones(tmp_path):
-    articles = tmp_path / "articles.jsonl"
-    articles.write_text("".join(json.dumps({"id": f"a{i}", "title": "t", "body": "b"}) + "\n" for i in range(10)))
-    queries = [Query(f"q{i}", "text", (f"a{i}",), "en") for i in range(10)]
-    ds = leave_out(Dataset("toy", articles, queries), 0.3, 13, tmp_path / "work")
-    kept = {json.loads(line)["id"] for line in ds.articles.read_text().splitlines()}
-    assert len(kept) == 7
-    assert {q.relevant_ids[0] for q in ds.queries if q.answerable} == kept
-    assert sum(not q.answerable for q in ds.queries) == 3

@@ -73,8 +73,6 @@ def test_no_answer_detection_nothing_flagged_is_zero():
     assert metrics.no_answer_detection([True, True], [True, False]) == {"precision": 0.0, "recall": 0.0}
 
 
-def test_percentile_interpolates():
-    assert metrics.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert metrics.percentile([5.0], 95) == 5.0
-    assert metrics.percentile([], 50) == 0.0
-    assert metrics.percentile(list(map(float, range(101))), 95) == 95.0
+def test_precision_recall_of_flagging():
+    assert metrics.precision_recall([True, True, False, False], [True, False, True, False]) == (0.5, 0.5)
+    assert metrics.precision_recall([False, False], [True, False]) == (0.0, 0.0)

@@ -13,8 +13,9 @@ ranx = pytest.importorskip("ranx")
 @pytest.mark.filterwarnings("ignore::Warning")  # numba warns about casts while compiling ranx's kernels
 def test_ranx_agrees_with_our_metrics_on_trec_files(runner, eval_settings, fake_factory, tmp_path):
     trec = tmp_path / "trec"
-    result = runner.invoke(main, ["eval", "--dataset", str(EVAL_MINI), "--json", "--trec-dir", str(trec)],
-                           obj=eval_settings)  # fmt: skip
+    result = runner.invoke(
+        main, ["eval", "--dataset", str(EVAL_MINI), "--json", "--trec-dir", str(trec)], obj=eval_settings
+    )
     assert result.exit_code == 0, result.output
     qrels = ranx.Qrels.from_file(str(trec / "qrels.txt"), kind="trec")
     for run in json.loads(result.stdout)["runs"]:

@@ -11,8 +11,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_real_model_eval_finds_articles_across_languages(runner, eval_settings):
-    result = runner.invoke(main, ["eval", "--dataset", str(EVAL_MINI), "--backend", "use-multilingual", "--json"],
-                           obj=eval_settings)  # fmt: skip
+    result = runner.invoke(
+        main, ["eval", "--dataset", str(EVAL_MINI), "--backend", "use-multilingual", "--json"], obj=eval_settings
+    )
     assert result.exit_code == 0, result.output
     runs = {run["mode"]: run for run in json.loads(result.stdout)["runs"]}
     assert runs["dense"]["model"] == "universal-sentence-encoder-multilingual-3"

@@ -124,10 +124,13 @@ def test_english_semicolon_does_not_end_a_sentence():
     assert answer.text == "Once shipped, an order cannot be cancelled; refuse the delivery or return it after receipt."
 
 
-@pytest.mark.parametrize(("lang", "sentence"), [
-    ("zh", "订单签收后七天内可以申请无理由退货，" * 12 + "请保留完整包装。"),
-    ("en", "Returns are accepted within seven days of delivery for items in their original packaging " * 6 + "."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lang", "sentence"),
+    [
+        ("zh", "订单签收后七天内可以申请无理由退货，" * 12 + "请保留完整包装。"),
+        ("en", "Returns are accepted within seven days of delivery for items in their original packaging " * 6 + "."),
+    ],
+)
 def test_sentence_longer_than_the_limit_is_cut_with_an_ellipsis(lang, sentence):
     body = f"# T\n\n{sentence}\n"
     answer = build_answer(body, (5, len(body)), [], lang=lang, max_chars=60)

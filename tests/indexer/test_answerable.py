@@ -4,10 +4,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from indexer.answerable import ANSWER_MODELS, FEATURES, AnswerModel, Signals, measure_signals
+from indexer.answerable import FEATURES, AnswerModel, Signals, load_answer_models, measure_signals, save_answer_model
 from indexer.build import BuildOptions, build_index
+from indexer.fusion import FusionParams
 from indexer.lexical import LexicalIndex
-from indexer.search import FusionParams, Retriever
+from indexer.search import Retriever
 from indexer.versions import current_build
 
 DOCS = [["refund", "bank", "card"], ["refund", "alipay"], ["password", "reset"], ["shipping", "fee"]]
@@ -109,8 +110,26 @@ def test_each_backend_has_its_own_calibration_and_unknown_ones_fall_back(kb_dir,
     root = tmp_path / "index"
     build_index(kb_dir, root, fake_embedder, BuildOptions(chunk_size=120))
     retriever = Retriever.load(current_build(root), fake_embedder)
-    assert retriever.answer_model is ANSWER_MODELS["ensemble"]  # the fake backend has no model of its own
-    assert {"ensemble", "use-multilingual", "sentence-transformers"} <= set(ANSWER_MODELS)
+    models = load_answer_models()
+    assert retriever.answer_model == models["ensemble"]  # the fake backend has no model of its own
+    assert {"ensemble", "use-multilingual", "sentence-transformers"} <= set(models)
     retriever.manifest = replace(retriever.manifest, backend="sentence-transformers")
-    assert retriever.answer_model is ANSWER_MODELS["sentence-transformers"]
-    assert retriever.answerable_threshold == ANSWER_MODELS["sentence-transformers"].threshold
+    assert retriever.answer_model == models["sentence-transformers"]
+    assert retriever.answerable_threshold == models["sentence-transformers"].threshold
+
+
+def test_saved_answer_model_reads_back_and_keeps_the_other_backends(tmp_path):
+    path = tmp_path / "models.json"
+    first = AnswerModel(("top_dense", "lexical"), {"en": (-3.5, 5.25, 4.0)}, 0.25)
+    second = AnswerModel(("top_dense",), {"en": (-1.0, 2.0), "zh": (-2.0, 3.0)}, 0.3)
+    save_answer_model("a", first, path)
+    save_answer_model("b", second, path)
+    save_answer_model("a", second, path)
+    assert load_answer_models(path) == {"a": second, "b": second}
+
+
+def test_unreadable_answer_model_file_names_the_file(tmp_path):
+    path = tmp_path / "models.json"
+    path.write_text('{"ensemble": {"features": ["top_dense"]}}', encoding="utf-8")
+    with pytest.raises(ValueError, match="models.json"):
+        load_answer_models(path)

@@ -11,7 +11,9 @@ import pytest
 from indexer import build as build_mod
 from indexer.build import BuildOptions, build_index
 from indexer.errors import BuildError, BuildLocked
-from indexer.search import Filters, FusionParams, Retriever
+from indexer.filters import Filters
+from indexer.fusion import FusionParams
+from indexer.search import Retriever
 from indexer.versions import builds_dir, current_build, current_version, list_builds, rollback
 
 

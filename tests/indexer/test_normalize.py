@@ -9,19 +9,57 @@ import pytest
 
 from indexer.analyzer import Analyzer
 from indexer.build import BuildOptions, build_index
+from indexer.fusion import FusionParams
 from indexer.normalize import QueryNormalizer
-from indexer.search import FusionParams, Retriever
+from indexer.search import Retriever
 from indexer.versions import current_build
 
 # Chinese KB terms with the number of chunks each occurs in; single characters as the analyzer's unigrams.
 CHINESE = {
-    "退款": 40, "进度": 12, "怎么": 30, "查": 9, "多久": 8, "到账": 10, "取消": 11, "订单": 35, "物流": 20,
-    "维修": 15, "延误": 6, "清关": 5, "优惠券": 7, "星币": 9, "采用": 6, "一周": 3,
-    "退": 60, "款": 41, "进": 13, "度": 12, "维": 15, "修": 16, "延": 6, "误": 6, "清": 5, "关": 9,
-    "才": 30, "采": 6, "用": 50, "秀": 0, "演": 1,
-}  # fmt: skip
-ENGLISH = {"refund": 30, "status": 12, "check": 9, "address": 8, "change": 7, "do": 40, "you": 50, "sell": 1,
-           "smartwatches": 3, "export": 2}  # fmt: skip
+    "退款": 40,
+    "进度": 12,
+    "怎么": 30,
+    "查": 9,
+    "多久": 8,
+    "到账": 10,
+    "取消": 11,
+    "订单": 35,
+    "物流": 20,
+    "维修": 15,
+    "延误": 6,
+    "清关": 5,
+    "优惠券": 7,
+    "星币": 9,
+    "采用": 6,
+    "一周": 3,
+    "退": 60,
+    "款": 41,
+    "进": 13,
+    "度": 12,
+    "维": 15,
+    "修": 16,
+    "延": 6,
+    "误": 6,
+    "清": 5,
+    "关": 9,
+    "才": 30,
+    "采": 6,
+    "用": 50,
+    "秀": 0,
+    "演": 1,
+}
+ENGLISH = {
+    "refund": 30,
+    "status": 12,
+    "check": 9,
+    "address": 8,
+    "change": 7,
+    "do": 40,
+    "you": 50,
+    "sell": 1,
+    "smartwatches": 3,
+    "export": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +123,9 @@ def test_ambiguous_abbreviation_follows_the_rest_of_the_message():
     chinese = {"时间": 50, "手机": 20, "数据": 10, "迁移": 4, "多久": 8}
     chunks = {"时间": [0, 1, 2, 3, 4], "手机": [5, 6, 7], "数据": [6, 7, 8], "迁移": [6, 7], "多久": [0, 1]}
     analyzer = Analyzer()
-    normalizer = QueryNormalizer(chinese, {}, {}, analyzer.words, analyzer.is_word,
-                                 lambda term: np.array(chunks.get(term, []), dtype=np.int64))  # fmt: skip
+    normalizer = QueryNormalizer(
+        chinese, {}, {}, analyzer.words, analyzer.is_word, lambda term: np.array(chunks.get(term, []), dtype=np.int64)
+    )
     assert normalizer.normalize("sj数据迁移") == "手机数据迁移"
     assert normalizer.normalize("sj多久") == "时间多久"
     assert normalizer.normalize("sj") == "时间"

@@ -1,0 +1,124 @@
+"""Dense scoring strategies: how a build's passage vectors find and score candidates for one query.
+
+Each embedder names its strategy (:meth:`indexer.embed.Embedder.dense_scorer`), so the
+retriever never asks which backend it runs on:
+
+- :class:`CosineScorer`: one vector space; a chunk scores its cosine to the query.
+- :class:`EnsembleScorer`: vectors ``[USE | English model]`` (:class:`indexer.embed.EnsembleEmbedder`).
+  Chinese queries and non-English passages score by USE alone; English queries score
+  English passages by ``(use_weight · cos_use + s · cos_st) / (use_weight + s)``, where
+  ``s`` is ``st_weight`` times the share of query-language articles in USE's top 10, so
+  that in a bilingual KB an English question whose answer is a Chinese article is not
+  pushed aside (``kbassist eval breakdown``, crosslingual rows).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from indexer.fusion import top_articles
+from indexer.store import DenseIndex
+
+Ids = NDArray[np.int64]
+Scores = NDArray[np.float32]
+
+
+class DenseScorer(Protocol):
+    """Candidates and exact scores of one query against a build's chunk vectors."""
+
+    def candidates(self, query: Scores, lang: str, allowed: Ids | None, n: int) -> Ids:
+        """Chunk ids worth scoring (-1 entries are padding), at most ``n`` per FAISS query.
+
+        Args:
+            query: the query vector.
+            lang: the query's language.
+            allowed: chunk ids the filters allow (None: all).
+            n: candidates per FAISS query.
+        """
+        ...
+
+    def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:
+        """Exact dense score of each chunk in ``rows``.
+
+        Args:
+            query: the query vector.
+            lang: the query's language.
+            rows: chunk ids, grouped by article.
+            starts: where each article's group starts in ``rows``.
+            same_lang: per article group, whether the article is in the query's language.
+        """
+        ...
+
+
+class CosineScorer:
+    """One vector space: FAISS finds the candidates, a chunk scores its cosine to the query."""
+
+    def __init__(self, index: DenseIndex, vectors: Scores) -> None:
+        self._index = index
+        self._vectors = vectors
+
+    def candidates(self, query: Scores, lang: str, allowed: Ids | None, n: int) -> Ids:  # noqa: ARG002
+        """Chunk ids of the ``n`` nearest allowed vectors."""
+        ids: Ids = self._index.search(query[None, :], n, allowed)[1][0]
+        return ids
+
+    def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:  # noqa: ARG002
+        """Cosine of each chunk to the query."""
+        return np.asarray(self._vectors[rows] @ query, dtype=np.float32)
+
+
+class EnsembleScorer:
+    """Vectors made of a multilingual part (``[:split]``) and an English part (``[split:]``; zero for other passages).
+
+    Args:
+        index: FAISS over the full vectors.
+        vectors: the build's chunk vectors.
+        split: dimension of the multilingual part.
+        use_weight: weight of the multilingual cosine for English queries.
+        st_weight: weight of the English cosine for English queries (before the language share).
+    """
+
+    def __init__(self, index: DenseIndex, vectors: Scores, split: int, use_weight: float, st_weight: float) -> None:
+        self._index = index
+        self._vectors = vectors
+        self._split = split
+        self._use_weight = use_weight
+        self._st_weight = st_weight
+        self._has_english = np.linalg.norm(vectors[:, split:], axis=1) > 0
+
+    def _english_part(self, query: Scores, lang: str) -> Scores | None:
+        """The query's English-model part, when the query is English and has one."""
+        part = query[self._split :]
+        return part if lang == "en" and np.any(part) else None
+
+    def candidates(self, query: Scores, lang: str, allowed: Ids | None, n: int) -> Ids:
+        """The ``n`` nearest by USE alone, plus (English queries) the ``n`` nearest by the weighted mix."""
+        split = self._split
+        use_part = query.copy()
+        use_part[split:] = 0
+        queries = [use_part]
+        if self._english_part(query, lang) is not None:
+            weighted = query.copy()
+            weighted[:split] *= self._use_weight
+            weighted[split:] *= self._st_weight
+            queries.append(weighted)
+        return self._index.search(np.stack(queries), n, allowed)[1].ravel()
+
+    def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:
+        """USE cosine, mixed with the English cosine for English queries on English passages."""
+        split = self._split
+        vecs = self._vectors[rows]
+        cu = np.asarray(vecs[:, :split] @ query[:split], dtype=np.float32)
+        english = self._english_part(query, lang)
+        if english is None or not len(rows):
+            return cu
+        share = float(np.mean(same_lang[top_articles(np.maximum.reduceat(cu, starts))]))
+        st_weight = self._st_weight * share
+        if st_weight == 0:
+            return cu
+        cm = vecs[:, split:] @ english
+        mixed = (self._use_weight * cu + st_weight * cm) / (self._use_weight + st_weight)
+        return np.asarray(np.where(self._has_english[rows], mixed, cu), dtype=np.float32)

@@ -1,0 +1,100 @@
+"""How hybrid search combines the dense and BM25 scores of the candidate articles (pure functions).
+
+``score = dense + c · bm25 / max(bm25)`` with a per-query lexical weight
+``c = min(w / max(gap, 0.001), cap)`` (:func:`gap_weight`), where ``gap`` is the dense
+score of the best article minus that of the 10th and ``w`` depends on the query's
+language. A confident dense ranking (large gap: paraphrase-style FAQs) leaves BM25 as a
+tie-breaker; a flat one (long answer articles, where one vector per passage dilutes the
+meaning) hands the decision to BM25. Fixed weights cannot serve both kinds of public set
+and plain RRF never beat its best component (``kbassist eval --dataset DIR``, eval/RESULTS.md).
+
+BM25 only matches articles written in the query's language, so it takes part only when
+the dense top 10 is (nearly) all in that language (:func:`language_gate`); otherwise it
+would push same-language articles over an answer in the other language (golden set,
+crosslingual queries: ``kbassist eval breakdown``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from indexer.config import Settings
+
+# Articles whose dense scores define the gap and the language share.
+TOP = 10
+# Share of the dense top articles that must be in the query's language for BM25 to take part.
+SAME_LANGUAGE_SHARE = 0.9
+# Smallest gap the weight divides by: a perfectly flat ranking gets the cap, not a division by zero.
+MIN_GAP = 1e-3
+
+
+def _default(name: str) -> Any:
+    """The default of setting ``name``: the settings table is the one home of every default."""
+    return Settings.model_fields[name].default
+
+
+@dataclass(frozen=True, slots=True)
+class FusionParams:
+    """The tunables of hybrid search (settings ``KB_LEXICAL_WEIGHT`` … ``KB_ANSWERABLE_THRESHOLD``).
+
+    Attributes:
+        lexical_weight: ``w`` of Chinese (and every non-English) query.
+        lexical_weight_en: ``w`` of English queries.
+        lexical_cap: upper bound of the per-query weight ``c``.
+        candidates: chunks taken from each ranker before fusion.
+        normalize_queries: rewrite pinyin, homophones and misspellings into KB words first.
+        answerable_threshold: answer probability below which a result is flagged unanswerable
+            (None: the calibrated threshold).
+    """
+
+    lexical_weight: float = _default("lexical_weight")
+    lexical_weight_en: float = _default("lexical_weight_en")
+    lexical_cap: float = _default("lexical_cap")
+    candidates: int = _default("candidates")
+    normalize_queries: bool = _default("normalize_queries")
+    answerable_threshold: float | None = _default("answerable_threshold")
+
+
+def top_articles(dense: NDArray[np.float32]) -> NDArray[np.int64]:
+    """Positions of the :data:`TOP` best dense scores, best first (ties keep their order)."""
+    return np.argsort(-dense, kind="stable")[:TOP]
+
+
+def gap_weight(dense: NDArray[np.float32], base: float, cap: float) -> float:
+    """``min(base / max(gap, MIN_GAP), cap)``, with ``gap`` = best minus 10th-best dense score (0 if none)."""
+    top = top_articles(dense)
+    gap = float(dense[top[0]] - dense[top[-1]]) if len(top) else 0.0
+    return min(base / max(gap, MIN_GAP), cap)
+
+
+def language_gate(same_lang: NDArray[np.bool_]) -> float:
+    """1.0 when at least :data:`SAME_LANGUAGE_SHARE` of ``same_lang`` is true, else 0.0 (1.0 when empty)."""
+    if not len(same_lang):
+        return 1.0
+    return float(np.mean(same_lang) >= SAME_LANGUAGE_SHARE)
+
+
+def lexical_weight(dense: NDArray[np.float32], same_lang: NDArray[np.bool_], lang: str, params: FusionParams) -> float:
+    """The BM25 weight ``c`` of one query.
+
+    Args:
+        dense: dense score of every candidate article.
+        same_lang: whether each candidate article is written in the query's language.
+        lang: the query's language.
+        params: the fusion tunables.
+    """
+    base = params.lexical_weight_en if lang == "en" else params.lexical_weight
+    weight = gap_weight(dense, base, params.lexical_cap)
+    return weight * language_gate(same_lang[top_articles(dense)])
+
+
+def fuse(
+    dense: NDArray[np.float32], lexical: NDArray[np.float32], weight: float, top_lexical: float
+) -> NDArray[np.float32]:
+    """``dense + weight · lexical / top_lexical`` (BM25 scaled to [0, 1] by the best article's score)."""
+    norm = top_lexical if top_lexical > 0 else 1.0
+    return dense + weight * lexical / norm

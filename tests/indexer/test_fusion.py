@@ -1,0 +1,48 @@
+"""Hybrid fusion as pure functions: the gap-adaptive BM25 weight, the language gate, the fused score."""
+
+import numpy as np
+import pytest
+
+from indexer.fusion import MIN_GAP, FusionParams, fuse, gap_weight, language_gate, lexical_weight
+
+F32 = np.float32
+
+
+def test_gap_weight_divides_by_the_gap_between_the_best_and_the_tenth_article():
+    dense = np.array([0.9, 0.2, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.4], F32)  # 10th best: 0.4 (0.2 is 11th)
+    assert gap_weight(dense, 0.03, 1.0) == pytest.approx(0.03 / 0.5, rel=1e-5)
+
+
+def test_gap_weight_uses_the_last_article_when_fewer_than_ten():
+    assert gap_weight(np.array([0.5, 0.9, 0.7], F32), 0.02, 1.0) == pytest.approx(0.02 / 0.4, rel=1e-5)
+
+
+def test_gap_weight_is_capped_for_a_flat_ranking_and_for_no_article():
+    assert gap_weight(np.array([0.6, 0.6, 0.6], F32), 0.03, 1.0) == 1.0
+    assert gap_weight(np.array([0.6, 0.59], F32), 0.03, 5.0) == pytest.approx(3.0, rel=1e-4)
+    assert gap_weight(np.zeros(0, F32), 0.03, 2.0) == min(0.03 / MIN_GAP, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("same", "expected"),
+    [([True] * 10, 1.0), ([True] * 9 + [False], 1.0), ([True] * 8 + [False] * 2, 0.0), ([], 1.0), ([False], 0.0)],
+)
+def test_language_gate_opens_at_nine_in_ten(same, expected):
+    assert language_gate(np.array(same, dtype=bool)) == expected
+
+
+def test_lexical_weight_picks_the_base_by_language_and_gates_on_the_dense_top_ten():
+    dense = np.linspace(1.0, 0.0, 12).astype(F32)  # already best first; gap = 1 - 10th
+    gap = float(dense[0] - dense[9])
+    params = FusionParams(lexical_weight=0.03, lexical_weight_en=0.02, lexical_cap=1.0)
+    outside_top = np.array([True] * 10 + [False] * 2)  # other-language articles below the top 10 do not count
+    assert lexical_weight(dense, outside_top, "zh", params) == pytest.approx(0.03 / gap)
+    assert lexical_weight(dense, outside_top, "en", params) == pytest.approx(0.02 / gap)
+    inside_top = np.array([False, True, True, False] + [True] * 8)
+    assert lexical_weight(dense, inside_top, "zh", params) == 0.0
+
+
+def test_fuse_scales_bm25_by_the_best_score_and_leaves_dense_alone_without_bm25():
+    dense, lexical = np.array([0.5, 0.4], F32), np.array([2.0, 4.0], F32)
+    np.testing.assert_allclose(fuse(dense, lexical, 0.5, 4.0), [0.75, 0.9], rtol=1e-6)
+    np.testing.assert_array_equal(fuse(dense, np.zeros(2, F32), 0.5, 0.0), dense)

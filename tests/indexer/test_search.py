@@ -1,0 +1,83 @@
+"""Ranking by the retriever on the tiny KB with the fake embedder (real FAISS and BM25)."""
+
+import numpy as np
+import pytest
+
+from indexer.build import BuildOptions, build_index
+from indexer.filters import Filters
+from indexer.fusion import FusionParams, lexical_weight
+from indexer.search import Retriever
+from indexer.versions import current_build
+
+
+@pytest.fixture
+def retriever(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    build_index(kb_dir, root, fake_embedder, BuildOptions(chunk_size=120))
+    return Retriever.load(current_build(root), fake_embedder, fusion=FusionParams(normalize_queries=False))
+
+
+def _chunk_vectors(retriever, article_id):
+    rows = [i for i, c in enumerate(retriever.chunks) if c.article_id == article_id]
+    return np.load(retriever.folder / "vectors.npy")[rows]
+
+
+def test_hybrid_ranks_the_matching_article_first_and_scores_descend(retriever):
+    res = retriever.search("退款多久到账", k=3)
+    assert res.hits[0].article_id == "refund-arrival"
+    scores = [h.score for h in res.hits]
+    assert scores == sorted(scores, reverse=True) and len(res.hits) <= 3
+
+
+def test_dense_score_is_the_best_chunk_cosine(retriever, fake_embedder):
+    res = retriever.search("运费险怎么退", k=5, mode="dense")
+    q = fake_embedder.embed_queries(["运费险怎么退"])[0]
+    for hit in res.hits:
+        expected = float((_chunk_vectors(retriever, hit.article_id) @ q).max())
+        assert hit.score == pytest.approx(expected, abs=1e-6) and hit.dense_score == hit.score
+        assert hit.lexical_score is None
+    assert res.top_dense == pytest.approx(res.hits[0].score)
+
+
+def test_lexical_mode_returns_only_articles_sharing_a_term(retriever):
+    res = retriever.search("cancel order", k=5, mode="lexical")
+    assert [h.article_id for h in res.hits] == ["en-order-cancel"]
+    assert res.hits[0].score == res.hits[0].lexical_score == res.top_lexical > 0
+    assert res.hits[0].dense_score is None and res.signals is None
+    assert retriever.search("zzzqqq", mode="lexical").hits == []
+
+
+def test_hybrid_score_is_dense_plus_the_weighted_scaled_bm25(retriever):
+    query = "退货运费怎么退"
+    res = retriever.search(query, k=5)
+    dense = np.array([h.dense_score for h in res.hits], np.float32)
+    lang = np.array([h.meta["lang"] == res.lang for h in res.hits])
+    # every published public article is a candidate in this KB, so the hits are all the articles fused
+    weight = lexical_weight(dense, lang, res.lang, retriever.fusion)
+    for hit in res.hits:
+        assert hit.score == pytest.approx(hit.dense_score + weight * hit.lexical_score / res.top_lexical, abs=1e-6)
+
+
+def test_internal_articles_and_filters_apply_before_the_cut(retriever):
+    assert "internal-soothing" not in [h.article_id for h in retriever.search("客户情绪激动", k=5).hits]
+    inside = retriever.search("客户情绪激动", k=5, include_internal=True).hits
+    assert inside[0].article_id == "internal-soothing"
+    only_orders = retriever.search("退款多久到账", k=5, filters=Filters.of(category=["orders"])).hits
+    assert [h.article_id for h in only_orders] == ["en-order-cancel"]
+    nothing = retriever.search("退款", k=5, filters=Filters.of(category=["none"]))
+    assert nothing.hits == [] and not nothing.answerable
+
+
+def test_snippet_comes_from_the_best_chunk_with_the_query_terms_marked(retriever):
+    hit = retriever.search("退款多久到账", k=1).hits[0]
+    assert hit.chunk.article_id == hit.article_id
+    assert hit.highlights and all(hit.snippet[a:b] for a, b in hit.highlights)
+    marked = {hit.snippet[a:b] for a, b in hit.highlights}
+    assert marked & {"退款", "到账", "多久"}
+
+
+def test_query_vector_given_by_the_caller_gives_the_same_ranking(retriever, fake_embedder):
+    qv = fake_embedder.embed_queries(["退款多久到账"])[0]
+    given = retriever.search("退款多久到账", query_vector=qv)
+    computed = retriever.search("退款多久到账")
+    assert [(h.article_id, h.score) for h in given.hits] == [(h.article_id, h.score) for h in computed.hits]
