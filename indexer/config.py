@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformers"]
@@ -100,6 +101,33 @@ class Settings(BaseSettings):
     )
     db_upgrade_on_start: bool = Field(True, description="Run `alembic upgrade head` when the service starts.")
     debug: bool = Field(False, description="Include tracebacks in 500 responses.")
+
+    # --- service: usage tracking (service/usage) ---
+    usage_time_zone: str = Field("Asia/Shanghai", description="Time zone of report periods (day, week, month).")
+    usage_reopen_window_days: int = Field(
+        7, ge=0, le=365, description="A resolved ticket counts as solved once this many days pass without a reopen."
+    )
+    usage_query_retention_days: int = Field(
+        90, ge=0, description="`kbassist usage retention` blanks masked query text older than this (0 = keep)."
+    )
+    usage_suggestion_wait_seconds: float = Field(
+        1.0, ge=0.0, le=30.0, description="With several workers: how long an event waits for its suggestion row."
+    )
+    usage_gap_distance: float = Field(
+        0.35, gt=0.0, lt=2.0, description="Cosine distance under which content-gap queries join one group."
+    )
+    outcome_mappings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Extra webhook field mappings as JSON {name: mapping} (docs/usage.md)."
+    )
+
+    @field_validator("usage_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from exc
+        return value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

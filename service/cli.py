@@ -25,8 +25,9 @@ def _register() -> None:
     from eval.cli import COMMANDS as EVAL_COMMANDS
     from indexer.cli import COMMANDS
     from service.commands import COMMANDS as SERVICE_COMMANDS
+    from service.usage.commands import COMMANDS as USAGE_COMMANDS
 
-    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS):
+    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS, *USAGE_COMMANDS):
         main.add_command(command)
 
 

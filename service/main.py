@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from indexer.config import Settings
 from indexer.embed import Embedder
 from indexer.factory import fusion_from, make_embedder
+from indexer.search import Retriever
 from service.auth import KeyVerifier
 from service.batcher import SearchBatcher
 from service.db import make_engine, upgrade
@@ -19,6 +20,10 @@ from service.index import TRIGGER, IndexHolder
 from service.metrics import Metrics, MetricsMiddleware
 from service.pii import PIIMasker
 from service.routes import admin, health, suggest
+from service.usage import report_routes as usage_reports
+from service.usage import routes as usage
+from service.usage.ingest import record_build_articles
+from service.usage.mapping import compile_mappings
 from service.writer import SuggestionWriter
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     """
     settings = settings or Settings()
     masker = PIIMasker(settings.pii_patterns)  # fails fast on a bad KB_PII_PATTERNS
+    outcome_mappings = compile_mappings(settings.outcome_mappings)  # and on a bad KB_OUTCOME_MAPPINGS
     metrics = Metrics()
 
     @asynccontextmanager
@@ -45,8 +51,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if settings.db_upgrade_on_start:
             upgrade(engine)
         query_embedder = embedder or make_embedder(settings)
+
+        def on_swap(retriever: Retriever) -> None:
+            metrics.index_loaded(retriever)
+            record_build_articles(engine, retriever)
+
         holder = IndexHolder(settings.index_root, query_embedder, fusion_from(settings),
-                             trigger=settings.data_dir / TRIGGER, on_swap=metrics.index_loaded)  # fmt: skip
+                             trigger=settings.data_dir / TRIGGER, on_swap=on_swap)  # fmt: skip
         outcome, message = holder.check()
         if holder.retriever is None:
             log.error("starting without an index (%s): %s", outcome, message)
@@ -70,8 +81,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.settings = settings
     app.state.masker = masker
     app.state.metrics = metrics
+    app.state.outcome_mappings = outcome_mappings
     install_handlers(app, debug=settings.debug)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (suggest, admin, health):
+    for module in (suggest, admin, health, usage, usage_reports):
         app.include_router(module.router)
     return app

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from service import models  # noqa: F401 - registers the tables on the metadata
+from service.usage import models as usage_models  # noqa: F401
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via service.db.upgrade

@@ -1,0 +1,146 @@
+"""The reads behind the reports: typed facts loaded in one query per table, filtered by time.
+
+The reports themselves (``service.usage.analytics``) are pure functions of these facts, so
+each definition is tested on hand-built data without a database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from service.models import Suggestion
+from service.usage.models import Agent, ArticleSeen, Flag, TicketOutcome, TicketOutcomeAgent, UsageEvent
+from service.usage.periods import as_utc
+
+
+@dataclass(frozen=True, slots=True)
+class EventFact:
+    """One usage event."""
+
+    type: str
+    article_id: str
+    agent_id: str
+    occurred_at: datetime
+    suggestion_id: str | None = None
+    ticket_id: str | None = None
+    rank: int | None = None
+    index_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeFact:
+    """One ticket outcome with its handling agents."""
+
+    ticket_id: str
+    status: str
+    occurred_at: datetime
+    team: str | None = None
+    channel: str | None = None
+    agent_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionFact:
+    """One suggestion (its query only where a report needs it)."""
+
+    id: str
+    created_at: datetime
+    agent_id: str | None = None
+    ticket_id: str | None = None
+    answerable: bool = True
+    channel: str | None = None
+    query: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything the reports read, for one time range."""
+
+    events: Sequence[EventFact]
+    outcomes: Sequence[OutcomeFact]
+    suggestions: Sequence[SuggestionFact]
+    agents: dict[str, str | None]
+    articles_seen: dict[str, datetime]
+    open_flags: dict[str, list[str]]
+
+
+def load_events(*, session: Session, since: datetime | None, until: datetime | None) -> list[EventFact]:
+    """Events that occurred in ``[since, until)``, in time order."""
+    columns = ("type", "article_id", "agent_id", "occurred_at", "suggestion_id", "ticket_id", "rank", "index_version")
+    # Plain column tuples through the connection: a month of events as ORM objects costs seconds.
+    query = sa.select(*(col(getattr(UsageEvent, c)) for c in columns))
+    in_range: sa.ColumnElement[bool] = sa.true()
+    if since is not None:
+        in_range = sa.and_(in_range, col(UsageEvent.occurred_at) >= since)
+    if until is not None:
+        in_range = sa.and_(in_range, col(UsageEvent.occurred_at) < until)
+    if since is not None or until is not None:
+        # A ticket closed in the range keeps the links made on it before the range started.
+        closed = col(UsageEvent.ticket_id).in_(_tickets_in(since, until))
+        in_range = sa.or_(in_range, sa.and_(col(UsageEvent.type).in_(("linked", "unlinked")), closed))
+    query = query.where(in_range).order_by(col(UsageEvent.occurred_at), col(UsageEvent.id))
+    rows = session.connection().execute(query).all()
+    return [EventFact(r[0], r[1], r[2], as_utc(r[3]), *r[4:]) for r in rows]
+
+
+def _tickets_in(since: datetime | None, until: datetime | None) -> SelectOfScalar[str]:
+    """Ids of the tickets with an outcome in ``[since, until)``."""
+    tickets = select(TicketOutcome.ticket_id)
+    if since is not None:
+        tickets = tickets.where(col(TicketOutcome.occurred_at) >= since)
+    if until is not None:
+        tickets = tickets.where(col(TicketOutcome.occurred_at) < until)
+    return tickets.distinct()
+
+
+def load_outcomes(*, session: Session, since: datetime | None, until: datetime | None) -> list[OutcomeFact]:
+    """Outcomes of the tickets that have one in ``[since, until)``: their whole history, so a later reopen counts."""
+    tickets = _tickets_in(since, until)
+    query = select(TicketOutcome).where(col(TicketOutcome.ticket_id).in_(tickets))
+    rows = session.exec(query.order_by(col(TicketOutcome.occurred_at), col(TicketOutcome.id))).all()
+    agents: dict[int, list[str]] = defaultdict(list)
+    ids = select(TicketOutcome.id).where(col(TicketOutcome.ticket_id).in_(tickets))
+    for link in session.exec(select(TicketOutcomeAgent).where(col(TicketOutcomeAgent.outcome_id).in_(ids))):
+        agents[link.outcome_id].append(link.agent_id)
+    return [
+        OutcomeFact(r.ticket_id, r.status, as_utc(r.occurred_at), r.team, r.channel, tuple(sorted(agents[r.id or 0])))
+        for r in rows
+    ]
+
+
+def load_suggestions(
+    *, session: Session, since: datetime | None, until: datetime | None, with_query: bool = False
+) -> list[SuggestionFact]:
+    """Suggestions created in ``[since, until)``."""
+    columns = ("id", "created_at", "agent_id", "ticket_id", "answerable", "channel", "query" if with_query else "id")
+    query = sa.select(*(col(getattr(Suggestion, c)) for c in columns))
+    if since is not None:
+        query = query.where(col(Suggestion.created_at) >= since)
+    if until is not None:
+        query = query.where(col(Suggestion.created_at) < until)
+    rows = session.connection().execute(query.order_by(col(Suggestion.created_at))).all()
+    return [SuggestionFact(r[0], as_utc(r[1]), r[2], r[3], r[4], r[5], r[6] if with_query else "") for r in rows]
+
+
+def load_facts(
+    *, session: Session, since: datetime | None, until: datetime | None, with_queries: bool = False
+) -> Facts:
+    """Every fact the reports use for ``[since, until)``."""
+    flags: dict[str, list[str]] = defaultdict(list)
+    for flag in session.exec(select(Flag).where(Flag.status == "open").order_by(col(Flag.id))):
+        flags[flag.article_id].append(flag.comment or "")
+    return Facts(
+        events=load_events(session=session, since=since, until=until),
+        outcomes=load_outcomes(session=session, since=since, until=until),
+        suggestions=load_suggestions(session=session, since=since, until=until, with_query=with_queries),
+        agents={a.agent_id: a.team for a in session.exec(select(Agent).where(col(Agent.active)))},
+        articles_seen={a.article_id: as_utc(a.first_seen_at) for a in session.exec(select(ArticleSeen))},
+        open_flags=dict(flags),
+    )

@@ -1,0 +1,79 @@
+"""Content gaps: masked queries the KB did not serve well, grouped by meaning.
+
+A gap query is a suggestion whose query is kept (not blanked by retention) and that was
+either not ``answerable`` or shown and never used (no copy, insert or link). Queries are
+embedded with the service's query embedder and grouped by scikit-learn's
+``AgglomerativeClustering`` (average linkage on cosine distance, cut at
+``KB_USAGE_GAP_DISTANCE``): no number of groups to guess, and every member is within the
+cut of its group on average. The pairwise matrix is quadratic, so the newest
+:data:`MAX_QUERIES` gap queries are grouped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.usage.facts import Facts
+from service.usage.models import USE_TYPES
+
+MAX_QUERIES = 3000
+EXAMPLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """One group of similar unserved queries."""
+
+    size: int
+    examples: list[str]
+    closest_article: str | None
+
+
+def gap_queries(facts: Facts) -> list[str]:
+    """The masked gap queries (newest last), at most :data:`MAX_QUERIES`."""
+    used = {e.suggestion_id for e in facts.events if e.type in USE_TYPES}
+    shown = {e.suggestion_id for e in facts.events if e.type == "shown"}
+    queries = [
+        s.query
+        for s in facts.suggestions
+        if s.query.strip() and (not s.answerable or (s.id in shown and s.id not in used))
+    ]
+    return queries[-MAX_QUERIES:]
+
+
+def cluster(vectors: NDArray[np.float32], distance: float) -> NDArray[np.int64]:
+    """Group labels for unit ``vectors``: average-linkage clusters whose cosine distance stays under ``distance``."""
+    if len(vectors) < 2:
+        return np.zeros(len(vectors), dtype=np.int64)
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance)
+    return np.asarray(model.fit_predict(vectors), dtype=np.int64)
+
+
+def find_gaps(
+    queries: Sequence[str],
+    embed: Callable[[list[str]], NDArray[np.float32]],
+    distance: float,
+    closest: Callable[[str], str | None],
+) -> list[Gap]:
+    """Groups of ``queries``, largest first, each with its size, three examples and the closest article.
+
+    Args:
+        queries: masked gap queries.
+        embed: the query embedder (unit vectors).
+        distance: the clustering cut (cosine distance).
+        closest: the nearest existing article of a query (the serving build's top hit), or None.
+    """
+    if not queries:
+        return []
+    labels = cluster(np.asarray(embed(list(queries)), dtype=np.float32), distance)
+    groups: dict[int, list[str]] = {}
+    for query, label in zip(queries, labels.tolist(), strict=True):
+        groups.setdefault(label, []).append(query)
+    ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+    return [Gap(len(g), list(dict.fromkeys(g))[:EXAMPLES], closest(g[0])) for g in ordered]

@@ -1,0 +1,197 @@
+"""Turning validated requests into stored events and outcomes (shared by the routes; no HTTP types).
+
+The suggestion row of an event may still sit in the background writer's queue: the
+suggest response is sent before the row is written. :func:`find_suggestion` therefore
+flushes this process's writer on a miss (``flush`` returns once every row queued before
+it is in the database), and with several workers, where another process's writer may
+hold it, polls for up to ``KB_USAGE_SUGGESTION_WAIT_SECONDS`` before answering 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from indexer.search import Retriever
+from service.errors import ServiceError
+from service.models import Suggestion, utcnow
+from service.pii import PIIMasker
+from service.usage import crud
+from service.usage.errors import IdempotencyConflict, Invalid, NotFound
+from service.usage.models import UsageEvent
+from service.usage.schemas import EventCreate, EventPublic
+from service.writer import SuggestionWriter
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """sha256 of a canonical JSON rendering of ``payload``."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def find_suggestion(
+    *, session: Session, writer: SuggestionWriter, suggestion_id: str, wait_seconds: float
+) -> Suggestion | None:
+    """The suggestion row, waiting for a pending write of it (see the module docstring)."""
+    row = crud.get_suggestion(session=session, suggestion_id=suggestion_id)
+    if row is not None:
+        return row
+    writer.flush()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        session.rollback()  # a fresh snapshot: SQLite readers otherwise keep the one they started with
+        row = crud.get_suggestion(session=session, suggestion_id=suggestion_id)
+        if row is not None or time.monotonic() >= deadline:
+            return row
+        time.sleep(POLL_SECONDS)
+
+
+def public(event: UsageEvent) -> EventPublic:
+    """The API view of a stored event."""
+    return EventPublic.model_validate(event, from_attributes=True)
+
+
+def to_utc(value: datetime | None) -> datetime:
+    """Stored times are UTC (SQLite keeps no offset); None means now."""
+    return utcnow() if value is None else value.astimezone(UTC)
+
+
+def record_suggestion_event(
+    *,
+    session: Session,
+    suggestion: Suggestion,
+    body: EventCreate,
+    agent_id: str,
+    api_key_id: int | None,
+    masker: PIIMasker,
+) -> EventPublic:
+    """Validate one event against its suggestion and store it once.
+
+    Raises:
+        Invalid: the article is not one of the suggestion's results.
+        IdempotencyConflict: the event id was used for a different event.
+    """
+    ranked = [str(r.get("article_id")) for r in suggestion.results]
+    if body.article_id not in ranked:
+        raise Invalid(
+            f"article_id {body.article_id!r} is not one of suggestion {suggestion.id}'s results",
+            details=[{"field": "article_id", "message": "not in the suggestion's results", "type": "value_error"}],
+        )
+    digest = payload_hash(
+        {"kind": "suggestion", "suggestion_id": suggestion.id, "agent_id": agent_id, **body.model_dump(mode="json")}
+    )
+    event = UsageEvent(
+        event_id=body.event_id,
+        type=body.type,
+        suggestion_id=suggestion.id,
+        ticket_id=suggestion.ticket_id,
+        article_id=body.article_id,
+        rank=ranked.index(body.article_id) + 1,
+        index_version=suggestion.index_version,
+        agent_id=agent_id,
+        api_key_id=api_key_id,
+        comment=masker.mask(body.comment).text if body.comment else None,
+        occurred_at=to_utc(body.occurred_at),
+        payload_hash=digest,
+    )
+    return _store(session, event)
+
+
+def record_ticket_link(
+    *,
+    session: Session,
+    ticket_id: str,
+    article_id: str,
+    linked: bool,
+    event_id: str,
+    occurred_at: datetime | None,
+    agent_id: str,
+    api_key_id: int | None,
+) -> EventPublic:
+    """Store a link or unlink made from the ticket system (no suggestion) once per event id."""
+    kind = "linked" if linked else "unlinked"
+    digest = payload_hash(
+        {
+            "kind": "ticket",
+            "type": kind,
+            "ticket_id": ticket_id,
+            "article_id": article_id,
+            "agent_id": agent_id,
+            "occurred_at": occurred_at,
+        }
+    )
+    event = UsageEvent(
+        event_id=event_id,
+        type=kind,
+        ticket_id=ticket_id,
+        article_id=article_id,
+        agent_id=agent_id,
+        api_key_id=api_key_id,
+        occurred_at=to_utc(occurred_at),
+        payload_hash=digest,
+    )
+    return _store(session, event)
+
+
+def _store(session: Session, event: UsageEvent) -> EventPublic:
+    try:
+        stored, _ = crud.record_event(session=session, event=event)
+    except crud.KeyReused as exc:
+        raise IdempotencyConflict(str(exc), details={"event_id": event.event_id}) from exc
+    return public(stored)
+
+
+def batch_item(
+    *, session: Session, suggestion: Suggestion, raw: Any, agent_id: str, api_key_id: int | None, masker: PIIMasker
+) -> tuple[int, EventPublic | None, ServiceError | None]:
+    """One event of a batch: validated on its own, so one bad item fails alone."""
+    try:
+        body = EventCreate.model_validate(raw)
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        return 422, None, Invalid("; ".join(f"{d['field']}: {d['message']}" for d in details), details=details)
+    try:
+        event = record_suggestion_event(
+            session=session, suggestion=suggestion, body=body, agent_id=agent_id, api_key_id=api_key_id, masker=masker
+        )
+    except ServiceError as exc:
+        return exc.status_code, None, exc
+    return 200, event, None
+
+
+def unknown_suggestion(suggestion_id: str) -> NotFound:
+    """The 404 for a suggestion id nobody issued (or whose row was dropped)."""
+    return NotFound(f"suggestion {suggestion_id} not found", details={"suggestion_id": suggestion_id})
+
+
+def record_build_articles(engine: Engine, retriever: Retriever) -> None:
+    """Remember when each article of a newly served build was first served (reuse vs new reads it).
+
+    Runs on the index watcher's thread; a database error is logged, never allowed to stop a swap.
+    """
+    try:
+        with Session(engine) as session:
+            added = crud.record_articles_seen(
+                session=session, article_ids=retriever.articles, index_version=retriever.version
+            )
+    except SQLAlchemyError:
+        log.exception("could not record the articles of build %s", retriever.version)
+        return
+    if added:
+        log.info("build %s serves %d article(s) for the first time", retriever.version, added)
