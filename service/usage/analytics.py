@@ -133,7 +133,7 @@ def adoption_by_rank(facts: Facts, _opts: Options) -> Table:
 
 
 def funnel(facts: Facts, opts: Options) -> Table:
-    """shown → opened → copied or inserted → linked → solved over (suggestion, article) pairs, overall and per article."""
+    """The funnel over (suggestion, article) pairs, overall and per article."""
     states = ticket_states(facts.outcomes, opts.window_days)
     reached: dict[tuple[str, str], int] = {}
     tickets: dict[tuple[str, str], str | None] = {}
