@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
@@ -30,7 +31,8 @@ def _insert_ignoring_conflict(session: Session, model: type[SQLModel], rows: lis
         return 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=[key])
-    return int(session.exec(statement).rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for a multi-row VALUES insert.
+    return len(session.exec(statement.returning(sa.column(key))).all())
 
 
 def ensure_agents(*, session: Session, agent_ids: Iterable[str]) -> None:
