@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 
 from service.usage.facts import Facts
 from service.usage.models import USE_TYPES
-from service.usage.periods import bucket
-from service.usage.schemas import Period
+from service.usage.periods import Period, bucket
 from service.usage.tickets import net_links, ticket_starts, ticket_states
 
 GroupBy = Literal["all", "team", "agent", "channel"]

@@ -7,9 +7,10 @@ a calendar unit where the team works, by default Asia/Shanghai.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from service.usage.schemas import Period
+Period = Literal["day", "week", "month"]
 
 
 def as_utc(value: datetime) -> datetime:

@@ -13,9 +13,9 @@ from service.auth import Principal
 from service.deps import HolderDep, SessionDep, SettingsDep, require_roles
 from service.usage.analytics import GroupBy, Options
 from service.usage.errors import Invalid, NotFound
-from service.usage.periods import day_end, day_start
+from service.usage.periods import Period, day_end, day_start
 from service.usage.reports import KB, REPORT_NAMES, ReportUnavailable, run_report
-from service.usage.schemas import Period, ReportPublic
+from service.usage.schemas import ReportPublic
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 

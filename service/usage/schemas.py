@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from service.models import utcnow
+from service.usage.periods import Period, as_utc
 
 EventType = Literal[
     "shown", "opened", "copied", "inserted", "linked", "unlinked", "dismissed", "helpful", "not_helpful", "flagged"
@@ -15,7 +16,6 @@ EventType = Literal[
 OutcomeStatus = Literal["resolved", "reopened", "closed"]
 Complexity = Literal["L1", "L2", "L3"]
 FlagStatus = Literal["open", "resolved"]
-Period = Literal["day", "week", "month"]
 
 MAX_COMMENT = 1000
 MAX_BATCH = 100
@@ -40,6 +40,8 @@ def _not_future(value: datetime | None) -> datetime | None:
 
 
 PastTime = Annotated[datetime, AfterValidator(_not_future)]
+# SQLite hands stored times back without an offset; they are UTC.
+UtcTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class EventCreate(BaseModel):
@@ -75,8 +77,8 @@ class EventPublic(BaseModel):
     rank: int | None
     agent_id: str
     comment: str | None
-    occurred_at: datetime
-    created_at: datetime
+    occurred_at: UtcTime
+    created_at: UtcTime
 
 
 class EventResult(BaseModel):
@@ -131,7 +133,7 @@ class OutcomePublic(BaseModel):
     agent_ids: list[str]
     team: str | None
     channel: str | None
-    occurred_at: datetime
+    occurred_at: UtcTime
     idempotency_key: str
 
 
@@ -176,9 +178,9 @@ class FlagPublic(BaseModel):
     agent_id: str
     comment: str | None
     status: str
-    created_at: datetime
+    created_at: UtcTime
     resolved_by: str | None
-    resolved_at: datetime | None
+    resolved_at: UtcTime | None
     resolution_note: str | None
 
 
@@ -202,7 +204,7 @@ class ReportPublic(BaseModel):
 
     report: str
     definition: str
-    period: str | None
+    period: Period | None
     time_zone: str
     columns: list[str]
     rows: list[list[Any]]
