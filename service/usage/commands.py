@@ -81,7 +81,7 @@ def render(table: Table, fmt: str) -> str:
         writer.writerow(table.columns)
         writer.writerows(table.rows)
         return out.getvalue().rstrip("\n")
-    rich_table = RichTable(title=table.report, caption=table.definition, caption_justify="left")
+    rich_table = RichTable(title=table.report)
     for column in table.columns:
         rich_table.add_column(column)
     for row in table.rows:
@@ -90,7 +90,7 @@ def render(table: Table, fmt: str) -> str:
     console.print(rich_table)
     out_file = console.file
     assert isinstance(out_file, io.StringIO)
-    return out_file.getvalue().rstrip("\n")
+    return out_file.getvalue().rstrip("\n") + f"\n{table.definition}"
 
 
 @click.command("report")
