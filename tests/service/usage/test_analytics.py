@@ -41,11 +41,25 @@ def test_periods_follow_the_report_time_zone():
 def test_link_rate_on_a_hand_built_month():
     # Week 45: 4 closed tickets, 3 with a link (one link later unlinked -> 2 linked); T5 is still open.
     # Week 46: 2 closed tickets, 2 linked.
-    outcomes = [outcome("T1", "resolved", 0), outcome("T2", "closed", 1), outcome("T3", "resolved", 2),
-                outcome("T4", "resolved", 3), outcome("T5", "reopened", 3), outcome("T6", "resolved", 7),
-                outcome("T7", "closed", 8)]  # fmt: skip
-    events = [link("T1", "a", 0), link("T2", "b", 0.5), link("T3", "c", 1), link("T3", "c", 1.5, "unlinked"),
-              link("T5", "a", 2), link("T6", "a", 7), link("T7", "b", 8), link("T7", "c", 8)]  # fmt: skip
+    outcomes = [
+        outcome("T1", "resolved", 0),
+        outcome("T2", "closed", 1),
+        outcome("T3", "resolved", 2),
+        outcome("T4", "resolved", 3),
+        outcome("T5", "reopened", 3),
+        outcome("T6", "resolved", 7),
+        outcome("T7", "closed", 8),
+    ]
+    events = [
+        link("T1", "a", 0),
+        link("T2", "b", 0.5),
+        link("T3", "c", 1),
+        link("T3", "c", 1.5, "unlinked"),
+        link("T5", "a", 2),
+        link("T6", "a", 7),
+        link("T7", "b", 8),
+        link("T7", "c", 8),
+    ]
     table = analytics.link_rate(facts(events, outcomes), Options(period="week"))
     assert table.rows == [("all", "2026-W45", 4, 2, 0.5, None), ("all", "2026-W46", 2, 2, 1.0, 0.5)]
     assert "closed or resolved tickets with at least one linked article" in table.definition
@@ -60,37 +74,54 @@ def test_link_rate_counts_a_reopened_ticket_only_once_it_is_closed_again():
 
 
 def test_link_rate_groups_by_team_agent_and_channel():
-    outcomes = [outcome("T1", "resolved", 0, team="t1", agents=("a1", "a2")), outcome("T2", "resolved", 0, team=None,
-                agents=("a3",), channel="email")]  # fmt: skip
+    outcomes = [
+        outcome("T1", "resolved", 0, team="t1", agents=("a1", "a2")),
+        outcome("T2", "resolved", 0, team=None, agents=("a3",), channel="email"),
+    ]
     f = facts([link("T1", "x", 0)], outcomes, agents={"a3": "t2"})
     assert [r[:4] for r in analytics.link_rate(f, Options(group_by="team")).rows] == [
-        ("t1", "2026-W45", 1, 1), ("t2", "2026-W45", 1, 0)]  # fmt: skip
+        ("t1", "2026-W45", 1, 1),
+        ("t2", "2026-W45", 1, 0),
+    ]
     assert [r[0] for r in analytics.link_rate(f, Options(group_by="agent")).rows] == ["a1", "a2", "a3"]
     assert [r[0] for r in analytics.link_rate(f, Options(group_by="channel")).rows] == ["chat", "email"]
 
 
 def test_reopen_within_the_window_means_not_solved_and_after_it_still_solved():
-    history = [outcome("T1", "resolved", 0), outcome("T1", "reopened", 3), outcome("T1", "resolved", 4),
-               outcome("T2", "resolved", 0), outcome("T2", "reopened", 10), outcome("T2", "resolved", 11)]  # fmt: skip
+    history = [
+        outcome("T1", "resolved", 0),
+        outcome("T1", "reopened", 3),
+        outcome("T1", "resolved", 4),
+        outcome("T2", "resolved", 0),
+        outcome("T2", "reopened", 10),
+        outcome("T2", "resolved", 11),
+    ]
     states = ticket_states(history, window_days=7)
     assert states["T1"].closed and not states["T1"].solved
     assert states["T2"].closed and states["T2"].solved
 
 
 def test_net_links_replay_link_and_unlink_in_time_order():
-    events = [link("T1", "a", 0), link("T1", "a", 1, "unlinked"), link("T1", "a", 2), link("T1", "b", 0),
-              link("T1", "b", 3, "unlinked")]  # fmt: skip
+    events = [
+        link("T1", "a", 0),
+        link("T1", "a", 1, "unlinked"),
+        link("T1", "a", 2),
+        link("T1", "b", 0),
+        link("T1", "b", 3, "unlinked"),
+    ]
     assert net_links(events) == {"T1": {"a": at(2)}}
 
 
 def test_funnel_counts_each_pair_at_its_furthest_stage_and_solved_tickets():
     s = [SuggestionFact("s1", at(0), "a1", "T1"), SuggestionFact("s2", at(0), "a1", "T2")]
     events = [
-        EventFact("shown", "x", "a1", at(0), "s1", "T1", 1), EventFact("opened", "x", "a1", at(0), "s1", "T1", 1),
-        EventFact("copied", "x", "a1", at(0), "s1", "T1", 1), EventFact("linked", "x", "a1", at(0), "s1", "T1", 1),
+        EventFact("shown", "x", "a1", at(0), "s1", "T1", 1),
+        EventFact("opened", "x", "a1", at(0), "s1", "T1", 1),
+        EventFact("copied", "x", "a1", at(0), "s1", "T1", 1),
+        EventFact("linked", "x", "a1", at(0), "s1", "T1", 1),
         EventFact("shown", "y", "a1", at(0), "s1", "T1", 2),
         EventFact("linked", "x", "a1", at(0), "s2", "T2", 1),  # a link implies it was shown and opened
-    ]  # fmt: skip
+    ]
     outcomes = [outcome("T1", "resolved", 1), outcome("T2", "resolved", 1), outcome("T2", "reopened", 2)]
     table = analytics.funnel(facts(events, outcomes, s), Options())
     assert table.columns == ("article_id", "shown", "opened", "copied_or_inserted", "linked", "solved")
@@ -99,8 +130,12 @@ def test_funnel_counts_each_pair_at_its_furthest_stage_and_solved_tickets():
 
 def test_adoption_and_the_rank_of_the_used_result():
     s = [SuggestionFact(f"s{i}", at(0), "a1") for i in range(4)]
-    events = [EventFact("copied", "x", "a1", at(0), "s0", rank=1), EventFact("linked", "y", "a1", at(0), "s0", rank=3),
-              EventFact("inserted", "y", "a1", at(0), "s1", rank=2), EventFact("shown", "x", "a1", at(0), "s2", rank=1)]  # fmt: skip
+    events = [
+        EventFact("copied", "x", "a1", at(0), "s0", rank=1),
+        EventFact("linked", "y", "a1", at(0), "s0", rank=3),
+        EventFact("inserted", "y", "a1", at(0), "s1", rank=2),
+        EventFact("shown", "x", "a1", at(0), "s2", rank=1),
+    ]
     assert analytics.adoption(facts(events, (), s), Options()).rows == [("all", "2026-W45", 4, 2, 0.5)]
     assert analytics.adoption_by_rank(facts(events, (), s), Options()).rows == [(1, 1, 0.5), (2, 1, 0.5)]
 
@@ -120,12 +155,16 @@ def test_reuse_distribution_buckets_articles_by_tickets_linking_them():
 
 
 def test_per_article_uses_votes_flags_staleness_and_versions():
-    events = [EventFact("copied", "x", "a1", at(0), "s1", index_version="v1"),
-              EventFact("linked", "x", "a1", at(2), "s2", index_version="v2"),
-              EventFact("helpful", "x", "a2", at(1)), EventFact("not_helpful", "x", "a3", at(1)),
-              EventFact("helpful", "x", "a3", at(1))]  # fmt: skip
-    table = analytics.articles(facts(events, flags={"x": ["wrong fee"]}), Options(), {"x": "2026-10-01"},
-                               date(2026, 12, 1))  # fmt: skip
+    events = [
+        EventFact("copied", "x", "a1", at(0), "s1", index_version="v1"),
+        EventFact("linked", "x", "a1", at(2), "s2", index_version="v2"),
+        EventFact("helpful", "x", "a2", at(1)),
+        EventFact("not_helpful", "x", "a3", at(1)),
+        EventFact("helpful", "x", "a3", at(1)),
+    ]
+    table = analytics.articles(
+        facts(events, flags={"x": ["wrong fee"]}), Options(), {"x": "2026-10-01"}, date(2026, 12, 1)
+    )
     assert table.rows == [("x", 2, 2, 1, 0.6667, 1, at(2).isoformat(), True, "v1,v2")]
 
 
@@ -133,6 +172,9 @@ def test_participation_counts_agents_who_link_or_flag():
     s = [SuggestionFact("s1", at(0), "a1"), SuggestionFact("s2", at(0), "a2")]
     events = [link("T1", "x", 0, agent="a1"), EventFact("flagged", "y", "a2", at(0), "s2")]
     table = analytics.participation(facts(events, (), s, agents={"a1": "t1", "a2": "t1", "a3": "t2"}), Options())
-    assert table.rows[:3] == [("a1", "t1", 1, 1, 1, 0, True), ("a2", "t1", 1, 0, 0, 1, True),
-                              ("a3", "t2", 0, 0, 0, 0, False)]  # fmt: skip
+    assert table.rows[:3] == [
+        ("a1", "t1", 1, 1, 1, 0, True),
+        ("a2", "t1", 1, 0, 0, 1, True),
+        ("a3", "t2", 0, 0, 0, 0, False),
+    ]
     assert table.rows[-1] == ("ALL", "-", 2, 1, 1, 1, 0.6667)

@@ -47,27 +47,55 @@ def session_of(settings):
 
 
 def add_suggestion(session, sid, ticket, query, articles, at=T0, agent="a1"):
-    session.add(Suggestion(id=sid, created_at=at, agent_id=agent, ticket_id=ticket, query=query, mode="hybrid",
-                           index_version="v1", results=[{"article_id": a, "score": 0.5} for a in articles],
-                           answerable=True, took_ms=1.0))  # fmt: skip
+    session.add(
+        Suggestion(
+            id=sid,
+            created_at=at,
+            agent_id=agent,
+            ticket_id=ticket,
+            query=query,
+            mode="hybrid",
+            index_version="v1",
+            results=[{"article_id": a, "score": 0.5} for a in articles],
+            answerable=True,
+            took_ms=1.0,
+        )
+    )
     session.commit()
 
 
 def add_event(session, event_id, kind, ticket, article, at=T0, suggestion=None, agent="a1"):
-    crud.record_event(session=session, event=UsageEvent(event_id=event_id, type=kind, ticket_id=ticket,
-                      article_id=article, agent_id=agent, occurred_at=at, suggestion_id=suggestion,
-                      payload_hash=event_id))  # fmt: skip
+    crud.record_event(
+        session=session,
+        event=UsageEvent(
+            event_id=event_id,
+            type=kind,
+            ticket_id=ticket,
+            article_id=article,
+            agent_id=agent,
+            occurred_at=at,
+            suggestion_id=suggestion,
+            payload_hash=event_id,
+        ),
+    )
 
 
 def add_outcome(session, key, ticket, status, at, agents=("a1",)):
-    crud.record_outcome(session=session, outcome=TicketOutcome(idempotency_key=key, ticket_id=ticket, status=status,
-                        occurred_at=at, team="t1", payload_hash=key), agent_ids=list(agents))  # fmt: skip
+    crud.record_outcome(
+        session=session,
+        outcome=TicketOutcome(
+            idempotency_key=key, ticket_id=ticket, status=status, occurred_at=at, team="t1", payload_hash=key
+        ),
+        agent_ids=list(agents),
+    )
 
 
 def test_agents_import_maps_columns_and_list_shows_them(cli_settings, tmp_path):
     path = tmp_path / "hr.csv"
     path.write_text("工号,姓名,组别,在职\nA001,李娜,退款组,是\nA002,王伟,物流组,否\n", encoding="utf-8")
-    result = run(cli_settings, "agents", "import", str(path), "--map", "agent_id=工号,display_name=姓名,team=组别,active=在职")
+    result = run(
+        cli_settings, "agents", "import", str(path), "--map", "agent_id=工号,display_name=姓名,team=组别,active=在职"
+    )
     assert result.exit_code == 0, result.output
     assert "imported 2 agent(s)" in result.output
     listed = run(cli_settings, "agents", "list", "--team", "退款组")
@@ -141,8 +169,9 @@ def test_export_eval_round_trip(cli_settings, tmp_path, monkeypatch):
         add_suggestion(session, "2" * 32, "T2", "how do I cancel my order", ["en-order-cancel"])
         add_suggestion(session, "3" * 32, "T3", "运费退吗", ["shipping-fee-refund"])  # reopened: not exported
         add_suggestion(session, "4" * 32, "T4", "没有链接的工单", ["refund-arrival"])  # no link: not exported
-        for n, (ticket, article) in enumerate([("T1", "refund-arrival"), ("T2", "en-order-cancel"),
-                                               ("T3", "shipping-fee-refund")]):  # fmt: skip
+        for n, (ticket, article) in enumerate(
+            [("T1", "refund-arrival"), ("T2", "en-order-cancel"), ("T3", "shipping-fee-refund")]
+        ):
             add_event(session, f"x{n}", "linked", ticket, article)
         for ticket in ("T1", "T2", "T3", "T4"):
             add_outcome(session, f"r-{ticket}", ticket, "resolved", T0 + timedelta(hours=1))

@@ -22,8 +22,9 @@ def suggest(client, key, **body):
 
 def post_event(client, key, suggestion_id, headers=None, **body):
     body.setdefault("event_id", uuid.uuid4().hex)
-    return client.post(f"/v1/suggestions/{suggestion_id}/events", json=body,
-                       headers={"X-API-Key": key, **(headers or {})})  # fmt: skip
+    return client.post(
+        f"/v1/suggestions/{suggestion_id}/events", json=body, headers={"X-API-Key": key, **(headers or {})}
+    )
 
 
 def count(client, model, *where):
@@ -47,9 +48,23 @@ def test_find_suggestion_flushes_a_pending_write(client):
     engine = client.app.state.engine
     writer = SuggestionWriter(engine, interval=3600)  # never writes unless flushed
     row_id = uuid.uuid4().hex
-    writer.submit({"id": row_id, "created_at": datetime.now(UTC), "api_key_id": None, "agent_id": "w", "ticket_id": None,
-                   "channel": None, "query": "q", "lang": None, "mode": "hybrid", "index_version": "v",
-                   "results": [], "answerable": True, "took_ms": 1.0})  # fmt: skip
+    writer.submit(
+        {
+            "id": row_id,
+            "created_at": datetime.now(UTC),
+            "api_key_id": None,
+            "agent_id": "w",
+            "ticket_id": None,
+            "channel": None,
+            "query": "q",
+            "lang": None,
+            "mode": "hybrid",
+            "index_version": "v",
+            "results": [],
+            "answerable": True,
+            "took_ms": 1.0,
+        }
+    )
     try:
         with Session(engine) as session:
             assert session.get(Suggestion, row_id) is None
@@ -80,8 +95,9 @@ def test_same_event_id_twenty_times_concurrently_stores_one_row(client, make_key
     event_id = f"evt-race-{uuid.uuid4().hex[:8]}"
 
     def send(_):
-        return post_event(client, key, s["suggestion_id"], event_id=event_id, type="flagged", article_id=article,
-                          comment="费用写错了")  # fmt: skip
+        return post_event(
+            client, key, s["suggestion_id"], event_id=event_id, type="flagged", article_id=article, comment="费用写错了"
+        )
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         responses = list(pool.map(send, range(20)))
@@ -95,20 +111,26 @@ def test_batch_gives_each_event_its_own_result(client, make_key):
     key = make_key("agent", "ev-a4")
     s = suggest(client, key)
     article = s["results"][0]["article_id"]
-    events = [{"event_id": "b-1", "type": "shown", "article_id": article},
-              {"event_id": "b-2", "type": "teleported", "article_id": article},
-              {"event_id": "b-3", "type": "opened", "article_id": "not-in-results"},
-              {"event_id": "b-1", "type": "shown", "article_id": article}]  # fmt: skip
-    response = client.post(f"/v1/suggestions/{s['suggestion_id']}/events/batch", json={"events": events},
-                           headers={"X-API-Key": key})  # fmt: skip
+    events = [
+        {"event_id": "b-1", "type": "shown", "article_id": article},
+        {"event_id": "b-2", "type": "teleported", "article_id": article},
+        {"event_id": "b-3", "type": "opened", "article_id": "not-in-results"},
+        {"event_id": "b-1", "type": "shown", "article_id": article},
+    ]
+    response = client.post(
+        f"/v1/suggestions/{s['suggestion_id']}/events/batch", json={"events": events}, headers={"X-API-Key": key}
+    )
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert [r["status"] for r in results] == [200, 422, 422, 200]
     assert results[1]["error"]["code"] == "validation_error" and "type" in results[1]["error"]["message"]
     assert "not-in-results" in results[2]["error"]["message"]
     assert results[0]["event"] == results[3]["event"]
-    too_many = client.post(f"/v1/suggestions/{s['suggestion_id']}/events/batch", json={"events": [events[0]] * 101},
-                           headers={"X-API-Key": key})  # fmt: skip
+    too_many = client.post(
+        f"/v1/suggestions/{s['suggestion_id']}/events/batch",
+        json={"events": [events[0]] * 101},
+        headers={"X-API-Key": key},
+    )
     assert_error(too_many, 422, "validation_error")
 
 
@@ -116,8 +138,9 @@ def test_comments_are_masked_before_storage(client, make_key):
     key = make_key("agent", "ev-a5")
     s = suggest(client, key)
     article = s["results"][0]["article_id"]
-    response = post_event(client, key, s["suggestion_id"], type="flagged", article_id=article,
-                          comment="客户电话13812345678说运费不对")  # fmt: skip
+    response = post_event(
+        client, key, s["suggestion_id"], type="flagged", article_id=article, comment="客户电话13812345678说运费不对"
+    )
     assert response.json()["comment"] == "客户电话[PHONE]说运费不对"
     flags = client.get("/v1/flags", headers={"X-API-Key": make_key("editor")}).json()["data"]
     assert any(f["comment"] == "客户电话[PHONE]说运费不对" and f["article_id"] == article for f in flags)
@@ -134,15 +157,18 @@ def test_bad_events_get_clear_errors_and_change_nothing(client, make_key):
         (post_event(client, key, sid, type="opened", article_id="en-order-cancel-x"), 422, "en-order-cancel-x"),
         (post_event(client, key, sid, type="opened", article_id=article, occurred_at=future), 422, "future"),
         (post_event(client, key, sid, type="opened", article_id=article, occurred_at="yesterday"), 422, "occurred_at"),
-        (post_event(client, key, sid, type="opened", article_id=article, occurred_at="2026-11-01T10:00:00"), 422,
-         "time zone"),
+        (
+            post_event(client, key, sid, type="opened", article_id=article, occurred_at="2026-11-01T10:00:00"),
+            422,
+            "time zone",
+        ),
         (post_event(client, key, sid, type="flagged", article_id=article, comment="x" * 1001), 422, "comment"),
         (post_event(client, key, sid, type="opened", article_id=article, event_id="has space"), 422, "event_id"),
         (post_event(client, key, "0" * 32, type="opened", article_id=article), 404, "not found"),
         (post_event(client, key, "not-a-suggestion", type="opened", article_id=article), 422, "suggestion_id"),
         (post_event(client, make_key("agent", "ev-other"), sid, type="opened", article_id=article), 403, "another"),
         (post_event(client, make_key("integration"), sid, type="opened", article_id=article), 422, "X-Agent-Id"),
-    ]  # fmt: skip
+    ]
     codes = {403: "forbidden", 404: "not_found", 422: "validation_error"}
     for response, status, needle in cases:
         error = assert_error(response, status, codes[status])
@@ -152,20 +178,28 @@ def test_bad_events_get_clear_errors_and_change_nothing(client, make_key):
 
 def test_integration_key_acts_for_the_agent_it_names(client, make_key):
     s = suggest(client, make_key("agent", "ev-a7"))
-    response = post_event(client, make_key("integration"), s["suggestion_id"], headers={"X-Agent-Id": "ev-a7"},
-                          type="inserted", article_id=s["results"][0]["article_id"])  # fmt: skip
+    response = post_event(
+        client,
+        make_key("integration"),
+        s["suggestion_id"],
+        headers={"X-Agent-Id": "ev-a7"},
+        type="inserted",
+        article_id=s["results"][0]["article_id"],
+    )
     assert response.status_code == 200 and response.json()["agent_id"] == "ev-a7"
 
 
 def test_ticket_links_and_unlinks_without_a_suggestion(client, make_key):
     key = make_key("agent", "ev-a8")
     headers = {"X-API-Key": key}
-    linked = client.post("/v1/tickets/ZD-77/links", json={"article_id": "refund-arrival", "event_id": "l-1"},
-                         headers=headers)  # fmt: skip
+    linked = client.post(
+        "/v1/tickets/ZD-77/links", json={"article_id": "refund-arrival", "event_id": "l-1"}, headers=headers
+    )
     assert linked.status_code == 200, linked.text
     assert linked.json()["type"] == "linked" and linked.json()["suggestion_id"] is None
-    again = client.post("/v1/tickets/ZD-77/links", json={"article_id": "refund-arrival", "event_id": "l-1"},
-                        headers=headers)  # fmt: skip
+    again = client.post(
+        "/v1/tickets/ZD-77/links", json={"article_id": "refund-arrival", "event_id": "l-1"}, headers=headers
+    )
     assert again.json() == linked.json()
     unlinked = client.delete("/v1/tickets/ZD-77/links/refund-arrival", headers={**headers, "Idempotency-Key": "u-1"})
     assert unlinked.status_code == 200 and unlinked.json()["type"] == "unlinked"

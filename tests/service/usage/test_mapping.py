@@ -34,18 +34,30 @@ FRESHDESK_BODY = {
 def test_zendesk_example_maps_to_our_fields():
     fields = compile_mappings({})["zendesk"].apply(ZENDESK_BODY)
     assert fields == {
-        "ticket_id": "35436", "status": "resolved", "csat": 5, "complexity": "L2", "agent_ids": ["li.na@example.com"],
-        "team": "refunds", "channel": "chat", "occurred_at": "2026-11-30T09:15:00+08:00",
-    }  # fmt: skip
+        "ticket_id": "35436",
+        "status": "resolved",
+        "csat": 5,
+        "complexity": "L2",
+        "agent_ids": ["li.na@example.com"],
+        "team": "refunds",
+        "channel": "chat",
+        "occurred_at": "2026-11-30T09:15:00+08:00",
+    }
 
 
 def test_freshdesk_example_maps_to_our_fields():
     fields = compile_mappings({})["freshdesk"].apply(FRESHDESK_BODY)
     assert fields == {
-        "ticket_id": "8812", "status": "closed", "first_contact_resolution": True, "csat": 4, "complexity": "L3",
-        "agent_ids": ["wang.wei@example.com"], "team": "logistics", "channel": "email",
+        "ticket_id": "8812",
+        "status": "closed",
+        "first_contact_resolution": True,
+        "csat": 4,
+        "complexity": "L3",
+        "agent_ids": ["wang.wei@example.com"],
+        "team": "logistics",
+        "channel": "email",
         "idempotency_key": "fd-evt-77",
-    }  # fmt: skip
+    }
 
 
 def test_optional_paths_may_be_absent_but_required_ones_are_named():

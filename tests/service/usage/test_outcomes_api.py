@@ -20,15 +20,25 @@ def integration(make_key):
 
 def test_outcomes_form_a_history_and_retries_store_nothing_new(client, integration):
     t0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
-    resolve = {"status": "resolved", "csat": 5, "complexity": "L2", "agent_ids": ["oc-a1", "oc-a2"], "team": "refunds",
-               "channel": "chat", "first_contact_resolution": True, "occurred_at": t0.isoformat()}  # fmt: skip
+    resolve = {
+        "status": "resolved",
+        "csat": 5,
+        "complexity": "L2",
+        "agent_ids": ["oc-a1", "oc-a2"],
+        "team": "refunds",
+        "channel": "chat",
+        "first_contact_resolution": True,
+        "occurred_at": t0.isoformat(),
+    }
     first = client.post("/v1/tickets/T-500/outcome", json=resolve, headers=h(integration, **{"Idempotency-Key": "k1"}))
     assert first.status_code == 200, first.text
     assert first.json()["agent_ids"] == ["oc-a1", "oc-a2"] and first.json()["csat"] == 5
     retry = client.post("/v1/tickets/T-500/outcome", json=resolve, headers=h(integration, **{"Idempotency-Key": "k1"}))
     assert retry.json() == first.json()
     changed = {**resolve, "csat": 1}
-    conflict = client.post("/v1/tickets/T-500/outcome", json=changed, headers=h(integration, **{"Idempotency-Key": "k1"}))
+    conflict = client.post(
+        "/v1/tickets/T-500/outcome", json=changed, headers=h(integration, **{"Idempotency-Key": "k1"})
+    )
     assert_error(conflict, 409, "idempotency_conflict")
     reopen = {"status": "reopened", "occurred_at": (t0 + timedelta(days=1)).isoformat()}
     assert client.post("/v1/tickets/T-500/outcome", json=reopen, headers=h(integration)).status_code == 200
@@ -49,10 +59,18 @@ def test_zendesk_and_freshdesk_webhook_bodies_are_accepted_unchanged(client, int
     zd = client.post("/v1/tickets/35436/outcome?mapping=zendesk", json=ZENDESK_BODY, headers=h(integration))
     assert zd.status_code == 200, zd.text
     assert zd.json() | {"id": 0, "idempotency_key": ""} == {
-        "id": 0, "ticket_id": "35436", "status": "resolved", "first_contact_resolution": None, "csat": 5,
-        "complexity": "L2", "agent_ids": ["li.na@example.com"], "team": "refunds", "channel": "chat",
-        "occurred_at": "2026-11-30T01:15:00Z", "idempotency_key": "",
-    }  # fmt: skip
+        "id": 0,
+        "ticket_id": "35436",
+        "status": "resolved",
+        "first_contact_resolution": None,
+        "csat": 5,
+        "complexity": "L2",
+        "agent_ids": ["li.na@example.com"],
+        "team": "refunds",
+        "channel": "chat",
+        "occurred_at": "2026-11-30T01:15:00Z",
+        "idempotency_key": "",
+    }
     fd = client.post("/v1/tickets/8812/outcome?mapping=freshdesk", json=FRESHDESK_BODY, headers=h(integration))
     assert fd.status_code == 200, fd.text
     assert fd.json()["status"] == "closed" and fd.json()["idempotency_key"] == "fd-evt-77"
@@ -63,21 +81,44 @@ def test_outcome_bad_input_is_refused_with_the_field_or_path(client, integration
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     missing = {"ticket": {k: v for k, v in ZENDESK_BODY["ticket"].items() if k != "status"}}
     cases = [
-        (client.post("/v1/tickets/T-9/outcome", json={"status": "resolved", "csat": 7}, headers=h(integration)), "csat"),
+        (
+            client.post("/v1/tickets/T-9/outcome", json={"status": "resolved", "csat": 7}, headers=h(integration)),
+            "csat",
+        ),
         (client.post("/v1/tickets/T-9/outcome", json={"status": "done"}, headers=h(integration)), "status"),
-        (client.post("/v1/tickets/T-9/outcome", json={"status": "resolved", "complexity": "L4"}, headers=h(integration)),
-         "complexity"),
-        (client.post("/v1/tickets/T-9/outcome", json={"status": "resolved", "occurred_at": future},
-                     headers=h(integration)), "future"),
-        (client.post("/v1/tickets/T-9/outcome", json={"status": "resolved", "occurred_at": "31/11/2026"},
-                     headers=h(integration)), "occurred_at"),
-        (client.post("/v1/tickets/35436/outcome?mapping=zendesk", json=missing, headers=h(integration)),
-         "$.ticket.status"),
+        (
+            client.post(
+                "/v1/tickets/T-9/outcome", json={"status": "resolved", "complexity": "L4"}, headers=h(integration)
+            ),
+            "complexity",
+        ),
+        (
+            client.post(
+                "/v1/tickets/T-9/outcome", json={"status": "resolved", "occurred_at": future}, headers=h(integration)
+            ),
+            "future",
+        ),
+        (
+            client.post(
+                "/v1/tickets/T-9/outcome",
+                json={"status": "resolved", "occurred_at": "31/11/2026"},
+                headers=h(integration),
+            ),
+            "occurred_at",
+        ),
+        (
+            client.post("/v1/tickets/35436/outcome?mapping=zendesk", json=missing, headers=h(integration)),
+            "$.ticket.status",
+        ),
         (client.post("/v1/tickets/999/outcome?mapping=zendesk", json=ZENDESK_BODY, headers=h(integration)), "35436"),
         (client.post("/v1/tickets/T-9/outcome?mapping=salesforce", json={}, headers=h(integration)), "salesforce"),
-        (client.post("/v1/tickets/T-9/outcome", json={"status": "resolved", "agent_ids": ["bad id"]},
-                     headers=h(integration)), "agent_ids"),
-    ]  # fmt: skip
+        (
+            client.post(
+                "/v1/tickets/T-9/outcome", json={"status": "resolved", "agent_ids": ["bad id"]}, headers=h(integration)
+            ),
+            "agent_ids",
+        ),
+    ]
     for response, needle in cases:
         assert needle in assert_error(response, 422, "validation_error")["message"]
     assert_error(client.get("/v1/tickets/T-9/outcomes", headers=h(integration)), 404, "not_found")
@@ -86,8 +127,12 @@ def test_outcome_bad_input_is_refused_with_the_field_or_path(client, integration
 def test_agents_api_upserts_and_lists_by_team(client, make_key):
     admin = h(client.app.state.test_admin_key)
     put = client.put("/v1/agents/ag-1", json={"display_name": "李娜", "team": "refunds"}, headers=admin)
-    assert put.status_code == 200 and put.json() == {"agent_id": "ag-1", "display_name": "李娜", "team": "refunds",
-                                                     "active": True}  # fmt: skip
+    assert put.status_code == 200 and put.json() == {
+        "agent_id": "ag-1",
+        "display_name": "李娜",
+        "team": "refunds",
+        "active": True,
+    }
     listed = client.get("/v1/agents?team=refunds", headers=admin).json()
     assert [a["agent_id"] for a in listed["data"]] == ["ag-1"]
     assert_error(client.put("/v1/agents/bad id", json={}, headers=admin), 422, "validation_error")
@@ -96,8 +141,11 @@ def test_agents_api_upserts_and_lists_by_team(client, make_key):
 def test_flags_resolve_with_a_masked_note(client, make_key):
     agent = make_key("agent", "fl-a1")
     s = client.post("/v1/suggest", json={"query": "运费退不退"}, headers=h(agent)).json()
-    client.post(f"/v1/suggestions/{s['suggestion_id']}/events", headers=h(agent),
-                json={"event_id": uuid.uuid4().hex, "type": "flagged", "article_id": s["results"][0]["article_id"]})
+    client.post(
+        f"/v1/suggestions/{s['suggestion_id']}/events",
+        headers=h(agent),
+        json={"event_id": uuid.uuid4().hex, "type": "flagged", "article_id": s["results"][0]["article_id"]},
+    )
     editor = h(make_key("editor", "ed-1"))
     flag = client.get("/v1/flags", headers=editor).json()["data"][-1]
     done = client.post(f"/v1/flags/{flag['id']}/resolve", json={"note": "已改，联系 li@example.com"}, headers=editor)
@@ -114,14 +162,24 @@ def test_analytics_reports_state_their_definition(client, make_key):
     assert body["report"] == "link-rate" and body["time_zone"] == "Asia/Shanghai"
     assert "÷ closed or resolved tickets" in body["definition"]
     assert body["columns"] == ["group", "period", "closed", "linked", "link_rate", "trend"]
-    for name in ("adoption", "adoption-by-rank", "funnel", "reuse", "reuse-distribution", "articles", "flags",
-                 "participation", "gaps"):  # fmt: skip
+    for name in (
+        "adoption",
+        "adoption-by-rank",
+        "funnel",
+        "reuse",
+        "reuse-distribution",
+        "articles",
+        "flags",
+        "participation",
+        "gaps",
+    ):
         response = client.get(f"/v1/analytics/{name}?since=2026-01-01&until=2026-12-31", headers=editor)
         assert response.status_code == 200, (name, response.text)
     assert_error(client.get("/v1/analytics/nope", headers=editor), 404, "not_found")
     assert_error(client.get("/v1/analytics/funnel?period=year", headers=editor), 422, "validation_error")
-    assert_error(client.get("/v1/analytics/funnel?since=2026-12-02&until=2026-12-01", headers=editor), 422,
-                 "validation_error")  # fmt: skip
+    assert_error(
+        client.get("/v1/analytics/funnel?since=2026-12-02&until=2026-12-01", headers=editor), 422, "validation_error"
+    )
 
 
 ROUTES = [
