@@ -67,20 +67,23 @@ def get_agent(*, session: Session, agent_id: str) -> Agent | None:
     return session.get(Agent, agent_id)
 
 
-def record_event(*, session: Session, event: UsageEvent) -> tuple[UsageEvent, bool]:
+def record_event(*, session: Session, event: UsageEvent, commit: bool = True) -> tuple[UsageEvent, bool]:
     """Store ``event`` once per ``event_id`` and commit; a flag event also opens a flag.
+
+    Args:
+        commit: False for a batch, whose caller records the agent and commits once at the end.
 
     Returns:
         The stored event (the first one on a retry) and whether this call inserted it.
 
     Raises:
-        KeyReused: the event id is stored with a different payload.
+        KeyReused: the event id is stored with a different payload (this call wrote nothing).
     """
-    ensure_agents(session=session, agent_ids=[event.agent_id])
+    if commit:
+        ensure_agents(session=session, agent_ids=[event.agent_id])
     inserted = _insert_ignoring_conflict(session, UsageEvent, [event.model_dump(exclude={"id"})], "event_id") == 1
     stored = session.exec(select(UsageEvent).where(UsageEvent.event_id == event.event_id)).one()
     if stored.payload_hash != event.payload_hash:
-        session.rollback()
         raise KeyReused(f"event_id {event.event_id!r} was already used for a different event")
     if inserted and stored.type == "flagged":
         assert stored.id is not None
@@ -93,7 +96,8 @@ def record_event(*, session: Session, event: UsageEvent) -> tuple[UsageEvent, bo
                 created_at=stored.created_at,
             )
         )
-    session.commit()
+    if commit:
+        session.commit()
     return stored, inserted
 
 

@@ -108,15 +108,15 @@ def post_events(
     agent_id = _agent_of(principal)
     suggestion = _suggestion_for(session, writer, settings, suggestion_id, agent_id)
     results = []
-    for raw in body.events:
-        status, event, error = ingest.batch_item(
-            session=session,
-            suggestion=suggestion,
-            raw=raw,
-            agent_id=agent_id,
-            api_key_id=principal.key_id,
-            masker=masker,
-        )
+    recorded = ingest.record_batch(
+        session=session,
+        suggestion=suggestion,
+        items=body.events,
+        agent_id=agent_id,
+        api_key_id=principal.key_id,
+        masker=masker,
+    )
+    for status, event, error in recorded:
         detail = None if error is None else {"code": error.code, "message": error.message, "details": error.details}
         results.append(EventResult(status=status, event=event, error=detail))
     return EventBatchPublic(results=results)
