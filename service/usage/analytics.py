@@ -15,25 +15,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from service.usage.facts import Facts
-from service.usage.models import USE_TYPES
+from service.usage.models import FUNNEL, USE_TYPES
 from service.usage.periods import Period, bucket
 from service.usage.tickets import net_links, ticket_starts, ticket_states
 
 GroupBy = Literal["all", "team", "agent", "channel"]
-FUNNEL = ("shown", "opened", "copied_or_inserted", "linked", "solved")
-# A pair's stage is the furthest it reached; later stages imply the earlier ones (a link implies it was shown).
-STAGE_OF = {
-    "shown": 0,
-    "dismissed": 0,
-    "helpful": 1,
-    "not_helpful": 1,
-    "flagged": 1,
-    "opened": 1,
-    "copied": 2,
-    "inserted": 2,
-    "linked": 3,
-    "unlinked": 3,
-}
 REUSE_BUCKETS = ((1, 1, "1"), (2, 5, "2-5"), (6, 20, "6-20"), (21, None, "21+"))
 
 
@@ -134,21 +120,13 @@ def adoption_by_rank(facts: Facts, _opts: Options) -> Table:
 def funnel(facts: Facts, opts: Options) -> Table:
     """The funnel over (suggestion, article) pairs, overall and per article."""
     states = ticket_states(facts.outcomes, opts.window_days)
-    reached: dict[tuple[str, str], int] = {}
-    tickets: dict[tuple[str, str], str | None] = {}
-    for e in facts.events:
-        if e.suggestion_id is None or e.type not in STAGE_OF:
-            continue
-        pair = (e.suggestion_id, e.article_id)
-        reached[pair] = max(reached.get(pair, 0), STAGE_OF[e.type])
-        tickets[pair] = tickets.get(pair) or e.ticket_id
     overall = [0] * len(FUNNEL)
     per_article: dict[str, list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
-    for pair, stage in reached.items():
-        ticket = tickets[pair]
-        if stage == 3 and ticket is not None and ticket in states and states[ticket].solved:
+    for pair in facts.pairs:
+        stage = pair.stage
+        if stage == 3 and pair.ticket_id is not None and pair.ticket_id in states and states[pair.ticket_id].solved:
             stage = 4
-        for row in (overall, per_article[pair[1]]):
+        for row in (overall, per_article[pair.article_id]):
             for i in range(stage + 1):
                 row[i] += 1
     ordered = sorted(per_article.items(), key=lambda item: (-item[1][0], item[0]))
@@ -199,16 +177,15 @@ def articles(facts: Facts, _opts: Options, review_by: Mapping[str, str | None], 
     uses: Counter[str] = Counter()
     votes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     last: dict[str, datetime] = {}
-    versions: dict[str, set[str]] = defaultdict(set)
     for e in facts.events:
         if e.type in USE_TYPES:
             uses[e.article_id] += 1
             last[e.article_id] = max(last.get(e.article_id, e.occurred_at), e.occurred_at)
         elif e.type in ("helpful", "not_helpful"):
             votes[e.article_id][e.type == "not_helpful"] += 1
-        if e.index_version:
-            versions[e.article_id].add(e.index_version)
-    ids = sorted(set(uses) | set(votes) | set(facts.open_flags) | set(versions), key=lambda a: (-uses[a], a))
+    ids = sorted(
+        set(uses) | set(votes) | set(facts.open_flags) | set(facts.article_versions), key=lambda a: (-uses[a], a)
+    )
     rows = []
     for a in ids:
         helpful, not_helpful = votes[a]
@@ -223,7 +200,7 @@ def articles(facts: Facts, _opts: Options, review_by: Mapping[str, str | None], 
                 len(facts.open_flags.get(a, [])),
                 last[a].isoformat() if a in last else None,
                 due is not None and due < today.isoformat(),
-                ",".join(sorted(versions[a])),
+                ",".join(sorted(facts.article_versions.get(a, ()))),
             )
         )
     definition = (

@@ -25,7 +25,8 @@ from service.usage import crud
 from service.usage.agents_csv import AgentFileError, parse_map, read_agents
 from service.usage.analytics import GroupBy, Options, Table
 from service.usage.export import labelled_queries, write_dataset
-from service.usage.facts import load_facts
+from service.usage.facts import load_events, load_outcomes, load_suggestions
+from service.usage.models import LINK_TYPES
 from service.usage.periods import day_end, day_start
 from service.usage.reports import KB, REPORT_NAMES, ReportUnavailable, run_report
 
@@ -188,10 +189,11 @@ def export_eval(ctx: click.Context, folder: Path, since: Any) -> None:
     articles = [e.article for e in entries if e.article is not None and e.article.status == "published"]
     start = day_start(since.date(), ZoneInfo(settings.usage_time_zone)) if since else None
     with _database(settings) as engine, Session(engine) as session:
-        facts = load_facts(session=session, since=start, until=None, with_queries=True)
-    labels, tickets = labelled_queries(
-        facts.suggestions, facts.events, facts.outcomes, {a.id for a in articles}, settings.usage_reopen_window_days
-    )
+        suggestions = load_suggestions(session=session, since=None, until=None, with_query=True)
+        links = load_events(session=session, since=None, until=None, types=LINK_TYPES)
+        outcomes = load_outcomes(session=session, since=start, until=None)
+    ids = {a.id for a in articles}
+    labels, tickets = labelled_queries(suggestions, links, outcomes, ids, settings.usage_reopen_window_days)
     if not labels:
         raise click.ClickException("no solved ticket with linked articles and a kept query: nothing to export")
     done = write_dataset(folder, articles, labels, tickets)

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import Suggestion
-from service.usage.models import Agent, ArticleSeen, Flag, TicketOutcome, TicketOutcomeAgent, UsageEvent
+from service.usage.models import (
+    STAGE_OF,
+    USE_TYPES,
+    Agent,
+    ArticleSeen,
+    Flag,
+    TicketOutcome,
+    TicketOutcomeAgent,
+    UsageEvent,
+)
 from service.usage.periods import as_utc
 
 
@@ -60,31 +70,65 @@ class SuggestionFact:
 
 
 @dataclass(frozen=True, slots=True)
+class PairFact:
+    """A (suggestion, article) pair with the furthest funnel stage its events reached (``STAGE_OF``)."""
+
+    suggestion_id: str
+    article_id: str
+    ticket_id: str | None
+    stage: int
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What one report reads: loading only that keeps a month of events within the report budget."""
+
+    event_types: tuple[str, ...] | None = ()
+    outcomes: bool = False
+    suggestions: bool = False
+    pairs: bool = False
+    versions: bool = False
+    gap_queries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
-    """Everything the reports read, for one time range."""
+    """What the reports read, for one time range (each report loads only what it needs)."""
 
-    events: Sequence[EventFact]
-    outcomes: Sequence[OutcomeFact]
-    suggestions: Sequence[SuggestionFact]
-    agents: dict[str, str | None]
-    articles_seen: dict[str, datetime]
-    open_flags: dict[str, list[str]]
+    events: Sequence[EventFact] = ()
+    outcomes: Sequence[OutcomeFact] = ()
+    suggestions: Sequence[SuggestionFact] = ()
+    agents: dict[str, str | None] = field(default_factory=dict)
+    articles_seen: dict[str, datetime] = field(default_factory=dict)
+    open_flags: dict[str, list[str]] = field(default_factory=dict)
+    pairs: Sequence[PairFact] = ()
+    article_versions: dict[str, set[str]] = field(default_factory=dict)
+    gap_queries: Sequence[str] = ()
 
 
-def load_events(*, session: Session, since: datetime | None, until: datetime | None) -> list[EventFact]:
-    """Events that occurred in ``[since, until)``, in time order."""
+def _in_range(column: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
+    condition: sa.ColumnElement[bool] = sa.true()
+    if since is not None:
+        condition = sa.and_(condition, column >= since)
+    if until is not None:
+        condition = sa.and_(condition, column < until)
+    return condition
+
+
+def load_events(
+    *, session: Session, since: datetime | None, until: datetime | None, types: Sequence[str] | None = None
+) -> list[EventFact]:
+    """Events of ``types`` (None: all) that occurred in ``[since, until)``, in time order."""
     columns = ("type", "article_id", "agent_id", "occurred_at", "suggestion_id", "ticket_id", "rank", "index_version")
     # Plain column tuples through the connection: a month of events as ORM objects costs seconds.
     query = sa.select(*(col(getattr(UsageEvent, c)) for c in columns))
-    in_range: sa.ColumnElement[bool] = sa.true()
-    if since is not None:
-        in_range = sa.and_(in_range, col(UsageEvent.occurred_at) >= since)
-    if until is not None:
-        in_range = sa.and_(in_range, col(UsageEvent.occurred_at) < until)
+    in_range = _in_range(col(UsageEvent.occurred_at), since, until)
     if since is not None or until is not None:
         # A ticket closed in the range keeps the links made on it before the range started.
         closed = col(UsageEvent.ticket_id).in_(_tickets_in(since, until))
         in_range = sa.or_(in_range, sa.and_(col(UsageEvent.type).in_(("linked", "unlinked")), closed))
+    if types is not None:
+        query = query.where(col(UsageEvent.type).in_(types))
     query = query.where(in_range).order_by(col(UsageEvent.occurred_at), col(UsageEvent.id))
     rows = session.connection().execute(query).all()
     return [EventFact(r[0], r[1], r[2], as_utc(r[3]), *r[4:]) for r in rows]
@@ -129,18 +173,70 @@ def load_suggestions(
     return [SuggestionFact(r[0], as_utc(r[1]), r[2], r[3], r[4], r[5], r[6] if with_query else "") for r in rows]
 
 
-def load_facts(
-    *, session: Session, since: datetime | None, until: datetime | None, with_queries: bool = False
-) -> Facts:
-    """Every fact the reports use for ``[since, until)``."""
+def load_pairs(*, session: Session, since: datetime | None, until: datetime | None) -> list[PairFact]:
+    """Per (suggestion, article): its ticket and the furthest funnel stage reached, aggregated in SQL."""
+    stage = sa.case(STAGE_OF, value=col(UsageEvent.type), else_=0)
+    query = (
+        sa.select(
+            col(UsageEvent.suggestion_id),
+            col(UsageEvent.article_id),
+            sa.func.max(UsageEvent.ticket_id),
+            sa.func.max(stage),
+        )
+        .where(col(UsageEvent.suggestion_id).is_not(None), _in_range(col(UsageEvent.occurred_at), since, until))
+        .group_by(col(UsageEvent.suggestion_id), col(UsageEvent.article_id))
+    )
+    return [PairFact(r[0], r[1], r[2], int(r[3])) for r in session.connection().execute(query)]
+
+
+def load_article_versions(*, session: Session, since: datetime | None, until: datetime | None) -> dict[str, set[str]]:
+    """The index versions each article was served from (in suggestions that got an event)."""
+    query = (
+        sa.select(col(UsageEvent.article_id), col(UsageEvent.index_version))
+        .where(col(UsageEvent.index_version).is_not(None), _in_range(col(UsageEvent.occurred_at), since, until))
+        .distinct()
+    )
+    versions: dict[str, set[str]] = defaultdict(set)
+    for article_id, version in session.connection().execute(query):
+        versions[article_id].add(str(version))
+    return dict(versions)
+
+
+def load_gap_queries(*, session: Session, since: datetime | None, until: datetime | None, limit: int) -> list[str]:
+    """The newest ``limit`` kept masked queries not answerable, or shown and never used (oldest first)."""
+    event = sa.select(col(UsageEvent.id)).where(col(UsageEvent.suggestion_id) == col(Suggestion.id))
+    shown = sa.exists(event.where(col(UsageEvent.type) == "shown"))
+    used = sa.exists(event.where(col(UsageEvent.type).in_(USE_TYPES)))
+    query = (
+        sa.select(col(Suggestion.query))
+        .where(
+            col(Suggestion.query) != "",
+            _in_range(col(Suggestion.created_at), since, until),
+            sa.or_(col(Suggestion.answerable).is_(False), sa.and_(shown, sa.not_(used))),
+        )
+        .order_by(col(Suggestion.created_at).desc())
+        .limit(limit)
+    )
+    return [row[0] for row in session.connection().execute(query)][::-1]
+
+
+def load_facts(*, session: Session, since: datetime | None, until: datetime | None, needs: Needs) -> Facts:
+    """The facts ``needs`` names for ``[since, until)``; agents, first-seen times and open flags always."""
     flags: dict[str, list[str]] = defaultdict(list)
     for flag in session.exec(select(Flag).where(Flag.status == "open").order_by(col(Flag.id))):
         flags[flag.article_id].append(flag.comment or "")
     return Facts(
-        events=load_events(session=session, since=since, until=until),
-        outcomes=load_outcomes(session=session, since=since, until=until),
-        suggestions=load_suggestions(session=session, since=since, until=until, with_query=with_queries),
+        events=load_events(session=session, since=since, until=until, types=needs.event_types)
+        if needs.event_types != ()
+        else [],
+        outcomes=load_outcomes(session=session, since=since, until=until) if needs.outcomes else [],
+        suggestions=load_suggestions(session=session, since=since, until=until) if needs.suggestions else [],
         agents={a.agent_id: a.team for a in session.exec(select(Agent).where(col(Agent.active)))},
         articles_seen={a.article_id: as_utc(a.first_seen_at) for a in session.exec(select(ArticleSeen))},
         open_flags=dict(flags),
+        pairs=load_pairs(session=session, since=since, until=until) if needs.pairs else [],
+        article_versions=load_article_versions(session=session, since=since, until=until) if needs.versions else {},
+        gap_queries=load_gap_queries(session=session, since=since, until=until, limit=needs.gap_queries)
+        if needs.gap_queries
+        else [],
     )

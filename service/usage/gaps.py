@@ -1,11 +1,11 @@
 """Content gaps: masked queries the KB did not serve well, grouped by meaning.
 
-A gap query is a suggestion whose query is kept (not blanked by retention) and that was
-either not ``answerable`` or shown and never used (no copy, insert or link). Queries are
+A gap query (``facts.load_gap_queries``) is a suggestion whose query is kept (not blanked by
+retention) and that was either not ``answerable`` or shown and never used. Queries are
 embedded with the service's query embedder and grouped by scikit-learn's
 ``AgglomerativeClustering`` (average linkage on cosine distance, cut at
 ``KB_USAGE_GAP_DISTANCE``): no number of groups to guess, and every member is within the
-cut of its group on average. The pairwise matrix is quadratic, so the newest
+cut of its group on average. The pairwise matrix is quadratic, so only the newest
 :data:`MAX_QUERIES` gap queries are grouped.
 """
 
@@ -16,9 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-
-from service.usage.facts import Facts
-from service.usage.models import USE_TYPES
 
 MAX_QUERIES = 3000
 EXAMPLES = 3
@@ -31,18 +28,6 @@ class Gap:
     size: int
     examples: list[str]
     closest_article: str | None
-
-
-def gap_queries(facts: Facts) -> list[str]:
-    """The masked gap queries (newest last), at most :data:`MAX_QUERIES`."""
-    used = {e.suggestion_id for e in facts.events if e.type in USE_TYPES}
-    shown = {e.suggestion_id for e in facts.events if e.type == "shown"}
-    queries = [
-        s.query
-        for s in facts.suggestions
-        if s.query.strip() and (not s.answerable or (s.id in shown and s.id not in used))
-    ]
-    return queries[-MAX_QUERIES:]
 
 
 def cluster(vectors: NDArray[np.float32], distance: float) -> NDArray[np.int64]:

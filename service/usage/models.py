@@ -27,6 +27,22 @@ EVENT_TYPES = (
     "flagged",
 )
 USE_TYPES = ("copied", "inserted", "linked")
+LINK_TYPES = ("linked", "unlinked")
+FUNNEL = ("shown", "opened", "copied_or_inserted", "linked", "solved")
+# The funnel stage an event proves (an index into FUNNEL): a later stage implies the earlier ones,
+# so a link made without an "opened" event still counts as opened; a vote or flag implies the article was opened.
+STAGE_OF = {
+    "shown": 0,
+    "dismissed": 0,
+    "helpful": 1,
+    "not_helpful": 1,
+    "flagged": 1,
+    "opened": 1,
+    "copied": 2,
+    "inserted": 2,
+    "linked": 3,
+    "unlinked": 3,
+}
 OUTCOME_STATUSES = ("resolved", "reopened", "closed")
 COMPLEXITIES = ("L1", "L2", "L3")
 FLAG_STATUSES = ("open", "resolved")

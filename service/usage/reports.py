@@ -13,9 +13,23 @@ from sqlmodel import Session
 from indexer.search import Retriever
 from service.usage import analytics, gaps
 from service.usage.analytics import Options, Table
-from service.usage.facts import load_facts
+from service.usage.facts import Needs, load_facts
+from service.usage.models import LINK_TYPES, USE_TYPES
 
 REPORT_NAMES = (*analytics.REPORTS, "articles", "gaps")
+_VOTES = ("helpful", "not_helpful")
+NEEDS = {
+    "link-rate": Needs(event_types=LINK_TYPES, outcomes=True),
+    "adoption": Needs(event_types=USE_TYPES, suggestions=True),
+    "adoption-by-rank": Needs(event_types=USE_TYPES),
+    "funnel": Needs(outcomes=True, pairs=True),
+    "reuse": Needs(event_types=LINK_TYPES, outcomes=True, suggestions=True),
+    "reuse-distribution": Needs(event_types=LINK_TYPES),
+    "flags": Needs(),
+    "participation": Needs(event_types=(*USE_TYPES, "flagged"), suggestions=True),
+    "articles": Needs(event_types=(*USE_TYPES, *_VOTES), versions=True),
+    "gaps": Needs(gap_queries=gaps.MAX_QUERIES),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +78,13 @@ def run_report(
         ReportUnavailable: ``gaps`` without an embedder.
         KeyError: an unknown report name (callers validate against :data:`REPORT_NAMES`).
     """
-    facts = load_facts(session=session, since=since, until=until, with_queries=name == "gaps")
+    facts = load_facts(session=session, since=since, until=until, needs=NEEDS[name])
     if name == "articles":
         return analytics.articles(facts, opts, kb.review_by, today)
     if name == "gaps":
         if kb.embed is None:
             raise ReportUnavailable("content gaps need a loaded index build (its embedder groups the queries)")
-        found = gaps.find_gaps(gaps.gap_queries(facts), kb.embed, gap_distance, kb.closest)
+        found = gaps.find_gaps(facts.gap_queries, kb.embed, gap_distance, kb.closest)
         definition = (
             "masked queries not answerable, or shown and never used, grouped by meaning (query embeddings, "
             f"scikit-learn AgglomerativeClustering, average linkage, cosine distance < {gap_distance})"

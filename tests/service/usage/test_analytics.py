@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from service.usage import analytics
 from service.usage.analytics import Options
-from service.usage.facts import EventFact, Facts, OutcomeFact, SuggestionFact
+from service.usage.facts import EventFact, Facts, OutcomeFact, PairFact, SuggestionFact
 from service.usage.periods import bucket, day_start
 from service.usage.tickets import net_links, ticket_states
 
@@ -112,18 +112,10 @@ def test_net_links_replay_link_and_unlink_in_time_order():
     assert net_links(events) == {"T1": {"a": at(2)}}
 
 
-def test_funnel_counts_each_pair_at_its_furthest_stage_and_solved_tickets():
-    s = [SuggestionFact("s1", at(0), "a1", "T1"), SuggestionFact("s2", at(0), "a1", "T2")]
-    events = [
-        EventFact("shown", "x", "a1", at(0), "s1", "T1", 1),
-        EventFact("opened", "x", "a1", at(0), "s1", "T1", 1),
-        EventFact("copied", "x", "a1", at(0), "s1", "T1", 1),
-        EventFact("linked", "x", "a1", at(0), "s1", "T1", 1),
-        EventFact("shown", "y", "a1", at(0), "s1", "T1", 2),
-        EventFact("linked", "x", "a1", at(0), "s2", "T2", 1),  # a link implies it was shown and opened
-    ]
+def test_funnel_counts_each_pair_at_its_stage_and_up_to_solved_only_on_tickets_that_stayed_solved():
+    pairs = [PairFact("s1", "x", "T1", 3), PairFact("s1", "y", "T1", 0), PairFact("s2", "x", "T2", 3)]
     outcomes = [outcome("T1", "resolved", 1), outcome("T2", "resolved", 1), outcome("T2", "reopened", 2)]
-    table = analytics.funnel(facts(events, outcomes, s), Options())
+    table = analytics.funnel(Facts(outcomes=outcomes, pairs=pairs), Options())
     assert table.columns == ("article_id", "shown", "opened", "copied_or_inserted", "linked", "solved")
     assert table.rows == [("all", 3, 2, 2, 2, 1), ("x", 2, 2, 2, 2, 1), ("y", 1, 0, 0, 0, 0)]
 
@@ -156,15 +148,14 @@ def test_reuse_distribution_buckets_articles_by_tickets_linking_them():
 
 def test_per_article_uses_votes_flags_staleness_and_versions():
     events = [
-        EventFact("copied", "x", "a1", at(0), "s1", index_version="v1"),
-        EventFact("linked", "x", "a1", at(2), "s2", index_version="v2"),
+        EventFact("copied", "x", "a1", at(0), "s1"),
+        EventFact("linked", "x", "a1", at(2), "s2"),
         EventFact("helpful", "x", "a2", at(1)),
         EventFact("not_helpful", "x", "a3", at(1)),
         EventFact("helpful", "x", "a3", at(1)),
     ]
-    table = analytics.articles(
-        facts(events, flags={"x": ["wrong fee"]}), Options(), {"x": "2026-10-01"}, date(2026, 12, 1)
-    )
+    f = Facts(events=events, open_flags={"x": ["wrong fee"]}, article_versions={"x": {"v2", "v1"}})
+    table = analytics.articles(f, Options(), {"x": "2026-10-01"}, date(2026, 12, 1))
     assert table.rows == [("x", 2, 2, 1, 0.6667, 1, at(2).isoformat(), True, "v1,v2")]
 
 

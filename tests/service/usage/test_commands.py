@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
 from indexer.config import Settings
 from service.cli import main
 from service.db import make_engine, upgrade
 from service.models import Suggestion
 from service.usage import crud
+from service.usage.facts import load_gap_queries
 from service.usage.models import TicketOutcome, UsageEvent
 from tests.conftest import KB_MINI, FakeEmbedder
 
@@ -134,6 +135,35 @@ def test_report_link_rate_on_a_hand_built_month_in_each_format(cli_settings):
     assert csv_out.splitlines() == ["group,period,closed,linked,link_rate,trend", "all,2026-W46,1,1,1.0,"]
     table = run(cli_settings, "report", "link-rate", "--period", "month").output
     assert "2026-11" in table and "closed or resolved tickets with at least one linked article" in table
+
+
+def test_funnel_and_gap_queries_on_the_database(cli_settings):
+    with session_of(cli_settings) as session:
+        add_suggestion(session, "1" * 32, "T1", "退款多久到账", ["x", "y"])
+        add_suggestion(session, "2" * 32, "T2", "发票怎么开", ["x"])
+        add_suggestion(session, "3" * 32, None, "积分能转让吗", ["x"])
+        for n, (kind, article, sid) in enumerate(
+            [
+                ("shown", "x", "1"),
+                ("opened", "x", "1"),
+                ("copied", "x", "1"),
+                ("linked", "x", "1"),
+                ("shown", "y", "1"),
+                ("linked", "x", "2"),
+                ("shown", "x", "3"),
+                ("dismissed", "x", "3"),
+            ]
+        ):
+            add_event(session, f"fn{n}", kind, None, article, suggestion=sid * 32)
+        add_outcome(session, "fo1", "T1", "resolved", T0 + timedelta(days=1))
+        add_outcome(session, "fo2", "T2", "resolved", T0 + timedelta(days=1))
+        add_outcome(session, "fo3", "T2", "reopened", T0 + timedelta(days=2))
+        session.exec(update(UsageEvent).where(col(UsageEvent.suggestion_id) == "1" * 32).values(ticket_id="T1"))
+        session.exec(update(UsageEvent).where(col(UsageEvent.suggestion_id) == "2" * 32).values(ticket_id="T2"))
+        session.commit()
+        assert load_gap_queries(session=session, since=None, until=None, limit=10) == ["积分能转让吗"]
+    rows = json.loads(run(cli_settings, "report", "funnel", "--format", "json").output)["rows"]
+    assert [tuple(r.values()) for r in rows] == [("all", 4, 2, 2, 2, 1), ("x", 3, 2, 2, 2, 1), ("y", 1, 0, 0, 0, 0)]
 
 
 def test_flags_list_and_resolve(cli_settings):

@@ -1,27 +1,8 @@
-"""Content gaps: which queries count, and grouping by meaning."""
+"""Content gaps: grouping by meaning (which queries count is tested on the databases in test_commands)."""
 
 import numpy as np
 
 from service.usage import gaps
-from service.usage.facts import EventFact, Facts, SuggestionFact
-from tests.service.usage.test_analytics import at
-
-
-def test_gap_queries_are_unanswerable_or_shown_and_never_used():
-    suggestions = [
-        SuggestionFact("s1", at(0), query="退款", answerable=False),
-        SuggestionFact("s2", at(0), query="运费"),
-        SuggestionFact("s3", at(0), query="发票"),
-        SuggestionFact("s4", at(0), query=""),
-        SuggestionFact("s5", at(0), query="地址"),
-    ]
-    events = [
-        EventFact("shown", "x", "a", at(0), "s2"),
-        EventFact("shown", "x", "a", at(0), "s3"),
-        EventFact("copied", "x", "a", at(0), "s3"),
-        EventFact("shown", "x", "a", at(0), "s4"),
-    ]
-    assert gaps.gap_queries(Facts([*events], [], suggestions, {}, {}, {})) == ["退款", "运费"]
 
 
 def test_find_gaps_groups_close_vectors_largest_first():
