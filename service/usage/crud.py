@@ -8,7 +8,9 @@ with a different payload raises :class:`KeyReused`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,19 +22,41 @@ from sqlmodel import Session, SQLModel, col, select
 from service.models import Suggestion, utcnow
 from service.usage.models import Agent, ArticleSeen, Flag, TicketOutcome, TicketOutcomeAgent, UsageEvent
 
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_REGISTRY = threading.Lock()
+
+
+@contextlib.contextmanager
+def writing(session: Session) -> Iterator[None]:
+    """Serialise this process's write transactions on SQLite (PostgreSQL: no-op).
+
+    SQLite admits one writer at a time; threads that all wait in its busy handler give up after
+    ``busy_timeout`` under load ("database is locked"), while a lock here queues them fairly.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    with _REGISTRY:
+        lock = _SQLITE_WRITERS.setdefault(str(bind.engine.url), threading.Lock())
+    with lock:
+        yield
+
 
 class KeyReused(Exception):
     """An idempotency key already stored with a different payload."""
 
 
-def _insert_ignoring_conflict(session: Session, model: type[SQLModel], rows: list[dict[str, Any]], key: str) -> int:
-    """Insert ``rows``, skipping those whose ``key`` exists; returns how many were inserted."""
+def _insert_ignoring_conflict(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], key: str
+) -> set[Any]:
+    """Insert ``rows`` in one statement, skipping those whose ``key`` exists; returns the inserted keys."""
     if not rows:
-        return 0
+        return set()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=[key])
     # RETURNING, not rowcount: psycopg reports -1 for a multi-row VALUES insert.
-    return len(session.exec(statement.returning(sa.column(key))).all())
+    return set(session.exec(statement.returning(sa.column(key))).scalars())
 
 
 def ensure_agents(*, session: Session, agent_ids: Iterable[str]) -> None:
@@ -67,38 +91,56 @@ def get_agent(*, session: Session, agent_id: str) -> Agent | None:
     return session.get(Agent, agent_id)
 
 
-def record_event(*, session: Session, event: UsageEvent, commit: bool = True) -> tuple[UsageEvent, bool]:
-    """Store ``event`` once per ``event_id`` and commit; a flag event also opens a flag.
+def record_events(*, session: Session, events: Sequence[UsageEvent]) -> list[UsageEvent | KeyReused]:
+    """Store each event once per ``event_id`` in one INSERT, without committing; flag events open a flag.
 
-    Args:
-        commit: False for a batch, whose caller records the agent and commits once at the end.
+    The caller records the agents and commits (a batch commits once). A conflicting item writes nothing,
+    so the others need no savepoint.
 
     Returns:
-        The stored event (the first one on a retry) and whether this call inserted it.
+        Per event, in order: the stored row (the first one on a retry), or :class:`KeyReused` when the
+        event id is stored with a different payload.
+    """
+    inserted = _insert_ignoring_conflict(
+        session, UsageEvent, [e.model_dump(exclude={"id"}) for e in events], "event_id"
+    )
+    ids = list({e.event_id for e in events})
+    stored = {row.event_id: row for row in session.exec(select(UsageEvent).where(col(UsageEvent.event_id).in_(ids)))}
+    results: list[UsageEvent | KeyReused] = []
+    for event in events:
+        row = stored[event.event_id]
+        if row.payload_hash != event.payload_hash:
+            results.append(KeyReused(f"event_id {event.event_id!r} was already used for a different event"))
+            continue
+        if row.event_id in inserted and row.type == "flagged":
+            inserted.discard(row.event_id)
+            assert row.id is not None
+            session.add(
+                Flag(
+                    event_id=row.id,
+                    article_id=row.article_id,
+                    agent_id=row.agent_id,
+                    comment=row.comment,
+                    created_at=row.created_at,
+                )
+            )
+        results.append(row)
+    return results
+
+
+def record_event(*, session: Session, event: UsageEvent) -> UsageEvent:
+    """Store one event once per ``event_id`` (recording its agent) and commit.
 
     Raises:
-        KeyReused: the event id is stored with a different payload (this call wrote nothing).
+        KeyReused: the event id is stored with a different payload (nothing is written).
     """
-    if commit:
-        ensure_agents(session=session, agent_ids=[event.agent_id])
-    inserted = _insert_ignoring_conflict(session, UsageEvent, [event.model_dump(exclude={"id"})], "event_id") == 1
-    stored = session.exec(select(UsageEvent).where(UsageEvent.event_id == event.event_id)).one()
-    if stored.payload_hash != event.payload_hash:
-        raise KeyReused(f"event_id {event.event_id!r} was already used for a different event")
-    if inserted and stored.type == "flagged":
-        assert stored.id is not None
-        session.add(
-            Flag(
-                event_id=stored.id,
-                article_id=stored.article_id,
-                agent_id=stored.agent_id,
-                comment=stored.comment,
-                created_at=stored.created_at,
-            )
-        )
-    if commit:
-        session.commit()
-    return stored, inserted
+    ensure_agents(session=session, agent_ids=[event.agent_id])
+    (result,) = record_events(session=session, events=[event])
+    if isinstance(result, KeyReused):
+        session.rollback()
+        raise result
+    session.commit()
+    return result
 
 
 def record_outcome(*, session: Session, outcome: TicketOutcome, agent_ids: Sequence[str]) -> tuple[TicketOutcome, bool]:
@@ -109,7 +151,7 @@ def record_outcome(*, session: Session, outcome: TicketOutcome, agent_ids: Seque
     """
     ensure_agents(session=session, agent_ids=agent_ids)
     row = outcome.model_dump(exclude={"id"})
-    inserted = _insert_ignoring_conflict(session, TicketOutcome, [row], "idempotency_key") == 1
+    inserted = bool(_insert_ignoring_conflict(session, TicketOutcome, [row], "idempotency_key"))
     key = outcome.idempotency_key
     stored = session.exec(select(TicketOutcome).where(TicketOutcome.idempotency_key == key)).one()
     if stored.payload_hash != outcome.payload_hash:
@@ -174,7 +216,7 @@ def record_articles_seen(
     rows = [
         {"article_id": a, "first_seen_at": at, "first_index_version": index_version} for a in sorted(set(article_ids))
     ]
-    added = _insert_ignoring_conflict(session, ArticleSeen, rows, "article_id")
+    added = len(_insert_ignoring_conflict(session, ArticleSeen, rows, "article_id"))
     session.commit()
     return added
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-MAX_QUERIES = 3000
+MAX_QUERIES = 1000
 EXAMPLES = 3
 
 

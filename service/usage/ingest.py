@@ -69,21 +69,13 @@ def to_utc(value: datetime | None) -> datetime:
     return utcnow() if value is None else value.astimezone(UTC)
 
 
-def record_suggestion_event(
-    *,
-    session: Session,
-    suggestion: Suggestion,
-    body: EventCreate,
-    agent_id: str,
-    api_key_id: int | None,
-    masker: PIIMasker,
-    commit: bool = True,
-) -> EventPublic:
-    """Validate one event against its suggestion and store it once (``commit=False``: see :func:`record_batch`).
+def suggestion_event(
+    *, suggestion: Suggestion, body: EventCreate, agent_id: str, api_key_id: int | None, masker: PIIMasker
+) -> UsageEvent:
+    """The row for one event on ``suggestion`` (comment masked, rank and ticket from the suggestion).
 
     Raises:
         Invalid: the article is not one of the suggestion's results.
-        IdempotencyConflict: the event id was used for a different event.
     """
     ranked = [str(r.get("article_id")) for r in suggestion.results]
     if body.article_id not in ranked:
@@ -94,7 +86,7 @@ def record_suggestion_event(
     digest = payload_hash(
         {"kind": "suggestion", "suggestion_id": suggestion.id, "agent_id": agent_id, **body.model_dump(mode="json")}
     )
-    event = UsageEvent(
+    return UsageEvent(
         event_id=body.event_id,
         type=body.type,
         suggestion_id=suggestion.id,
@@ -108,7 +100,6 @@ def record_suggestion_event(
         occurred_at=to_utc(body.occurred_at),
         payload_hash=digest,
     )
-    return _store(session, event, commit)
 
 
 def record_ticket_link(
@@ -144,12 +135,18 @@ def record_ticket_link(
         occurred_at=to_utc(occurred_at),
         payload_hash=digest,
     )
-    return _store(session, event)
+    return store(session, event)
 
 
-def _store(session: Session, event: UsageEvent, commit: bool = True) -> EventPublic:
+def store(session: Session, event: UsageEvent) -> EventPublic:
+    """Store one event once and commit.
+
+    Raises:
+        IdempotencyConflict: the event id was used for a different event.
+    """
     try:
-        stored, _ = crud.record_event(session=session, event=event, commit=commit)
+        with crud.writing(session):
+            stored = crud.record_event(session=session, event=event)
     except crud.KeyReused as exc:
         raise IdempotencyConflict(str(exc), details={"event_id": event.event_id}) from exc
     return public(stored)
@@ -164,39 +161,44 @@ def record_batch(
     api_key_id: int | None,
     masker: PIIMasker,
 ) -> list[tuple[int, EventPublic | None, ServiceError | None]]:
-    """Each event of a batch validated on its own (one bad item fails alone), all committed in one transaction.
+    """Each event of a batch validated on its own (one bad item fails alone), all stored in one transaction.
 
-    One commit per batch rather than per event is what lets 8 clients ingest thousands of events a second;
-    an item that fails writes nothing, so the others need no savepoint.
+    One INSERT and one commit per batch, not per event, is what lets 8 clients ingest thousands of
+    events a second.
     """
-    crud.ensure_agents(session=session, agent_ids=[agent_id])
     results: list[tuple[int, EventPublic | None, ServiceError | None]] = []
+    bodies: list[EventCreate | None] = []
     for raw in items:
         try:
-            body = EventCreate.model_validate(raw)
+            bodies.append(EventCreate.model_validate(raw))
+            results.append((200, None, None))
         except ValidationError as exc:
             details = [
                 {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"], "type": e["type"]}
                 for e in exc.errors()
             ]
             message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+            bodies.append(None)
             results.append((422, None, Invalid(message, details=details)))
+    rows: dict[int, UsageEvent] = {}
+    for n, body in enumerate(bodies):
+        if body is None:
             continue
         try:
-            event = record_suggestion_event(
-                session=session,
-                suggestion=suggestion,
-                body=body,
-                agent_id=agent_id,
-                api_key_id=api_key_id,
-                masker=masker,
-                commit=False,
+            rows[n] = suggestion_event(
+                suggestion=suggestion, body=body, agent_id=agent_id, api_key_id=api_key_id, masker=masker
             )
         except ServiceError as exc:
-            results.append((exc.status_code, None, exc))
-            continue
-        results.append((200, event, None))
-    session.commit()
+            results[n] = (exc.status_code, None, exc)
+    with crud.writing(session):
+        crud.ensure_agents(session=session, agent_ids=[agent_id])
+        stored = crud.record_events(session=session, events=list(rows.values()))
+        for n, row in zip(rows, stored, strict=True):
+            if isinstance(row, crud.KeyReused):
+                results[n] = (409, None, IdempotencyConflict(str(row), details={"event_id": rows[n].event_id}))
+            else:
+                results[n] = (200, public(row), None)  # before the commit, which expires the rows
+        session.commit()
     return results
 
 

@@ -67,7 +67,7 @@ class UsageEvent(SQLModel, table=True):
 
     __tablename__ = "usage_events"
     __table_args__ = (
-        sa.Index("ix_usage_events_suggestion", "suggestion_id"),
+        sa.Index("ix_usage_events_suggestion_type", "suggestion_id", "type"),
         sa.Index("ix_usage_events_ticket", "ticket_id", "occurred_at"),
         sa.Index("ix_usage_events_article_type", "article_id", "type"),
         sa.Index("ix_usage_events_agent_occurred", "agent_id", "occurred_at"),

@@ -96,7 +96,8 @@ def record(
         payload_hash=digest,
     )
     try:
-        stored, _ = crud.record_outcome(session=session, outcome=row, agent_ids=outcome.agent_ids)
+        with crud.writing(session):
+            stored, _ = crud.record_outcome(session=session, outcome=row, agent_ids=outcome.agent_ids)
     except crud.KeyReused as exc:
         raise IdempotencyConflict(str(exc), details={"idempotency_key": key}) from exc
     assert stored.id is not None

@@ -85,9 +85,10 @@ def post_event(
     """Store one event; a retry with the same ``event_id`` returns the first one's answer."""
     agent_id = _agent_of(principal)
     suggestion = _suggestion_for(session, writer, settings, suggestion_id, agent_id)
-    return ingest.record_suggestion_event(
-        session=session, suggestion=suggestion, body=body, agent_id=agent_id, api_key_id=principal.key_id, masker=masker
+    event = ingest.suggestion_event(
+        suggestion=suggestion, body=body, agent_id=agent_id, api_key_id=principal.key_id, masker=masker
     )
+    return ingest.store(session, event)
 
 
 @router.post(

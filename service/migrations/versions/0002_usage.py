@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("created_at", TZ, nullable=False),
         sa.Column("payload_hash", sa.String(64), nullable=False),
     )
-    op.create_index("ix_usage_events_suggestion", "usage_events", ["suggestion_id"])
+    op.create_index("ix_usage_events_suggestion_type", "usage_events", ["suggestion_id", "type"])
     op.create_index("ix_usage_events_ticket", "usage_events", ["ticket_id", "occurred_at"])
     op.create_index("ix_usage_events_article_type", "usage_events", ["article_id", "type"])
     op.create_index("ix_usage_events_agent_occurred", "usage_events", ["agent_id", "occurred_at"])
