@@ -193,6 +193,7 @@ def generate(engine: sa.Engine, args: argparse.Namespace) -> dict[str, float]:
 
 
 def time_reports(engine: sa.Engine) -> None:
+    from sklearn.cluster import AgglomerativeClustering  # noqa: F401 - a one-time import (~1 s), not a report cost
     from sqlmodel import Session
 
     embedder = HashEmbedder()
