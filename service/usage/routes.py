@@ -18,6 +18,7 @@ from service.models import Suggestion
 from service.usage import crud, ingest, outcomes
 from service.usage.errors import Invalid, NotFound
 from service.usage.schemas import (
+    AGENT_ID,
     AgentId,
     AgentPublic,
     AgentsPublic,
@@ -55,6 +56,11 @@ def _agent_of(principal: Principal) -> str:
         raise Invalid(
             "no agent: an integration key names the agent in the X-Agent-Id header",
             details=[{"field": "X-Agent-Id", "message": "required", "type": "missing"}],
+        )
+    if not AGENT_ID.fullmatch(principal.agent_id):
+        raise Invalid(
+            f"agent id {principal.agent_id[:80]!r} is not 1–64 letters, digits or _.@:-",
+            details=[{"field": "X-Agent-Id", "message": "malformed", "type": "value_error"}],
         )
     return principal.agent_id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -20,7 +21,8 @@ FlagStatus = Literal["open", "resolved"]
 MAX_COMMENT = 1000
 MAX_BATCH = 100
 # Ticket systems use numbers, prefixes and UUIDs; anything else (spaces, quotes, slashes) is a client bug.
-AgentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:\-]{0,63}$")]
+AGENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:\-]{0,63}")
+AgentId = Annotated[str, StringConstraints(pattern=f"^{AGENT_ID.pattern}$")]
 TicketId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.#:\-]{0,127}$")]
 ArticleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]

@@ -189,6 +189,12 @@ def test_integration_key_acts_for_the_agent_it_names(client, make_key):
     assert response.status_code == 200 and response.json()["agent_id"] == "ev-a7"
 
 
+def test_a_malformed_x_agent_id_is_refused(client, make_key):
+    headers = {"X-API-Key": make_key("integration"), "X-Agent-Id": "x" * 65}
+    response = client.post("/v1/tickets/ZD-78/links", json={"article_id": "refund-arrival"}, headers=headers)
+    assert "agent id" in assert_error(response, 422, "validation_error")["message"]
+
+
 def test_ticket_links_and_unlinks_without_a_suggestion(client, make_key):
     key = make_key("agent", "ev-a8")
     headers = {"X-API-Key": key}
