@@ -111,9 +111,10 @@ def report_cmd(ctx: click.Context, name: str, period: Any, group_by: Any, since:
     if name in ("gaps", "articles"):
         try:
             kb = KB.of(load_retriever(settings))
-        except KBError as exc:
+        except (KBError, OSError, RuntimeError, ValueError) as exc:  # no build, or its model cannot load here
             if name == "gaps":
-                raise click.ClickException(f"content gaps need the index: {exc}") from exc
+                raise click.ClickException(f"content gaps need the index and its model: {exc}") from exc
+            click.echo(f"warning: no serving build ({exc}); the stale column is left false", err=True)
     with _database(settings) as engine, Session(engine) as session:
         try:
             table = run_report(

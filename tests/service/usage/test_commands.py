@@ -222,3 +222,14 @@ def test_export_eval_round_trip(cli_settings, tmp_path, monkeypatch):
     assert evaluated.exit_code == 0, evaluated.output
     payload = json.loads(evaluated.stdout)
     assert payload["n_queries"] == 2 and payload["runs"][0]["metrics"]["recall@5"] == 1.0
+
+
+def test_report_articles_without_an_index_warns_and_gaps_refuse(cli_settings):
+    with session_of(cli_settings) as session:
+        add_event(session, "ar1", "copied", None, "refund-arrival")
+    articles = run(cli_settings, "report", "articles", "--format", "csv")
+    assert articles.exit_code == 0, articles.output
+    assert "warning: no serving build" in articles.stderr
+    assert articles.stdout.splitlines()[1].startswith("refund-arrival,1,0,0,,0,")
+    gaps = run(cli_settings, "report", "gaps")
+    assert gaps.exit_code == 1 and "content gaps need the index" in gaps.output
