@@ -87,7 +87,7 @@ def _team_of(agent_ids: tuple[str, ...], teams: Mapping[str, str | None]) -> str
 
 def adoption(facts: Facts, opts: Options) -> Table:
     """Share of suggestions with at least one copied, inserted or linked result."""
-    used = {e.suggestion_id for e in facts.events if e.type in USE_TYPES and e.suggestion_id}
+    used = facts.used_suggestions
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for s in facts.suggestions:
         group = {
@@ -177,12 +177,12 @@ def articles(facts: Facts, _opts: Options, review_by: Mapping[str, str | None], 
     uses: Counter[str] = Counter()
     votes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     last: dict[str, datetime] = {}
-    for e in facts.events:
-        if e.type in USE_TYPES:
-            uses[e.article_id] += 1
-            last[e.article_id] = max(last.get(e.article_id, e.occurred_at), e.occurred_at)
-        elif e.type in ("helpful", "not_helpful"):
-            votes[e.article_id][e.type == "not_helpful"] += 1
+    for c in facts.article_counts:
+        if c.type in USE_TYPES:
+            uses[c.article_id] += c.count
+            last[c.article_id] = max(last.get(c.article_id, c.last), c.last)
+        elif c.type in ("helpful", "not_helpful"):
+            votes[c.article_id][c.type == "not_helpful"] += c.count
     ids = sorted(
         set(uses) | set(votes) | set(facts.open_flags) | set(facts.article_versions), key=lambda a: (-uses[a], a)
     )

@@ -80,6 +80,16 @@ class PairFact:
 
 
 @dataclass(frozen=True, slots=True)
+class CountFact:
+    """How many events of one type an article had, and the latest (aggregated in SQL)."""
+
+    article_id: str
+    type: str
+    count: int
+    last: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Needs:
     """What one report reads: loading only that keeps a month of events within the report budget."""
 
@@ -89,6 +99,8 @@ class Needs:
     pairs: bool = False
     versions: bool = False
     gap_queries: int = 0
+    used_suggestions: bool = False
+    article_counts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +116,8 @@ class Facts:
     pairs: Sequence[PairFact] = ()
     article_versions: dict[str, set[str]] = field(default_factory=dict)
     gap_queries: Sequence[str] = ()
+    used_suggestions: frozenset[str] = frozenset()
+    article_counts: Sequence[CountFact] = ()
 
 
 def _in_range(column: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
@@ -146,16 +160,21 @@ def _tickets_in(since: datetime | None, until: datetime | None) -> SelectOfScala
 
 def load_outcomes(*, session: Session, since: datetime | None, until: datetime | None) -> list[OutcomeFact]:
     """Outcomes of the tickets that have one in ``[since, until)``: their whole history, so a later reopen counts."""
-    tickets = _tickets_in(since, until)
-    query = select(TicketOutcome).where(col(TicketOutcome.ticket_id).in_(tickets))
-    rows = session.exec(query.order_by(col(TicketOutcome.occurred_at), col(TicketOutcome.id))).all()
+    columns = ("id", "ticket_id", "status", "occurred_at", "team", "channel")
+    query = sa.select(*(col(getattr(TicketOutcome, c)) for c in columns), col(TicketOutcomeAgent.agent_id))
+    query = query.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == col(TicketOutcome.id))
+    if since is not None or until is not None:
+        query = query.where(col(TicketOutcome.ticket_id).in_(_tickets_in(since, until)))
+    query = query.order_by(col(TicketOutcome.occurred_at), col(TicketOutcome.id))
+    rows: dict[int, tuple[Any, ...]] = {}
     agents: dict[int, list[str]] = defaultdict(list)
-    ids = select(TicketOutcome.id).where(col(TicketOutcome.ticket_id).in_(tickets))
-    for link in session.exec(select(TicketOutcomeAgent).where(col(TicketOutcomeAgent.outcome_id).in_(ids))):
-        agents[link.outcome_id].append(link.agent_id)
+    for outcome_id, *fields, agent_id in session.connection().execute(query):
+        rows.setdefault(outcome_id, tuple(fields))
+        if agent_id is not None:
+            agents[outcome_id].append(agent_id)
     return [
-        OutcomeFact(r.ticket_id, r.status, as_utc(r.occurred_at), r.team, r.channel, tuple(sorted(agents[r.id or 0])))
-        for r in rows
+        OutcomeFact(ticket, status, as_utc(at), team, channel, tuple(sorted(agents[i])))
+        for i, (ticket, status, at, team, channel) in rows.items()
     ]
 
 
@@ -202,6 +221,30 @@ def load_article_versions(*, session: Session, since: datetime | None, until: da
     return dict(versions)
 
 
+def load_used_suggestions(*, session: Session, since: datetime | None, until: datetime | None) -> frozenset[str]:
+    """Suggestions with at least one copied, inserted or linked result."""
+    query = (
+        sa.select(col(UsageEvent.suggestion_id))
+        .where(col(UsageEvent.type).in_(USE_TYPES), _in_range(col(UsageEvent.occurred_at), since, until))
+        .distinct()
+    )
+    return frozenset(row[0] for row in session.connection().execute(query) if row[0] is not None)
+
+
+def load_article_counts(
+    *, session: Session, since: datetime | None, until: datetime | None, types: Sequence[str]
+) -> list[CountFact]:
+    """Events per (article, type) of ``types``, with the latest time."""
+    query = (
+        sa.select(
+            col(UsageEvent.article_id), col(UsageEvent.type), sa.func.count(), sa.func.max(UsageEvent.occurred_at)
+        )
+        .where(col(UsageEvent.type).in_(types), _in_range(col(UsageEvent.occurred_at), since, until))
+        .group_by(col(UsageEvent.article_id), col(UsageEvent.type))
+    )
+    return [CountFact(a, t, int(n), as_utc(last)) for a, t, n, last in session.connection().execute(query)]
+
+
 def load_gap_queries(*, session: Session, since: datetime | None, until: datetime | None, limit: int) -> list[str]:
     """The newest ``limit`` kept masked queries not answerable, or shown and never used (oldest first)."""
     event = sa.select(col(UsageEvent.id)).where(col(UsageEvent.suggestion_id) == col(Suggestion.id))
@@ -238,5 +281,11 @@ def load_facts(*, session: Session, since: datetime | None, until: datetime | No
         article_versions=load_article_versions(session=session, since=since, until=until) if needs.versions else {},
         gap_queries=load_gap_queries(session=session, since=since, until=until, limit=needs.gap_queries)
         if needs.gap_queries
+        else [],
+        used_suggestions=load_used_suggestions(session=session, since=since, until=until)
+        if needs.used_suggestions
+        else frozenset(),
+        article_counts=load_article_counts(session=session, since=since, until=until, types=needs.article_counts)
+        if needs.article_counts
         else [],
     )

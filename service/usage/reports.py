@@ -20,14 +20,14 @@ REPORT_NAMES = (*analytics.REPORTS, "articles", "gaps")
 _VOTES = ("helpful", "not_helpful")
 NEEDS = {
     "link-rate": Needs(event_types=LINK_TYPES, outcomes=True),
-    "adoption": Needs(event_types=USE_TYPES, suggestions=True),
+    "adoption": Needs(suggestions=True, used_suggestions=True),
     "adoption-by-rank": Needs(event_types=USE_TYPES),
     "funnel": Needs(outcomes=True, pairs=True),
     "reuse": Needs(event_types=LINK_TYPES, outcomes=True, suggestions=True),
     "reuse-distribution": Needs(event_types=LINK_TYPES),
     "flags": Needs(),
     "participation": Needs(event_types=(*USE_TYPES, "flagged"), suggestions=True),
-    "articles": Needs(event_types=(*USE_TYPES, *_VOTES), versions=True),
+    "articles": Needs(article_counts=(*USE_TYPES, *_VOTES), versions=True),
     "gaps": Needs(gap_queries=gaps.MAX_QUERIES),
 }
 

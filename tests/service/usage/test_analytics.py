@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from service.usage import analytics
 from service.usage.analytics import Options
-from service.usage.facts import EventFact, Facts, OutcomeFact, PairFact, SuggestionFact
+from service.usage.facts import CountFact, EventFact, Facts, OutcomeFact, PairFact, SuggestionFact
 from service.usage.periods import bucket, day_start
 from service.usage.tickets import net_links, ticket_states
 
@@ -128,7 +128,8 @@ def test_adoption_and_the_rank_of_the_used_result():
         EventFact("inserted", "y", "a1", at(0), "s1", rank=2),
         EventFact("shown", "x", "a1", at(0), "s2", rank=1),
     ]
-    assert analytics.adoption(facts(events, (), s), Options()).rows == [("all", "2026-W45", 4, 2, 0.5)]
+    adopted = Facts(suggestions=s, used_suggestions=frozenset({"s0", "s1"}))
+    assert analytics.adoption(adopted, Options()).rows == [("all", "2026-W45", 4, 2, 0.5)]
     assert analytics.adoption_by_rank(facts(events, (), s), Options()).rows == [(1, 1, 0.5), (2, 1, 0.5)]
 
 
@@ -147,14 +148,13 @@ def test_reuse_distribution_buckets_articles_by_tickets_linking_them():
 
 
 def test_per_article_uses_votes_flags_staleness_and_versions():
-    events = [
-        EventFact("copied", "x", "a1", at(0), "s1"),
-        EventFact("linked", "x", "a1", at(2), "s2"),
-        EventFact("helpful", "x", "a2", at(1)),
-        EventFact("not_helpful", "x", "a3", at(1)),
-        EventFact("helpful", "x", "a3", at(1)),
+    counts = [
+        CountFact("x", "copied", 1, at(0)),
+        CountFact("x", "linked", 1, at(2)),
+        CountFact("x", "helpful", 2, at(1)),
+        CountFact("x", "not_helpful", 1, at(1)),
     ]
-    f = Facts(events=events, open_flags={"x": ["wrong fee"]}, article_versions={"x": {"v2", "v1"}})
+    f = Facts(article_counts=counts, open_flags={"x": ["wrong fee"]}, article_versions={"x": {"v2", "v1"}})
     table = analytics.articles(f, Options(), {"x": "2026-10-01"}, date(2026, 12, 1))
     assert table.rows == [("x", 2, 2, 1, 0.6667, 1, at(2).isoformat(), True, "v1,v2")]
 

@@ -13,7 +13,7 @@ from service.cli import main
 from service.db import make_engine, upgrade
 from service.models import Suggestion
 from service.usage import crud
-from service.usage.facts import load_gap_queries
+from service.usage.facts import load_article_counts, load_gap_queries, load_used_suggestions
 from service.usage.models import TicketOutcome, UsageEvent
 from tests.conftest import KB_MINI, FakeEmbedder
 
@@ -162,6 +162,9 @@ def test_funnel_and_gap_queries_on_the_database(cli_settings):
         session.exec(update(UsageEvent).where(col(UsageEvent.suggestion_id) == "2" * 32).values(ticket_id="T2"))
         session.commit()
         assert load_gap_queries(session=session, since=None, until=None, limit=10) == ["积分能转让吗"]
+        assert load_used_suggestions(session=session, since=None, until=None) == {"1" * 32, "2" * 32}
+        counts = load_article_counts(session=session, since=None, until=None, types=("copied", "linked"))
+        assert sorted((c.article_id, c.type, c.count) for c in counts) == [("x", "copied", 1), ("x", "linked", 2)]
     rows = json.loads(run(cli_settings, "report", "funnel", "--format", "json").output)["rows"]
     assert [tuple(r.values()) for r in rows] == [("all", 4, 2, 2, 2, 1), ("x", 3, 2, 2, 2, 1), ("y", 1, 0, 0, 0, 0)]
 
