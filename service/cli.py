@@ -26,8 +26,9 @@ def _register() -> None:
     from indexer.cli import COMMANDS
     from service.commands import COMMANDS as SERVICE_COMMANDS
     from service.keys.commands import COMMANDS as KEYS_COMMANDS
+    from service.usage.commands import COMMANDS as USAGE_COMMANDS
 
-    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS, *KEYS_COMMANDS):
+    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS, *KEYS_COMMANDS, *USAGE_COMMANDS):
         main.add_command(command)
 
 

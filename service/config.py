@@ -6,9 +6,10 @@ builds a :class:`ServiceSettings`, the indexer and evaluation never see these fi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from indexer.config import Settings
 from indexer.factory import settings_from
@@ -52,6 +53,33 @@ class ServiceSettings(Settings):
         "open", description="/docs, /redoc and /openapi.json: open, any valid API key, or not served."
     )
     metrics_access: Literal["open", "key"] = Field("open", description="/metrics: open, or any valid API key.")
+
+    # --- service: usage tracking (service/usage) ---
+    usage_time_zone: str = Field("Asia/Shanghai", description="Time zone of report periods (day, week, month).")
+    usage_reopen_window_days: int = Field(
+        7, ge=0, le=365, description="A resolved ticket counts as solved once this many days pass without a reopen."
+    )
+    usage_query_retention_days: int = Field(
+        90, ge=0, description="`kbassist usage retention` blanks masked query text older than this (0 = keep)."
+    )
+    usage_suggestion_wait_seconds: float = Field(
+        1.0, ge=0.0, le=30.0, description="With several workers: how long an event waits for its suggestion row."
+    )
+    usage_gap_distance: float = Field(
+        0.35, gt=0.0, lt=2.0, description="Cosine distance under which content-gap queries join one group."
+    )
+    outcome_mappings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Extra webhook field mappings as JSON {name: mapping} (docs/usage.md)."
+    )
+
+    @field_validator("usage_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from exc
+        return value
 
     @model_validator(mode="after")
     def _database_default(self) -> ServiceSettings:

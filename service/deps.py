@@ -6,10 +6,11 @@ thread pool, which costs more than the lookup itself on the suggest path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from sqlmodel import Session
 
 from indexer.search import Retriever
 from service.batcher import SearchBatcher
@@ -47,6 +48,12 @@ async def get_retriever(holder: Annotated[IndexHolder, Depends(get_holder)]) -> 
         refused = {"version": r.version, "reason": r.reason} if r else None
         raise IndexNotReady("no index build is loaded yet", details={"refused": refused})
     return retriever
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request (plain ``def``: FastAPI runs it in the thread pool)."""
+    with Session(request.app.state.engine) as session:
+        yield session
 
 
 async def get_masker(request: Request) -> PIIMasker:
@@ -88,36 +95,47 @@ async def get_principal(
     return principal
 
 
-def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency admitting only callers with one of ``roles`` (403 otherwise), as whom they act for.
+def require_roles(*roles: str, acts_for_agent: bool = False) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only callers with one of ``roles`` (403 otherwise).
 
-    The role is checked before ``X-Agent-Id`` (see :func:`service.keys.auth.acting_as`), so a
-    key that may not use a route hears so whatever agent it names. An ``X-Agent-Id`` that is
-    not an identifier (:mod:`service.fields`) or reads as personal data is a 422 on field
-    ``x-agent-id``.
+    Args:
+        acts_for_agent: the route records what an agent did (suggest, events, links), so the
+            caller is resolved to the agent it acts for by ``X-Agent-Id`` (see
+            :func:`service.keys.auth.acting_as`); other routes act as the key itself and ignore
+            the header. The role is checked first, so a key that may not use a route hears so
+            whatever agent it names. An ``X-Agent-Id`` that is not an identifier
+            (:mod:`service.fields`) or reads as personal data is a 422 on field ``x-agent-id``.
     """
 
-    async def checker(
+    def admit(principal: Principal) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"role {principal.role!r} may not do this (needs: {', '.join(roles)})")
+        return principal
+
+    async def checker(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        return admit(principal)
+
+    async def acting_checker(
         request: Request,
         principal: Annotated[Principal, Depends(get_principal)],
         x_agent_id: Annotated[
             AgentId | None, Header(description="The agent acted for (integration keys only).")
         ] = None,
     ) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(f"role {principal.role!r} may not do this (needs: {', '.join(roles)})")
+        admit(principal)
         refuse_pii(request.app.state.masker, field="x-agent-id", value=x_agent_id)
         return acting_as(principal, x_agent_id)
 
-    return checker
+    return acting_checker if acts_for_agent else checker
 
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+SessionDep = Annotated[Session, Depends(get_session)]
 MaskerDep = Annotated[PIIMasker, Depends(get_masker)]
 WriterDep = Annotated[RowWriter[SuggestionRow], Depends(get_writer)]
 BatcherDep = Annotated[SearchBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-PrincipalDep = Annotated[Principal, Depends(require_roles(*ROLES))]
+PrincipalDep = Annotated[Principal, Depends(require_roles(*ROLES, acts_for_agent=True))]
 ReloaderDep = Annotated[Principal, Depends(require_roles("editor", "admin"))]

@@ -9,6 +9,8 @@ Hierarchy::
     ServiceError            carries HTTP status and a stable code
     ├── Unauthorized        401 missing_api_key / invalid_api_key
     ├── Forbidden           403 forbidden
+    ├── NotFound            404 not_found: the named resource (suggestion, ticket, flag, agent) does not exist
+    ├── IdempotencyConflict 409 idempotency_conflict: an idempotency key reused with a different payload
     ├── InvalidInput        422 validation_error: a rule the schema cannot express
     ├── PayloadTooLarge     413 payload_too_large
     └── IndexNotReady       503 index_not_ready: no build loaded yet
@@ -36,8 +38,9 @@ ERROR_CODES: dict[str, str] = {
     "missing_api_key": "401: no X-API-Key or Authorization: Bearer header.",
     "invalid_api_key": "401: the key is unknown or revoked.",
     "forbidden": "403: the key's role may not do this, or the key may not act for the X-Agent-Id it names.",
-    "not_found": "404: no such route.",
+    "not_found": "404: no such route, or the resource it names does not exist.",
     "method_not_allowed": "405: the route does not take this method.",
+    "idempotency_conflict": "409: the idempotency key (event_id, outcome key) was used before with another payload.",
     "request_timeout": "408: the request head did not arrive within KB_HEADER_TIMEOUT seconds.",
     "payload_too_large": "413: the body is larger than KB_MAX_BODY_BYTES.",
     "validation_error": "422: a field is missing or invalid; details name each field.",
@@ -86,6 +89,20 @@ class Forbidden(ServiceError):
 
     status_code = 403
     code = "forbidden"
+
+
+class NotFound(ServiceError):
+    """The suggestion, ticket, flag or agent a request names does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class IdempotencyConflict(ServiceError):
+    """An idempotency key reused with a different payload (a retry must repeat the first request)."""
+
+    status_code = 409
+    code = "idempotency_conflict"
 
 
 class InvalidInput(ServiceError):

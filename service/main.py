@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from indexer.embed import Embedder
 from indexer.factory import fusion_from, make_embedder
+from indexer.search import Retriever
 from service import admin, docs, health
 from service.batcher import SearchBatcher
 from service.config import ServiceSettings
@@ -24,6 +25,10 @@ from service.pii import PIIMasker
 from service.suggestions import crud as suggestions_crud
 from service.suggestions import routes as suggestions
 from service.suggestions.models import SuggestionRow
+from service.usage import report_routes as usage_reports
+from service.usage import routes as usage
+from service.usage.ingest import record_build_articles
+from service.usage.mapping import compile_mappings
 from service.writer import RowWriter
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     """
     settings = settings or ServiceSettings()
     masker = PIIMasker(settings.pii_patterns)  # fails fast on a bad KB_PII_PATTERNS
+    outcome_mappings = compile_mappings(settings.outcome_mappings)  # and on a bad KB_OUTCOME_MAPPINGS
     metrics = Metrics()
 
     @asynccontextmanager
@@ -49,12 +55,17 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
         if settings.db_upgrade_on_start:
             upgrade(engine)
         query_embedder = embedder or make_embedder(settings)
+
+        def on_swap(retriever: Retriever) -> None:
+            metrics.index_loaded(retriever)
+            record_build_articles(engine, retriever)
+
         holder = IndexHolder(
             settings.index_root,
             query_embedder,
             fusion_from(settings),
             trigger=settings.data_dir / TRIGGER,
-            on_swap=metrics.index_loaded,
+            on_swap=on_swap,
         )
         outcome, message = holder.check()
         if holder.retriever is None:
@@ -87,11 +98,12 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     app.state.settings = settings
     app.state.masker = masker
     app.state.metrics = metrics
+    app.state.outcome_mappings = outcome_mappings
     install_handlers(app, debug=settings.debug)
     app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (suggestions, admin, health):
+    for module in (suggestions, admin, health, usage, usage_reports):
         app.include_router(module.router)
     docs.install_docs(app, settings.docs_access)
     return app

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 # Every domain's tables module, imported so that its tables are on the metadata.
 from service.keys import models as _keys  # noqa: F401
 from service.suggestions import models as _suggestions  # noqa: F401
+from service.usage import models as _usage  # noqa: F401
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via service.db.upgrade

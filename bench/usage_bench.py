@@ -1,0 +1,322 @@
+"""Usage benchmark: a realistic month of usage data, every report timed, and HTTP event ingest.
+
+Generates into a fresh SQLite file and/or a fresh PostgreSQL schema: agents in teams,
+suggestions, events (Zipf-distributed article use: a few articles carry most links) and
+ticket outcomes with reopens; then times each report of ``service.usage.reports`` (gaps
+with a hashing embedder, 3,000 queries at most by design) and, with ``--http``, posts
+events in batches of 100 from 8 clients to a real uvicorn server and checks none is lost.
+
+    .venv/bin/python bench/usage_bench.py --db both --http
+    .venv/bin/python bench/usage_bench.py --db sqlite --suggestions 10000 --events 100000 --tickets 5000
+
+A benchmark, not a test: it prints the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import numpy as np
+import psycopg
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from service.models import Suggestion  # noqa: E402
+
+from indexer.config import Settings  # noqa: E402
+from service.db import make_engine, upgrade  # noqa: E402
+from service.keys import crud as key_crud  # noqa: E402
+from service.usage.analytics import Options  # noqa: E402
+from service.usage.models import Agent, ArticleSeen, TicketOutcome, TicketOutcomeAgent, UsageEvent  # noqa: E402
+from service.usage.reports import KB, REPORT_NAMES, run_report  # noqa: E402
+
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+START = datetime(2026, 11, 1, tzinfo=UTC)
+QUERIES = [
+    "退款多久到账",
+    "运费谁承担",
+    "怎么修改地址",
+    "发票怎么开",
+    "会员积分怎么用",
+    "账号被锁了",
+    "预售定金能退吗",
+    "保修怎么申请",
+    "how to cancel my order",
+    "refund not received",
+]
+
+
+class HashEmbedder:
+    """Bag-of-characters vectors: enough to group similar query texts without a model."""
+
+    dim = 64
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for ch in text:
+                out[i, int(hashlib.md5(ch.encode()).hexdigest(), 16) % self.dim] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    embed_documents = embed_queries
+
+
+def zipf_articles(n_articles: int, rng: random.Random, size: int) -> list[str]:
+    weights = [1 / (i + 1) for i in range(n_articles)]
+    return [f"art-{i:04d}" for i in rng.choices(range(n_articles), weights=weights, k=size)]
+
+
+def insert(engine: sa.Engine, model: type, rows: list[dict]) -> None:
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(sa.insert(model), rows[start : start + 5000])
+
+
+def generate(engine: sa.Engine, args: argparse.Namespace) -> dict[str, float]:
+    rng = random.Random(7)
+    span = timedelta(days=30).total_seconds()
+    agents = [f"ag{i:03d}" for i in range(args.agents)]
+    insert(
+        engine,
+        Agent,
+        [
+            {
+                "agent_id": a,
+                "team": f"team{i % args.teams:02d}",
+                "active": True,
+                "created_at": START,
+                "updated_at": START,
+            }
+            for i, a in enumerate(agents)
+        ],
+    )
+    insert(
+        engine,
+        ArticleSeen,
+        [
+            {"article_id": f"art-{i:04d}", "first_seen_at": START - timedelta(days=i % 60), "first_index_version": "v1"}
+            for i in range(args.articles)
+        ],
+    )
+    began = time.perf_counter()
+    suggestions, events, outcomes, handlers = [], [], [], []
+    per_suggestion = max(1, args.events // args.suggestions)
+    for n in range(args.suggestions):
+        sid = uuid.UUID(int=rng.getrandbits(128)).hex
+        at = START + timedelta(seconds=rng.random() * span)
+        agent = rng.choice(agents)
+        ticket = f"T{rng.randrange(args.tickets):06d}"
+        arts = list(dict.fromkeys(zipf_articles(args.articles, rng, 5)))
+        suggestions.append(
+            {
+                "id": sid,
+                "created_at": at,
+                "agent_id": agent,
+                "ticket_id": ticket,
+                "channel": "chat",
+                "query": f"{rng.choice(QUERIES)} {n % 97}",
+                "mode": "hybrid",
+                "index_version": "v1",
+                "results": [{"article_id": a, "score": 0.5} for a in arts],
+                "answerable": rng.random() > 0.1,
+                "took_ms": 3.0,
+            }
+        )
+        for k in range(per_suggestion):
+            rank = min(int(rng.expovariate(1.0)), len(arts) - 1)
+            kind = rng.choices(
+                ("shown", "opened", "copied", "inserted", "linked", "helpful", "dismissed", "flagged"),
+                (50, 20, 10, 5, 8, 4, 2, 1),
+            )[0]
+            events.append(
+                {
+                    "event_id": f"{sid}-{k}",
+                    "type": kind,
+                    "suggestion_id": sid,
+                    "ticket_id": ticket,
+                    "article_id": arts[rank],
+                    "rank": rank + 1,
+                    "index_version": "v1",
+                    "agent_id": agent,
+                    "comment": "过期" if kind == "flagged" else None,
+                    "payload_hash": "x",
+                    "occurred_at": at + timedelta(seconds=k * 20),
+                    "created_at": at,
+                }
+            )
+    outcome_id = 0
+    for t in range(args.tickets):
+        at = START + timedelta(seconds=rng.random() * span * 0.95)
+        chain = ["resolved", "reopened", "resolved"] if rng.random() < 0.1 else ["resolved"]
+        for step, status in enumerate(chain):
+            outcome_id += 1
+            outcomes.append(
+                {
+                    "id": outcome_id,
+                    "idempotency_key": f"o{outcome_id}",
+                    "ticket_id": f"T{t:06d}",
+                    "status": status,
+                    "csat": rng.randint(1, 5),
+                    "complexity": rng.choice(("L1", "L2", "L3")),
+                    "team": None,
+                    "channel": "chat",
+                    "occurred_at": at + timedelta(days=step),
+                    "created_at": at,
+                    "payload_hash": "x",
+                }
+            )
+            handlers.append({"outcome_id": outcome_id, "agent_id": rng.choice(agents)})
+    insert(engine, Suggestion, suggestions)
+    insert(engine, UsageEvent, events)
+    insert(engine, TicketOutcome, outcomes)
+    insert(engine, TicketOutcomeAgent, handlers)
+    return {
+        "generate_s": time.perf_counter() - began,
+        "suggestions": len(suggestions),
+        "events": len(events),
+        "outcomes": len(outcomes),
+    }
+
+
+def time_reports(engine: sa.Engine) -> None:
+    from sklearn.cluster import AgglomerativeClustering  # noqa: F401 - a one-time import (~1 s), not a report cost
+    from sqlmodel import Session
+
+    embedder = HashEmbedder()
+    kb = KB({}, embedder.embed_queries, lambda _q: None)
+    opts = Options(period="week", zone=ZoneInfo("Asia/Shanghai"))
+    for name in REPORT_NAMES:
+        with Session(engine) as session:
+            began = time.perf_counter()
+            table = run_report(
+                name,
+                session=session,
+                opts=opts,
+                since=None,
+                until=None,
+                kb=kb,
+                gap_distance=0.35,
+                today=date(2026, 12, 1),
+            )
+            took = time.perf_counter() - began
+        print(f"  report {name:20s} {took:6.2f} s  ({len(table.rows)} rows){'  OVER 2 s' if took > 2 else ''}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_ingest(url: str, data_dir: Path, engine: sa.Engine, n_events: int, clients: int = 8) -> None:
+    import uvicorn
+    from sqlmodel import Session
+
+    from service.main import create_app
+
+    settings = Settings(data_dir=data_dir, database_url=url, reload_interval=0, key_cache_seconds=60)
+    with Session(engine) as session:
+        _, key = key_crud.create_api_key(session=session, role="integration")
+        rows = session.exec(sa.select(Suggestion.id, Suggestion.agent_id, Suggestion.results).limit(2000)).all()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, embedder=HashEmbedder()), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    batches = []
+    for b in range(n_events // 100):
+        sid, agent, results = rows[b % len(rows)]
+        article = results[0]["article_id"]
+        batches.append(
+            (sid, agent, [{"event_id": f"http-{b}-{i}", "type": "shown", "article_id": article} for i in range(100)])
+        )
+
+    def post(batch: tuple[str, str, list[dict]]) -> int:
+        sid, agent, events = batch
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            response = client.post(
+                f"/v1/suggestions/{sid}/events/batch",
+                json={"events": events},
+                headers={"X-API-Key": key, "X-Agent-Id": agent},
+            )
+            response.raise_for_status()
+            return sum(1 for r in response.json()["results"] if r["status"] == 200)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        acknowledged = sum(pool.map(post, batches))
+    took = time.perf_counter() - began
+    server.should_exit = True
+    thread.join()
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM usage_events WHERE event_id LIKE 'http-%'")).scalar_one()
+    print(
+        f"  http ingest: {acknowledged} events acknowledged in {took:.2f} s = {acknowledged / took:,.0f} events/s "
+        f"at {clients} clients (batches of 100); stored {stored}, lost {acknowledged - stored}"
+    )
+
+
+def run(kind: str, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp:
+        schema = None
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp}/usage.db"
+        else:
+            schema = f"usage_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_DSN, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+            url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            figures = generate(engine, args)
+            print(
+                f"{kind}: {figures['suggestions']:,} suggestions, {figures['events']:,} events, "
+                f"{figures['outcomes']:,} outcomes generated in {figures['generate_s']:.0f} s"
+            )
+            time_reports(engine)
+            if args.http:
+                http_ingest(url, Path(tmp) / "data", engine, args.http_events)
+        finally:
+            engine.dispose()
+            if schema:
+                with psycopg.connect(PG_DSN, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--suggestions", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--tickets", type=int, default=50_000)
+    parser.add_argument("--agents", type=int, default=300)
+    parser.add_argument("--teams", type=int, default=12)
+    parser.add_argument("--articles", type=int, default=800)
+    parser.add_argument("--http", action="store_true", help="Also time event ingest over HTTP.")
+    parser.add_argument("--http-events", type=int, default=50_000)
+    args = parser.parse_args()
+    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        run(kind, args)
+
+
+if __name__ == "__main__":
+    main()

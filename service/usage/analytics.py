@@ -1,0 +1,291 @@
+"""The usage reports as pure functions of :class:`~service.usage.facts.Facts` (definitions in docs/usage.md).
+
+Each report returns a :class:`Table` that states its own definition, so a figure is never
+shown without what it counts. Ticket-level definitions (closed, solved, links, start) are in
+``service.usage.tickets``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from service.usage.facts import Facts
+from service.usage.models import FUNNEL, USE_TYPES
+from service.usage.periods import Period, bucket
+from service.usage.tickets import net_links, ticket_starts, ticket_states
+
+GroupBy = Literal["all", "team", "agent", "channel"]
+REUSE_BUCKETS = ((1, 1, "1"), (2, 5, "2-5"), (6, 20, "6-20"), (21, None, "21+"))
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A report: its name, what it measures, column names and rows."""
+
+    report: str
+    definition: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to cut a report."""
+
+    period: Period = "week"
+    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    group_by: GroupBy = "all"
+    window_days: int = 7
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def link_rate(facts: Facts, opts: Options) -> Table:
+    """KB usage (link) rate per period and group, with the change from the group's previous period."""
+    states = ticket_states(facts.outcomes, opts.window_days)
+    links = net_links(facts.events)
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for state in states.values():
+        if not state.closed:
+            continue
+        groups = {
+            "all": ["all"],
+            "team": [state.team or _team_of(state.agent_ids, facts.agents)],
+            "channel": [state.channel or "-"],
+            "agent": list(state.agent_ids) or ["-"],
+        }[opts.group_by]
+        for group in groups:
+            cell = counts[(group, bucket(state.at, opts.period, opts.zone))]
+            cell[0] += 1
+            cell[1] += state.ticket_id in links
+    rows: list[tuple[Any, ...]] = []
+    previous: dict[str, float | None] = {}
+    for (group, period), (closed, linked) in sorted(counts.items()):
+        rate = _ratio(linked, closed)
+        before = previous.get(group)
+        trend = round(rate - before, 4) if rate is not None and before is not None else None
+        rows.append((group, period, closed, linked, rate, trend))
+        previous[group] = rate
+    definition = (
+        "link rate = closed or resolved tickets with at least one linked article ÷ closed or resolved "
+        "tickets; a ticket counts in the period of its latest outcome when that is resolved or closed; "
+        "links are net of unlinks; trend = change from the group's previous period"
+    )
+    return Table("link-rate", definition, ("group", "period", "closed", "linked", "link_rate", "trend"), rows)
+
+
+def _team_of(agent_ids: tuple[str, ...], teams: Mapping[str, str | None]) -> str:
+    return next((t for a in agent_ids if (t := teams.get(a))), "-")
+
+
+def adoption(facts: Facts, opts: Options) -> Table:
+    """Share of suggestions with at least one copied, inserted or linked result."""
+    used = facts.used_suggestions
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for s in facts.suggestions:
+        group = {
+            "all": "all",
+            "agent": s.agent_id or "-",
+            "channel": s.channel or "-",
+            "team": facts.agents.get(s.agent_id or "") or "-",
+        }[opts.group_by]
+        cell = counts[(group, bucket(s.created_at, opts.period, opts.zone))]
+        cell[0] += 1
+        cell[1] += s.id in used
+    rows = [(g, p, n, a, _ratio(a, n)) for (g, p), (n, a) in sorted(counts.items())]
+    definition = "adoption = suggestions with ≥ 1 copied, inserted or linked result ÷ suggestions (by creation period)"
+    return Table("adoption", definition, ("group", "period", "suggestions", "adopted", "adoption"), rows)
+
+
+def adoption_by_rank(facts: Facts, _opts: Options) -> Table:
+    """Which rank the used result had: the first use of each suggestion, by the 1-based rank of its article."""
+    first: dict[str, int] = {}
+    for e in facts.events:
+        if e.type in USE_TYPES and e.suggestion_id and e.rank is not None:
+            first.setdefault(e.suggestion_id, e.rank)
+    counts = Counter(first.values())
+    total = sum(counts.values())
+    rows = [(rank, n, _ratio(n, total)) for rank, n in sorted(counts.items())]
+    definition = "for each adopted suggestion, the rank (1 = top) of the first result copied, inserted or linked"
+    return Table("adoption-by-rank", definition, ("rank", "suggestions", "share"), rows)
+
+
+def funnel(facts: Facts, opts: Options) -> Table:
+    """The funnel over (suggestion, article) pairs, overall and per article."""
+    states = ticket_states(facts.outcomes, opts.window_days)
+    overall = [0] * len(FUNNEL)
+    per_article: dict[str, list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
+    for pair in facts.pairs:
+        stage = pair.stage
+        if stage == 3 and pair.ticket_id is not None and pair.ticket_id in states and states[pair.ticket_id].solved:
+            stage = 4
+        for row in (overall, per_article[pair.article_id]):
+            for i in range(stage + 1):
+                row[i] += 1
+    ordered = sorted(per_article.items(), key=lambda item: (-item[1][0], item[0]))
+    rows: list[tuple[Any, ...]] = [("all", *overall), *((a, *counts) for a, counts in ordered)]
+    definition = (
+        f"(suggestion, article) pairs reaching each stage; a later stage implies the earlier ones; "
+        f"solved = linked on a ticket that is resolved or closed with no reopen within {opts.window_days} "
+        "days"
+    )
+    return Table("funnel", definition, ("article_id", *FUNNEL), rows)
+
+
+def reuse(facts: Facts, _opts: Options) -> Table:
+    """Links to articles that existed before the ticket (reuse) vs articles first served after it started (new)."""
+    starts = ticket_starts(facts.events, facts.outcomes, facts.suggestions)
+    kinds: Counter[str] = Counter()
+    for ticket, articles in net_links(facts.events).items():
+        for article in articles:
+            seen = facts.articles_seen.get(article)
+            kinds["unknown" if seen is None else "reuse" if seen <= starts[ticket] else "new"] += 1
+    total = sum(kinds.values())
+    rows = [(k, kinds[k], _ratio(kinds[k], total)) for k in ("reuse", "new", "unknown")]
+    definition = (
+        "per (ticket, linked article): reuse when the service first served the article before the ticket "
+        "started (its first suggestion, event or outcome), new when after; unknown = never served"
+    )
+    return Table("reuse", definition, ("kind", "links", "share"), rows)
+
+
+def reuse_distribution(facts: Facts, _opts: Options) -> Table:
+    """How reuse spreads over articles: articles by number of tickets linking them, and their share of links."""
+    per_article = Counter(a for articles in net_links(facts.events).values() for a in articles)
+    total = sum(per_article.values())
+    rows = []
+    for low, high, label in REUSE_BUCKETS:
+        counts = [n for n in per_article.values() if n >= low and (high is None or n <= high)]
+        rows.append((label, len(counts), sum(counts), _ratio(sum(counts), total)))
+    return Table(
+        "reuse-distribution",
+        "articles grouped by how many tickets link them; links = their share",
+        ("tickets_linking", "articles", "links", "share_of_links"),
+        rows,
+    )
+
+
+def articles(facts: Facts, _opts: Options, review_by: Mapping[str, str | None], today: date) -> Table:
+    """Per article: uses, helpful ratio, open flags, last use, stale, the index versions it was served from."""
+    uses: Counter[str] = Counter()
+    votes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    last: dict[str, datetime] = {}
+    for c in facts.article_counts:
+        if c.type in USE_TYPES:
+            uses[c.article_id] += c.count
+            last[c.article_id] = max(last.get(c.article_id, c.last), c.last)
+        elif c.type in ("helpful", "not_helpful"):
+            votes[c.article_id][c.type == "not_helpful"] += c.count
+    ids = sorted(
+        set(uses) | set(votes) | set(facts.open_flags) | set(facts.article_versions), key=lambda a: (-uses[a], a)
+    )
+    rows = []
+    for a in ids:
+        helpful, not_helpful = votes[a]
+        due = review_by.get(a)
+        rows.append(
+            (
+                a,
+                uses[a],
+                helpful,
+                not_helpful,
+                _ratio(helpful, helpful + not_helpful),
+                len(facts.open_flags.get(a, [])),
+                last[a].isoformat() if a in last else None,
+                due is not None and due < today.isoformat(),
+                ",".join(sorted(facts.article_versions.get(a, ()))),
+            )
+        )
+    definition = (
+        "uses = copied, inserted and linked events; helpful_ratio = helpful ÷ (helpful + not_helpful); "
+        "stale = review_by has passed in the serving build"
+    )
+    return Table(
+        "articles",
+        definition,
+        (
+            "article_id",
+            "uses",
+            "helpful",
+            "not_helpful",
+            "helpful_ratio",
+            "open_flags",
+            "last_use",
+            "stale",
+            "index_versions",
+        ),
+        rows,
+    )
+
+
+def flags(facts: Facts, _opts: Options) -> Table:
+    """Open flags per article, with their (masked) comments."""
+    rows = [
+        (a, len(c), " | ".join(x for x in c if x))
+        for a, c in sorted(facts.open_flags.items(), key=lambda i: -len(i[1]))
+    ]
+    return Table(
+        "flags",
+        "open flags per article (flag it or fix it: each needs an editor to resolve it)",
+        ("article_id", "open_flags", "comments"),
+        rows,
+    )
+
+
+def participation(facts: Facts, _opts: Options) -> Table:
+    """Per agent: suggestions asked, articles used, links, flags raised; and the share of agents who link or flag."""
+    asked = Counter(s.agent_id for s in facts.suggestions if s.agent_id)
+    used: dict[str, set[str]] = defaultdict(set)
+    links: Counter[str] = Counter()
+    raised: Counter[str] = Counter()
+    for e in facts.events:
+        if e.type in USE_TYPES:
+            used[e.agent_id].add(e.article_id)
+        links[e.agent_id] += e.type == "linked"
+        raised[e.agent_id] += e.type == "flagged"
+    agents = sorted(set(facts.agents) | set(asked) | set(used))
+    rows: list[tuple[Any, ...]] = []
+    for a in agents:
+        active = links[a] > 0 or raised[a] > 0
+        rows.append((a, facts.agents.get(a) or "-", asked[a], len(used[a]), links[a], raised[a], active))
+    participating = sum(1 for r in rows if r[-1])
+    rows.append(
+        (
+            "ALL",
+            "-",
+            sum(asked.values()),
+            len({x for s in used.values() for x in s}),
+            sum(links.values()),
+            sum(raised.values()),
+            _ratio(participating, len(agents)),
+        )
+    )
+    definition = (
+        "participating = the agent linked or flagged at least one article in the range; the ALL row's "
+        "last column is the participation rate (participating ÷ active agents and agents seen)"
+    )
+    return Table(
+        "participation",
+        definition,
+        ("agent_id", "team", "suggestions", "articles_used", "links", "flags", "participating"),
+        rows,
+    )
+
+
+REPORTS: dict[str, Callable[[Facts, Options], Table]] = {
+    "link-rate": link_rate,
+    "adoption": adoption,
+    "adoption-by-rank": adoption_by_rank,
+    "funnel": funnel,
+    "reuse": reuse,
+    "reuse-distribution": reuse_distribution,
+    "flags": flags,
+    "participation": participation,
+}

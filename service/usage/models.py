@@ -1,0 +1,151 @@
+"""Usage tables. Every event and outcome is append-only; idempotency keys are unique columns.
+
+The credit ledger reads these tables (never the reverse): ``usage_events`` rows are the
+facts a citation or vote credit points at, ``ticket_outcomes`` (+ ``ticket_outcome_agents``)
+the facts behind CSAT and complexity credits and their reversal on a reopen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from service.db import utcnow
+
+EVENT_TYPES = (
+    "shown",
+    "opened",
+    "copied",
+    "inserted",
+    "linked",
+    "unlinked",
+    "dismissed",
+    "helpful",
+    "not_helpful",
+    "flagged",
+)
+USE_TYPES = ("copied", "inserted", "linked")
+LINK_TYPES = ("linked", "unlinked")
+FUNNEL = ("shown", "opened", "copied_or_inserted", "linked", "solved")
+# The funnel stage an event proves (an index into FUNNEL): a later stage implies the earlier ones,
+# so a link made without an "opened" event still counts as opened; a vote or flag implies the article was opened.
+STAGE_OF = {
+    "shown": 0,
+    "dismissed": 0,
+    "helpful": 1,
+    "not_helpful": 1,
+    "flagged": 1,
+    "opened": 1,
+    "copied": 2,
+    "inserted": 2,
+    "linked": 3,
+    "unlinked": 3,
+}
+OUTCOME_STATUSES = ("resolved", "reopened", "closed")
+COMPLEXITIES = ("L1", "L2", "L3")
+FLAG_STATUSES = ("open", "resolved")
+TZ = sa.DateTime(timezone=True)
+
+
+class Agent(SQLModel, table=True):
+    """An agent as the HR/CRM export knows them; agents first seen in keys or events have no team."""
+
+    __tablename__ = "agents"
+
+    agent_id: str = Field(primary_key=True, max_length=64)
+    display_name: str | None = Field(default=None, max_length=200)
+    team: str | None = Field(default=None, max_length=64, index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+
+
+class UsageEvent(SQLModel, table=True):
+    """One thing an agent did with an article: on a suggestion, or on a ticket directly (links)."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        sa.Index("ix_usage_events_suggestion_type", "suggestion_id", "type"),
+        sa.Index("ix_usage_events_ticket", "ticket_id", "occurred_at"),
+        sa.Index("ix_usage_events_article_type", "article_id", "type"),
+        sa.Index("ix_usage_events_agent_occurred", "agent_id", "occurred_at"),
+        sa.Index("ix_usage_events_type_occurred", "type", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, unique=True, description="The client's idempotency key.")
+    type: str = Field(max_length=16)
+    suggestion_id: str | None = Field(default=None, max_length=32, foreign_key="suggestions.id")
+    ticket_id: str | None = Field(default=None, max_length=128)
+    article_id: str = Field(max_length=128)
+    rank: int | None = Field(default=None, description="1-based rank of the article in the suggestion.")
+    index_version: str | None = Field(default=None, max_length=64, description="The build the suggestion came from.")
+    agent_id: str = Field(max_length=64)
+    api_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    comment: str | None = Field(default=None, sa_type=sa.Text, description="PII-masked.")
+    occurred_at: datetime = Field(sa_type=TZ)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    payload_hash: str = Field(max_length=64, description="sha256 of the request; a reused key must match it.")
+
+
+class Flag(SQLModel, table=True):
+    """A problem an agent found in an article: open until an editor resolves it (flag it or fix it)."""
+
+    __tablename__ = "usage_flags"
+    __table_args__ = (sa.Index("ix_usage_flags_article_status", "article_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="usage_events.id", unique=True)
+    article_id: str = Field(max_length=128)
+    agent_id: str = Field(max_length=64)
+    comment: str | None = Field(default=None, sa_type=sa.Text, description="PII-masked.")
+    status: str = Field(default="open", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    resolved_by: str | None = Field(default=None, max_length=64)
+    resolved_at: datetime | None = Field(default=None, sa_type=TZ)
+    resolution_note: str | None = Field(default=None, sa_type=sa.Text, description="PII-masked.")
+
+
+class TicketOutcome(SQLModel, table=True):
+    """One status change of a ticket as the ticket system reported it; a reopen is a new row."""
+
+    __tablename__ = "ticket_outcomes"
+    __table_args__ = (
+        sa.Index("ix_ticket_outcomes_ticket_occurred", "ticket_id", "occurred_at"),
+        sa.Index("ix_ticket_outcomes_status_occurred", "status", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    ticket_id: str = Field(max_length=128)
+    status: str = Field(max_length=16)
+    first_contact_resolution: bool | None = None
+    csat: int | None = None
+    complexity: str | None = Field(default=None, max_length=2)
+    team: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=32)
+    occurred_at: datetime = Field(sa_type=TZ)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    api_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    payload_hash: str = Field(max_length=64)
+
+
+class TicketOutcomeAgent(SQLModel, table=True):
+    """A handling agent of an outcome (a table, not a JSON list, so per-agent reports can join on it)."""
+
+    __tablename__ = "ticket_outcome_agents"
+
+    outcome_id: int = Field(foreign_key="ticket_outcomes.id", primary_key=True)
+    agent_id: str = Field(max_length=64, primary_key=True, index=True)
+
+
+class ArticleSeen(SQLModel, table=True):
+    """When the service first served each article: reuse vs new compares it with the ticket's start."""
+
+    __tablename__ = "articles_seen"
+
+    article_id: str = Field(primary_key=True, max_length=128)
+    first_seen_at: datetime = Field(sa_type=TZ)
+    first_index_version: str = Field(max_length=64)

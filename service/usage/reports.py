@@ -1,0 +1,94 @@
+"""One entry to every report, shared by ``GET /v1/analytics/{report}`` and ``kbassist report``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlmodel import Session
+
+from indexer.search import Retriever
+from service.usage import analytics, gaps
+from service.usage.analytics import Options, Table
+from service.usage.facts import Needs, load_facts
+from service.usage.models import LINK_TYPES, USE_TYPES
+
+REPORT_NAMES = (*analytics.REPORTS, "articles", "gaps")
+_VOTES = ("helpful", "not_helpful")
+NEEDS = {
+    "link-rate": Needs(event_types=LINK_TYPES, outcomes=True),
+    "adoption": Needs(suggestions=True, used_suggestions=True),
+    "adoption-by-rank": Needs(event_types=USE_TYPES),
+    "funnel": Needs(outcomes=True, pairs=True),
+    "reuse": Needs(event_types=LINK_TYPES, outcomes=True, suggestions=True),
+    "reuse-distribution": Needs(event_types=LINK_TYPES),
+    "flags": Needs(),
+    "participation": Needs(event_types=(*USE_TYPES, "flagged"), suggestions=True),
+    "articles": Needs(article_counts=(*USE_TYPES, *_VOTES), versions=True),
+    "gaps": Needs(gap_queries=gaps.MAX_QUERIES),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class KB:
+    """What reports need from the serving build: review dates, the query embedder, the nearest article."""
+
+    review_by: Mapping[str, str | None]
+    embed: Callable[[list[str]], NDArray[np.float32]] | None
+    closest: Callable[[str], str | None]
+
+    @classmethod
+    def of(cls, retriever: Retriever | None) -> KB:
+        """The KB view of a loaded build (or of none: no stale marks, no gap grouping)."""
+        if retriever is None:
+            return cls({}, None, lambda _q: None)
+
+        def closest(query: str) -> str | None:
+            hits = retriever.search(query, k=1, mode="dense", include_internal=True).hits
+            return hits[0].article_id if hits else None
+
+        def embed(texts: list[str]) -> NDArray[np.float32]:
+            return np.asarray(retriever.embedder.embed_queries(texts), dtype=np.float32)
+
+        review = {a: (str(m["review_by"]) if m.get("review_by") else None) for a, m in retriever.articles.items()}
+        return cls(review, embed, closest)
+
+
+class ReportUnavailable(ValueError):
+    """A report that needs something missing (e.g. content gaps without a loaded build)."""
+
+
+def run_report(
+    name: str,
+    *,
+    session: Session,
+    opts: Options,
+    since: datetime | None,
+    until: datetime | None,
+    kb: KB,
+    gap_distance: float,
+    today: date,
+) -> Table:
+    """Compute one report over ``[since, until)``.
+
+    Raises:
+        ReportUnavailable: ``gaps`` without an embedder.
+        KeyError: an unknown report name (callers validate against :data:`REPORT_NAMES`).
+    """
+    facts = load_facts(session=session, since=since, until=until, needs=NEEDS[name])
+    if name == "articles":
+        return analytics.articles(facts, opts, kb.review_by, today)
+    if name == "gaps":
+        if kb.embed is None:
+            raise ReportUnavailable("content gaps need a loaded index build (its embedder groups the queries)")
+        found = gaps.find_gaps(facts.gap_queries, kb.embed, gap_distance, kb.closest)
+        definition = (
+            "masked queries not answerable, or shown and never used, grouped by meaning (query embeddings, "
+            f"scikit-learn AgglomerativeClustering, average linkage, cosine distance < {gap_distance})"
+        )
+        rows = [(g.size, " | ".join(g.examples), g.closest_article) for g in found]
+        return Table("gaps", definition, ("queries", "examples", "closest_article"), rows)
+    return analytics.REPORTS[name](facts, opts)
