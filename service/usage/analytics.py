@@ -241,32 +241,16 @@ def flags(facts: Facts, _opts: Options) -> Table:
 
 def participation(facts: Facts, _opts: Options) -> Table:
     """Per agent: suggestions asked, articles used, links, flags raised; and the share of agents who link or flag."""
-    asked = Counter(s.agent_id for s in facts.suggestions if s.agent_id)
-    used: dict[str, set[str]] = defaultdict(set)
-    links: Counter[str] = Counter()
-    raised: Counter[str] = Counter()
-    for e in facts.events:
-        if e.type in USE_TYPES:
-            used[e.agent_id].add(e.article_id)
-        links[e.agent_id] += e.type == "linked"
-        raised[e.agent_id] += e.type == "flagged"
-    agents = sorted(set(facts.agents) | set(asked) | set(used))
+    c = facts.agent_counts
+    agents = sorted(set(facts.agents) | set(c.asked) | set(c.articles_used) | set(c.links) | set(c.flags))
     rows: list[tuple[Any, ...]] = []
     for a in agents:
-        active = links[a] > 0 or raised[a] > 0
-        rows.append((a, facts.agents.get(a) or "-", asked[a], len(used[a]), links[a], raised[a], active))
+        links, raised = c.links.get(a, 0), c.flags.get(a, 0)
+        team = facts.agents.get(a) or "-"
+        rows.append((a, team, c.asked.get(a, 0), c.articles_used.get(a, 0), links, raised, links > 0 or raised > 0))
     participating = sum(1 for r in rows if r[-1])
-    rows.append(
-        (
-            "ALL",
-            "-",
-            sum(asked.values()),
-            len({x for s in used.values() for x in s}),
-            sum(links.values()),
-            sum(raised.values()),
-            _ratio(participating, len(agents)),
-        )
-    )
+    total = ("ALL", "-", sum(c.asked.values()), c.articles_used_total, sum(c.links.values()), sum(c.flags.values()))
+    rows.append((*total, _ratio(participating, len(agents))))
     definition = (
         "participating = the agent linked or flagged at least one article in the range; the ALL row's "
         "last column is the participation rate (participating ÷ active agents and agents seen)"

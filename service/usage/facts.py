@@ -90,6 +90,17 @@ class CountFact:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentCounts:
+    """Per agent: suggestions asked, links, flags, distinct articles used; and distinct articles used by anyone."""
+
+    asked: dict[str, int] = field(default_factory=dict)
+    links: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    articles_used: dict[str, int] = field(default_factory=dict)
+    articles_used_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Needs:
     """What one report reads: loading only that keeps a month of events within the report budget."""
 
@@ -101,6 +112,7 @@ class Needs:
     gap_queries: int = 0
     used_suggestions: bool = False
     article_counts: tuple[str, ...] = ()
+    agent_counts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,7 @@ class Facts:
     gap_queries: Sequence[str] = ()
     used_suggestions: frozenset[str] = frozenset()
     article_counts: Sequence[CountFact] = ()
+    agent_counts: AgentCounts = field(default_factory=AgentCounts)
 
 
 def _in_range(column: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
@@ -245,6 +258,26 @@ def load_article_counts(
     return [CountFact(a, t, int(n), as_utc(last)) for a, t, n, last in session.connection().execute(query)]
 
 
+def load_agent_counts(*, session: Session, since: datetime | None, until: datetime | None) -> AgentCounts:
+    """What each agent did in ``[since, until)``, counted in SQL."""
+    conn = session.connection()
+    events = _in_range(col(UsageEvent.occurred_at), since, until)
+    agent, suggestion_agent = col(UsageEvent.agent_id), col(Suggestion.agent_id)
+    asked_query = sa.select(suggestion_agent, sa.func.count()).where(
+        suggestion_agent.is_not(None), _in_range(col(Suggestion.created_at), since, until)
+    )
+    asked = {str(a): int(n) for a, n in conn.execute(asked_query.group_by(suggestion_agent))}
+    by_type: dict[str, dict[str, int]] = {"linked": {}, "flagged": {}}
+    typed = sa.select(agent, col(UsageEvent.type), sa.func.count()).where(col(UsageEvent.type).in_(by_type), events)
+    for agent_id, kind, n in conn.execute(typed.group_by(agent, col(UsageEvent.type))):
+        by_type[kind][agent_id] = int(n)
+    used = sa.func.count(sa.distinct(col(UsageEvent.article_id)))
+    in_use = sa.and_(col(UsageEvent.type).in_(USE_TYPES), events)
+    per_agent = {a: int(n) for a, n in conn.execute(sa.select(agent, used).where(in_use).group_by(agent))}
+    total = conn.execute(sa.select(used).where(in_use)).scalar_one()
+    return AgentCounts(asked, by_type["linked"], by_type["flagged"], per_agent, int(total))
+
+
 def load_gap_queries(*, session: Session, since: datetime | None, until: datetime | None, limit: int) -> list[str]:
     """The newest ``limit`` kept masked queries not answerable, or shown and never used (oldest first)."""
     event = sa.select(col(UsageEvent.id)).where(col(UsageEvent.suggestion_id) == col(Suggestion.id))
@@ -288,4 +321,7 @@ def load_facts(*, session: Session, since: datetime | None, until: datetime | No
         article_counts=load_article_counts(session=session, since=since, until=until, types=needs.article_counts)
         if needs.article_counts
         else [],
+        agent_counts=load_agent_counts(session=session, since=since, until=until)
+        if needs.agent_counts
+        else AgentCounts(),
     )

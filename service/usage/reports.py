@@ -26,7 +26,7 @@ NEEDS = {
     "reuse": Needs(event_types=LINK_TYPES, outcomes=True, suggestions=True),
     "reuse-distribution": Needs(event_types=LINK_TYPES),
     "flags": Needs(),
-    "participation": Needs(event_types=(*USE_TYPES, "flagged"), suggestions=True),
+    "participation": Needs(agent_counts=True),
     "articles": Needs(article_counts=(*USE_TYPES, *_VOTES), versions=True),
     "gaps": Needs(gap_queries=gaps.MAX_QUERIES),
 }

@@ -110,7 +110,7 @@ def post_events(
     settings: SettingsDep,
     masker: MaskerDep,
 ) -> EventBatchPublic:
-    """Each event is validated and committed on its own; ``results`` follow the request order."""
+    """Each event is validated on its own; the valid ones commit together before the answer, in request order."""
     agent_id = _agent_of(principal)
     suggestion = _suggestion_for(session, writer, settings, suggestion_id, agent_id)
     results = []

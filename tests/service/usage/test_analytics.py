@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from service.usage import analytics
 from service.usage.analytics import Options
-from service.usage.facts import CountFact, EventFact, Facts, OutcomeFact, PairFact, SuggestionFact
+from service.usage.facts import AgentCounts, CountFact, EventFact, Facts, OutcomeFact, PairFact, SuggestionFact
 from service.usage.periods import bucket, day_start
 from service.usage.tickets import net_links, ticket_states
 
@@ -160,9 +160,10 @@ def test_per_article_uses_votes_flags_staleness_and_versions():
 
 
 def test_participation_counts_agents_who_link_or_flag():
-    s = [SuggestionFact("s1", at(0), "a1"), SuggestionFact("s2", at(0), "a2")]
-    events = [link("T1", "x", 0, agent="a1"), EventFact("flagged", "y", "a2", at(0), "s2")]
-    table = analytics.participation(facts(events, (), s, agents={"a1": "t1", "a2": "t1", "a3": "t2"}), Options())
+    counts = AgentCounts(
+        asked={"a1": 1, "a2": 1}, links={"a1": 1}, flags={"a2": 1}, articles_used={"a1": 1}, articles_used_total=1
+    )
+    table = analytics.participation(Facts(agents={"a1": "t1", "a2": "t1", "a3": "t2"}, agent_counts=counts), Options())
     assert table.rows[:3] == [
         ("a1", "t1", 1, 1, 1, 0, True),
         ("a2", "t1", 1, 0, 0, 1, True),

@@ -13,7 +13,7 @@ from service.config import ServiceSettings
 from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
 from service.usage import crud
-from service.usage.facts import load_article_counts, load_gap_queries, load_used_suggestions
+from service.usage.facts import load_agent_counts, load_article_counts, load_gap_queries, load_used_suggestions
 from service.usage.models import TicketOutcome, UsageEvent
 from tests.conftest import KB_MINI, FakeEmbedder
 
@@ -163,6 +163,9 @@ def test_funnel_and_gap_queries_on_the_database(cli_settings):
         session.commit()
         assert load_gap_queries(session=session, since=None, until=None, limit=10) == ["积分能转让吗"]
         assert load_used_suggestions(session=session, since=None, until=None) == {"1" * 32, "2" * 32}
+        agents = load_agent_counts(session=session, since=None, until=None)
+        assert (agents.asked, agents.links, agents.flags) == ({"a1": 3}, {"a1": 2}, {})
+        assert (agents.articles_used, agents.articles_used_total) == ({"a1": 1}, 1)
         counts = load_article_counts(session=session, since=None, until=None, types=("copied", "linked"))
         assert sorted((c.article_id, c.type, c.count) for c in counts) == [("x", "copied", 1), ("x", "linked", 2)]
     rows = json.loads(run(cli_settings, "report", "funnel", "--format", "json").output)["rows"]
