@@ -35,11 +35,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.models import Suggestion  # noqa: E402
-
-from indexer.config import Settings  # noqa: E402
+from service.config import ServiceSettings  # noqa: E402
 from service.db import make_engine, upgrade  # noqa: E402
 from service.keys import crud as key_crud  # noqa: E402
+from service.suggestions.models import Suggestion  # noqa: E402
 from service.usage.analytics import Options  # noqa: E402
 from service.usage.models import Agent, ArticleSeen, TicketOutcome, TicketOutcomeAgent, UsageEvent  # noqa: E402
 from service.usage.reports import KB, REPORT_NAMES, run_report  # noqa: E402
@@ -229,7 +228,7 @@ def http_ingest(url: str, data_dir: Path, engine: sa.Engine, n_events: int, clie
 
     from service.main import create_app
 
-    settings = Settings(data_dir=data_dir, database_url=url, reload_interval=0, key_cache_seconds=60)
+    settings = ServiceSettings(data_dir=data_dir, database_url=url, reload_interval=0, key_cache_seconds=60)
     with Session(engine) as session:
         _, key = key_crud.create_api_key(session=session, role="integration")
         rows = session.exec(sa.select(Suggestion.id, Suggestion.agent_id, Suggestion.results).limit(2000)).all()
