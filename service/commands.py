@@ -1,4 +1,4 @@
-"""Service-wide commands: ``serve`` and ``db upgrade`` (each domain's own commands live in its package)."""
+"""Service-wide commands: ``serve``, ``db upgrade`` and ``doctor`` (each domain's own commands live in its package)."""
 
 from __future__ import annotations
 
@@ -62,4 +62,20 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo("database is at the latest revision")
 
 
-COMMANDS = (serve_cmd, db_group)
+@click.command("doctor")
+@click.pass_context
+def doctor_cmd(ctx: click.Context) -> None:
+    """Check settings, content, model, build, database, clock and keys; say what to fix (exit 1 on a problem)."""
+    from service.doctor import run_checks
+
+    checks = run_checks(service_settings_from(ctx))
+    for check in checks:
+        mark = {True: "ok  ", False: "FAIL", None: "skip"}[check.ok]
+        click.echo(f"{mark} {check.name}: {check.detail}")
+        if check.fix:
+            click.echo(f"     fix: {check.fix}")
+    if any(check.ok is False for check in checks):
+        ctx.exit(1)
+
+
+COMMANDS = (serve_cmd, db_group, doctor_cmd)
