@@ -52,6 +52,12 @@ class ServiceSettings(Settings):
     docs_access: Literal["open", "key", "off"] = Field(
         "open", description="/docs, /redoc and /openapi.json: open, any valid API key, or not served."
     )
+    rate_limit: str = Field(
+        "", description='Requests per API key, e.g. "600/minute" (`limits` notation); empty = no limit.'
+    )
+    rate_limit_storage: str = Field(
+        "memory://", description="Where rate-limit counts live: memory:// (per process) or redis://host:port (shared)."
+    )
     metrics_access: Literal["open", "key"] = Field("open", description="/metrics: open, or any valid API key.")
 
     # --- service: usage tracking (service/usage) ---

@@ -23,6 +23,7 @@ from service.keys.auth import Principal, acting_as
 from service.keys.models import ROLES
 from service.metrics import Metrics
 from service.pii import PIIMasker
+from service.ratelimit import KeyRateLimiter
 from service.suggestions.models import SuggestionRow
 from service.writer import RowWriter
 
@@ -88,10 +89,14 @@ async def get_principal(
 
     Raises:
         Unauthorized: no key, or an unknown or revoked key (401).
+        RateLimited: the key is over ``KB_RATE_LIMIT`` (429).
     """
     principal: Principal | None = request.scope.get(PRINCIPAL)
     if principal is None:
         principal = await authenticate(request.app.state.verifier, presented_key(request.headers))
+    limiter: KeyRateLimiter | None = request.app.state.rate_limiter
+    if limiter is not None:
+        limiter.hit(principal.key_id)
     return principal
 
 

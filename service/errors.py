@@ -13,6 +13,7 @@ Hierarchy::
     ├── IdempotencyConflict 409 idempotency_conflict: an idempotency key reused with a different payload
     ├── InvalidInput        422 validation_error: a rule the schema cannot express
     ├── PayloadTooLarge     413 payload_too_large
+    ├── RateLimited         429 rate_limited (with Retry-After)
     └── IndexNotReady       503 index_not_ready: no build loaded yet
 """
 
@@ -44,6 +45,7 @@ ERROR_CODES: dict[str, str] = {
     "request_timeout": "408: the request head did not arrive within KB_HEADER_TIMEOUT seconds.",
     "payload_too_large": "413: the body is larger than KB_MAX_BODY_BYTES.",
     "validation_error": "422: a field is missing or invalid; details name each field.",
+    "rate_limited": "429: the key made more requests than KB_RATE_LIMIT allows; Retry-After gives the seconds to wait.",
     "headers_too_large": "431: the request line and headers are larger than KB_MAX_HEADER_BYTES.",
     "internal_error": "500: a bug; the log has the traceback.",
     "index_not_ready": "503: no index build is loaded yet.",
@@ -105,6 +107,17 @@ class IdempotencyConflict(ServiceError):
     code = "idempotency_conflict"
 
 
+class RateLimited(ServiceError):
+    """The key is over its request rate; ``retry_after`` seconds until one is admitted again."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class InvalidInput(ServiceError):
     """A request that parses but breaks a rule needing more than the schema (details: field, message, type)."""
 
@@ -140,6 +153,8 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def error_response(exc: ServiceError, *, close: bool = False) -> JSONResponse:
     """``exc`` as a response; ``close`` ends the connection (the body was left unread)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     if close:
         headers["Connection"] = "close"
     return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)

@@ -22,6 +22,7 @@ from service.index import TRIGGER, IndexHolder
 from service.keys.auth import KeyVerifier
 from service.metrics import Metrics, MetricsMiddleware
 from service.pii import PIIMasker
+from service.ratelimit import KeyRateLimiter
 from service.suggestions import crud as suggestions_crud
 from service.suggestions import routes as suggestions
 from service.suggestions.models import SuggestionRow
@@ -98,6 +99,9 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     app.state.settings = settings
     app.state.masker = masker
     app.state.metrics = metrics
+    app.state.rate_limiter = (
+        KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage) if settings.rate_limit else None
+    )
     app.state.outcome_mappings = outcome_mappings
     install_handlers(app, debug=settings.debug)
     app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
