@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.headers import SECURITY_HEADERS
@@ -137,6 +138,31 @@ class IndexNotReady(ServiceError):
 
     status_code = 503
     code = "index_not_ready"
+
+
+class ErrorDetail(BaseModel):
+    """The ``error`` object: a stable ``code`` from :data:`ERROR_CODES`, a message for people, details for code."""
+
+    code: str = Field(description="One of the documented codes (docs/api.md).")
+    message: str
+    details: Any = None
+
+
+class ErrorPublic(BaseModel):
+    """Every error answer of the API."""
+
+    error: ErrorDetail
+
+
+def error_responses() -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for every status an API route may answer with an error (one shape, documented codes)."""
+    by_status: dict[int, list[str]] = {}
+    for code, text in ERROR_CODES.items():
+        by_status.setdefault(int(text.split(":", 1)[0]), []).append(code)
+    return {
+        status: {"model": ErrorPublic, "description": "error codes: " + ", ".join(codes)}
+        for status, codes in sorted(by_status.items())
+    }
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from service import admin, docs, health
 from service.batcher import SearchBatcher
 from service.config import ServiceSettings
 from service.db import make_engine, upgrade
-from service.errors import install_handlers
+from service.errors import error_responses, install_handlers
 from service.guard import RequestGuard
 from service.headers import SecurityHeaders
 from service.index import TRIGGER, IndexHolder
@@ -95,6 +95,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        responses=error_responses(),
     )
     app.state.settings = settings
     app.state.masker = masker
