@@ -35,7 +35,6 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
 
 
-
 def render(markdown: str) -> str:
     """Safe HTML for an article body (see the module docstring)."""
     rendered = _markdown().render(markdown)

@@ -220,6 +220,7 @@
   function renderResults(data) {
     var list = $("results");
     list.textContent = "";
+    list.dataset.suggestion = data ? data.suggestion_id : "";
     $("gap").hidden = true;
     $("gap-report").disabled = false;
     if (!data) { return; }

@@ -29,7 +29,8 @@ review_by: 2021-01-01
 # 退款到账说明
 
 退款到账 <script>window.__xss = 1; alert(1)</script> 请看 <img src=x onerror="window.__xss=1"> 订单详情。
-<a href="javascript:window.__xss=1">点这里</a> 或 [这里](javascript:window.__xss=1)，相关：[退款多久到账](kb:refund-arrival)。
+<a href="javascript:window.__xss=1">点这里</a> 或 [这里](javascript:window.__xss=1)，
+相关：[退款多久到账](kb:refund-arrival)。
 
 <div onmouseover="window.__xss=1" style="position:fixed;inset:0">覆盖</div>
 
