@@ -280,6 +280,51 @@ def test_page_fits_360_px_and_switches_language(page, live):
     assert max(boxes) <= WIDTH
 
 
+CONTRAST = """
+(selectors) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) { return c.slice(0, 3); }
+    }
+    return [255, 255, 255];
+  };
+  return selectors.map((s) => {
+    const el = document.querySelector(s);
+    const [a, b] = [lum(rgb(getComputedStyle(el).color).slice(0, 3)), lum(background(el))];
+    return [s, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  });
+}
+"""
+TEXT_ELEMENTS = [
+    ".result-title",
+    ".snippet",
+    ".snippet mark",
+    ".category",
+    ".answer",
+    ".placeholder",
+    ".answer-label",
+    ".badge.stale",
+    "#status",
+    '.result [data-action="copy"]',
+    '.result [data-action="open"]',
+    "#points-period",
+    "#lang-toggle",
+]
+
+
+def test_text_has_readable_contrast(page, live):
+    sign_in(page, live, query="退款到账说明")
+    page.wait_for_selector(".result .placeholder")
+    low = [(s, round(r, 2)) for s, r in page.evaluate(CONTRAST, TEXT_ELEMENTS) if r < 4.5]
+    assert low == []  # WCAG AA for body text
+
+
 def test_points_panel_stays_hidden_without_a_points_bank(page, live):
     page.route("**/v1/credits/me", lambda route: route.fulfill(status=404, body="{}"))
     sign_in(page, live, query="退款多久到账")
