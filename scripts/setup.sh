@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) and install kbassist with every extra. Idempotent.
+# Create .venv (Python 3.11), install kbassist with every extra and the browser test's Debian packages. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
@@ -11,3 +11,23 @@ fi
 # torch is pinned (CPU build); an unpinned torch would pull GBs of CUDA wheels.
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[st,eval,dev]"
+
+# The sidebar's browser test (tests/sidebar) drives Debian's Chromium, never a downloaded one
+# (`playwright install` is not used); the CJK font renders the page's Chinese text in its screenshot.
+BROWSER_PACKAGES="chromium chromium-driver fonts-wqy-microhei"
+if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    missing=""
+    for pkg in $BROWSER_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing="$missing $pkg"
+    done
+    if [ -n "$missing" ]; then
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        if [ -z "$SUDO" ] || command -v sudo >/dev/null 2>&1; then
+            $SUDO apt-get update -qq
+            $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+        else
+            echo "setup: cannot install$missing (not root, no sudo); the browser test will skip" >&2
+        fi
+    fi
+fi

@@ -6,6 +6,7 @@ builds a :class:`ServiceSettings`, the indexer and evaluation never see these fi
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +17,13 @@ from indexer.factory import settings_from
 
 if TYPE_CHECKING:
     import click
+
+# A CSP source expression for frame-ancestors: a keyword, a scheme ("https:") or a host with optional
+# scheme, wildcard subdomain, port and path; nothing that could end the directive (";", ",", quotes).
+FRAME_SOURCE = re.compile(
+    r"'self'|'none'|[a-z][a-z0-9+.\-]*:"
+    r"|([a-z][a-z0-9+.\-]*://)?(\*\.)?[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*(:(\d+|\*))?(/[^\s;,']*)?"
+)
 
 
 class ServiceSettings(Settings):
@@ -77,6 +85,25 @@ class ServiceSettings(Settings):
     outcome_mappings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Extra webhook field mappings as JSON {name: mapping} (docs/usage.md)."
     )
+
+    # --- service: the agent sidebar (service/sidebar.py) ---
+    sidebar_frame_ancestors: str = Field(
+        "'self'",
+        description="Who may embed GET /sidebar in a frame: CSP frame-ancestors sources, space-separated.",
+    )
+
+    @field_validator("sidebar_frame_ancestors")
+    @classmethod
+    def _frame_sources(cls, value: str) -> str:
+        sources = value.split()
+        if not sources:
+            raise ValueError("give at least one source, e.g. 'self' or https://desk.example.com")
+        for source in sources:
+            if not FRAME_SOURCE.fullmatch(source):
+                raise ValueError(f"{source!r} is not a CSP source (e.g. 'self', https:, https://*.example.com)")
+        if "'none'" in sources and len(sources) > 1:
+            raise ValueError("'none' cannot be combined with other sources")
+        return " ".join(sources)
 
     @field_validator("usage_time_zone")
     @classmethod

@@ -9,7 +9,7 @@ Hierarchy::
     ServiceError            carries HTTP status and a stable code
     ├── Unauthorized        401 missing_api_key / invalid_api_key
     ├── Forbidden           403 forbidden
-    ├── NotFound            404 not_found: the named resource (suggestion, ticket, flag, agent) does not exist
+    ├── NotFound            404 not_found: the named resource (suggestion, ticket, flag, agent, article) does not exist
     ├── IdempotencyConflict 409 idempotency_conflict: an idempotency key reused with a different payload
     ├── InvalidInput        422 validation_error: a rule the schema cannot express
     ├── PayloadTooLarge     413 payload_too_large
@@ -95,7 +95,7 @@ class Forbidden(ServiceError):
 
 
 class NotFound(ServiceError):
-    """The suggestion, ticket, flag or agent a request names does not exist."""
+    """The suggestion, ticket, flag, agent or article a request names does not exist."""
 
     status_code = 404
     code = "not_found"

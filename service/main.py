@@ -12,6 +12,7 @@ from indexer.embed import Embedder
 from indexer.factory import fusion_from, make_embedder
 from indexer.search import Retriever
 from service import admin, docs, health
+from service.articles import routes as articles
 from service.batcher import SearchBatcher
 from service.config import ServiceSettings
 from service.db import make_engine, upgrade
@@ -23,6 +24,7 @@ from service.keys.auth import KeyVerifier
 from service.metrics import Metrics, MetricsMiddleware
 from service.pii import PIIMasker
 from service.ratelimit import KeyRateLimiter
+from service.sidebar import install_sidebar
 from service.suggestions import crud as suggestions_crud
 from service.suggestions import routes as suggestions
 from service.suggestions.models import SuggestionRow
@@ -108,7 +110,8 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (suggestions, admin, health, usage, usage_reports):
+    for module in (suggestions, articles, admin, health, usage, usage_reports):
         app.include_router(module.router)
     docs.install_docs(app, settings.docs_access)
+    install_sidebar(app, settings.sidebar_frame_ancestors)
     return app

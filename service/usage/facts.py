@@ -279,16 +279,17 @@ def load_agent_counts(*, session: Session, since: datetime | None, until: dateti
 
 
 def load_gap_queries(*, session: Session, since: datetime | None, until: datetime | None, limit: int) -> list[str]:
-    """The newest ``limit`` kept masked queries not answerable, or shown and never used (oldest first)."""
+    """The newest ``limit`` kept masked queries not answerable, reported as a gap, or shown and never used."""
     event = sa.select(col(UsageEvent.id)).where(col(UsageEvent.suggestion_id) == col(Suggestion.id))
     shown = sa.exists(event.where(col(UsageEvent.type) == "shown"))
     used = sa.exists(event.where(col(UsageEvent.type).in_(USE_TYPES)))
+    reported = sa.exists(event.where(col(UsageEvent.type) == "gap_reported"))
     query = (
         sa.select(col(Suggestion.query))
         .where(
             col(Suggestion.query) != "",
             _in_range(col(Suggestion.created_at), since, until),
-            sa.or_(col(Suggestion.answerable).is_(False), sa.and_(shown, sa.not_(used))),
+            sa.or_(col(Suggestion.answerable).is_(False), reported, sa.and_(shown, sa.not_(used))),
         )
         .order_by(col(Suggestion.created_at).desc())
         .limit(limit)

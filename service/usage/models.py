@@ -25,15 +25,18 @@ EVENT_TYPES = (
     "helpful",
     "not_helpful",
     "flagged",
+    "gap_reported",
 )
 USE_TYPES = ("copied", "inserted", "linked")
 LINK_TYPES = ("linked", "unlinked")
 FUNNEL = ("shown", "opened", "copied_or_inserted", "linked", "solved")
 # The funnel stage an event proves (an index into FUNNEL): a later stage implies the earlier ones,
 # so a link made without an "opened" event still counts as opened; a vote or flag implies the article was opened.
+# A gap report names the closest result as its article, which was shown but did not answer.
 STAGE_OF = {
     "shown": 0,
     "dismissed": 0,
+    "gap_reported": 0,
     "helpful": 1,
     "not_helpful": 1,
     "flagged": 1,

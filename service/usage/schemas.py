@@ -12,7 +12,17 @@ from service.db import utcnow
 from service.usage.periods import Period, as_utc
 
 EventType = Literal[
-    "shown", "opened", "copied", "inserted", "linked", "unlinked", "dismissed", "helpful", "not_helpful", "flagged"
+    "shown",
+    "opened",
+    "copied",
+    "inserted",
+    "linked",
+    "unlinked",
+    "dismissed",
+    "helpful",
+    "not_helpful",
+    "flagged",
+    "gap_reported",
 ]
 OutcomeStatus = Literal["resolved", "reopened", "closed"]
 Complexity = Literal["L1", "L2", "L3"]

@@ -11,7 +11,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,9 +67,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(settings: Settings) -> Iterator[Live]:
-    """``settings``' app under uvicorn, as `kbassist serve` runs it, until the block ends."""
+def serving(settings: Settings, extend: Callable[[FastAPI], None] | None = None) -> Iterator[Live]:
+    """``settings``' app under uvicorn, as `kbassist serve` runs it, until the block ends.
+
+    ``extend`` may add routes before the server starts (a test double of a service built elsewhere).
+    """
     app = create_app(settings, embedder=FakeEmbedder())
+    if extend is not None:
+        extend(app)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http=protocol_for(settings), log_level="warning")
     server = uvicorn.Server(config)

@@ -230,6 +230,17 @@ def test_export_eval_round_trip(cli_settings, tmp_path, monkeypatch):
     assert payload["n_queries"] == 2 and payload["runs"][0]["metrics"]["recall@5"] == 1.0
 
 
+def test_a_reported_gap_counts_even_when_the_suggestion_was_used(cli_settings):
+    with session_of(cli_settings) as session:
+        add_suggestion(session, "4" * 32, "T4", "能开专票吗", ["x"])
+        add_suggestion(session, "5" * 32, "T5", "怎么改地址", ["x"])
+        for n, sid in enumerate("45"):
+            add_event(session, f"gs{n}", "shown", None, "x", suggestion=sid * 32)
+            add_event(session, f"gc{n}", "copied", None, "x", suggestion=sid * 32)
+        add_event(session, "gr", "gap_reported", None, "x", suggestion="4" * 32)
+        assert load_gap_queries(session=session, since=None, until=None, limit=10) == ["能开专票吗"]
+
+
 def test_report_articles_without_an_index_warns_and_gaps_refuse(cli_settings):
     with session_of(cli_settings) as session:
         add_event(session, "ar1", "copied", None, "refund-arrival")

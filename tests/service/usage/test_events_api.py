@@ -214,3 +214,14 @@ def test_ticket_links_and_unlinks_without_a_suggestion(client, make_key):
     assert "no-such-article" in assert_error(unknown, 422, "validation_error")["message"]
     bad_ticket = client.post("/v1/tickets/ZD 77/links", json={"article_id": "refund-arrival"}, headers=headers)
     assert_error(bad_ticket, 422, "validation_error")
+
+
+def test_a_gap_report_is_an_event_on_the_closest_result(client, make_key):
+    key = make_key("agent", "ev-gap")
+    s = suggest(client, key, query="火星天气怎么样", ticket_id="T-GAP")
+    top = s["results"][0]["article_id"]
+    response = post_event(client, key, s["suggestion_id"], type="gap_reported", article_id=top)
+    assert response.status_code == 200, response.text
+    assert response.json()["type"] == "gap_reported" and response.json()["rank"] == 1
+    assert count(client, UsageEvent, UsageEvent.type == "gap_reported", UsageEvent.ticket_id == "T-GAP") == 1
+    assert_error(post_event(client, key, s["suggestion_id"], type="gap", article_id=top), 422, "validation_error")

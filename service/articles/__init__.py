@@ -1,0 +1,1 @@
+"""One article of the serving build, rendered for reading in the sidebar."""
