@@ -6,6 +6,7 @@ builds a :class:`ServiceSettings`, the indexer and evaluation never see these fi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,6 +71,14 @@ class ServiceSettings(Settings):
     )
     outcome_mappings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Extra webhook field mappings as JSON {name: mapping} (docs/usage.md)."
+    )
+
+    # --- service: the points bank (service/credits) ---
+    credits_rules_file: Path | None = Field(
+        None, description="YAML rules of the points bank (docs/credits.md); unset = the packaged default."
+    )
+    credits_settle_seconds: float = Field(
+        5.0, ge=0.0, description="Seconds between settle runs crediting new usage facts (0 = only on request)."
     )
 
     @field_validator("usage_time_zone")

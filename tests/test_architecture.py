@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("indexer", "service", "eval")
 ROOT_CLI = "service.cli"
 # Database-backed domains of the service and the domains each may import (docs/architecture.md).
-DOMAINS: dict[str, set[str]] = {"keys": set(), "suggestions": {"keys"}, "usage": {"keys", "suggestions"}}
+DOMAINS: dict[str, set[str]] = {
+    "keys": set(),
+    "suggestions": {"keys"},
+    "usage": {"keys", "suggestions"},
+    "credits": {"usage", "keys", "suggestions"},
+}
 
 
 def module_name(path: Path) -> str:
