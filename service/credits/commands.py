@@ -175,7 +175,7 @@ def adjust(ctx: click.Context, agent_id: str, points: int, reason: str, actor: s
             )
         except ServiceError as exc:
             raise click.ClickException(exc.message) from exc
-    click.echo(f"entry {entry.id}: {entry.points:+d} for {agent_id}; balance {after}")
+        click.echo(f"entry {entry.id}: {entry.points:+d} for {agent_id}; balance {after}")
 
 
 @credits_group.command("explain")
