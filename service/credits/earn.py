@@ -225,8 +225,11 @@ def vote_credits(
     ]
 
 
-def flag_credits(*, flag_id: int, article_id: str, raiser: str, editor: str, rules: Rules) -> list[Credit]:
-    """A flag an editor resolved: the raiser for the confirmed flag, the editor for the fix (never both to one)."""
+def flag_credits(*, flag_id: int, article_id: str, raiser: str, editor: str | None, rules: Rules) -> list[Credit]:
+    """A flag an editor resolved: the raiser for the confirmed flag, the editor for the fix (never both to one).
+
+    ``editor`` is None when the flag was resolved by a key that names no agent (nobody to credit for the fix).
+    """
     credits = []
     confirmed, fixed = rules.get("flag_confirmed"), rules.get("flag_fixed")
     if confirmed is not None and confirmed.points and raiser != editor:
@@ -242,7 +245,7 @@ def flag_credits(*, flag_id: int, article_id: str, raiser: str, editor: str, rul
                 flag_id=flag_id,
             )
         )
-    if fixed is not None and fixed.points:
+    if fixed is not None and fixed.points and editor is not None:
         reason = f"fixed flag {flag_id} on article {article_id} raised by {raiser}"
         credits.append(
             Credit(

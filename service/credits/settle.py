@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=5)
 EVENTS, OUTCOMES = "usage_events", "ticket_outcomes"
+# How usage records a flag resolved by a key without an agent (service.usage.routes.resolve_flag).
+KEY_EDITOR = "key:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,11 @@ def _settle_flags(session: Session, rules: Rules, zone: ZoneInfo) -> tuple[int, 
     for flag in flags:
         assert flag.id is not None and flag.resolved_by is not None
         desired += flag_credits(
-            flag_id=flag.id, article_id=flag.article_id, raiser=flag.agent_id, editor=flag.resolved_by, rules=rules
+            flag_id=flag.id,
+            article_id=flag.article_id,
+            raiser=flag.agent_id,
+            editor=None if flag.resolved_by.startswith(KEY_EDITOR) else flag.resolved_by,
+            rules=rules,
         )
     existing = crud.fact_entries(session=session, fact_keys=[c.fact_key for c in desired])
     return len(flags), reconcile(session=session, desired=desired, existing=existing, rules=rules, zone=zone)

@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from service.credits import audit
 from service.credits.models import CreditEntry
-from tests.service.conftest import assert_error
+from tests.service.conftest import assert_error, suggest
 
 
 def link(client, key, ticket, article="refund-arrival"):
@@ -160,3 +160,38 @@ def test_me_shape_and_explain(client, make_key):
         client.get(f"/v1/credits/entries/{citation['id']}/explain", headers={"X-API-Key": other}), 404, "not_found"
     )
     assert_error(client.get("/v1/credits/agents/cs-001", headers={"X-API-Key": other}), 403, "forbidden")
+
+
+def event(client, key, suggestion_id, kind, article, comment=None):
+    body = {"event_id": uuid.uuid4().hex, "type": kind, "article_id": article, "comment": comment}
+    response = client.post(f"/v1/suggestions/{suggestion_id}/events", json=body, headers={"X-API-Key": key})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_helpful_vote_counts_only_after_the_article_was_shown_and_never_for_oneself(client, make_key):
+    author = make_key("agent", "cs-001")
+    voter, blind = make_key("agent", "voter-1"), make_key("agent", "voter-2")
+    before = me(client, author)["balance"]
+    for key in (voter, blind, author):
+        found = suggest(client, key).json()
+        article = found["results"][0]["article_id"]
+        assert article == "refund-arrival"
+        if key is not blind:
+            event(client, key, found["suggestion_id"], "shown", article)
+        event(client, key, found["suggestion_id"], "helpful", article)
+    assert me(client, author)["balance"] == before + 1
+    assert [e["reason"] for e in entries(client, "cs-001", rule="helpful_vote")] == [
+        "voter-1 found article refund-arrival helpful"
+    ]
+
+
+def test_a_resolved_flag_credits_its_raiser_and_the_fixing_editor(client, make_key):
+    raiser, editor = make_key("agent", "flagger-1"), make_key("editor", "editor-1")
+    found = suggest(client, raiser).json()
+    event(client, raiser, found["suggestion_id"], "flagged", "refund-arrival", comment="outdated fee")
+    flag_id = client.get("/v1/flags", headers={"X-API-Key": editor}).json()["data"][-1]["id"]
+    response = client.post(f"/v1/flags/{flag_id}/resolve", json={"note": "fixed"}, headers={"X-API-Key": editor})
+    assert response.status_code == 200, response.text
+    assert me(client, raiser)["recent"][0]["rule_id"] == "flag_confirmed"
+    assert [e["points"] for e in entries(client, "editor-1", rule="flag_fixed")] == [3]
