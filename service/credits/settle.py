@@ -45,7 +45,7 @@ from service.usage.models import Flag, TicketOutcome, UsageEvent
 
 log = logging.getLogger(__name__)
 
-LOOKBACK = timedelta(minutes=5)
+LOOKBACK = timedelta(minutes=1)
 EVENTS, OUTCOMES = "usage_events", "ticket_outcomes"
 # How usage records a flag resolved by a key without an agent (service.usage.routes.resolve_flag).
 KEY_EDITOR = "key:"

@@ -62,6 +62,7 @@ def test_citation_csat_and_complexity_follow_resolve_reopen_resolve(client, make
     assert me(client, make_key("agent", "handler-1"))["balance"] == 2 + 8
     citations = entries(client, "cs-001", rule="citation")
     assert [e["points"] for e in citations] == [5, -5, 5]
+    assert {e["rules_version"] for e in citations} == {client.app.state.bank.rules.version}
     assert citations[1]["reverses_id"] == citations[2]["id"] and "reopened" in citations[1]["reason"]
     with Session(client.app.state.engine) as session:
         assert audit.verify(session=session) == []
