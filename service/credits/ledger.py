@@ -101,7 +101,8 @@ def reconcile(
     A fact's standing credit is its latest credit entry when no reversal points at it. A desired
     credit without one is appended under ``{fact_key}#{n}`` (n = credits the fact had before, so a
     re-credit after a reversal gets a new key and a concurrent duplicate the same one). With
-    ``reversal_reason``, standing credits no longer desired (or with other points) are reversed.
+    ``reversal_reason``, standing credits no longer desired (or with other points under the same rules
+    version) are reversed.
     Credits over a rule's daily cap are not written (a later settle may write them).
     """
     reversed_ids = {e.reverses_id for e in existing if e.reverses_id is not None}
@@ -115,7 +116,10 @@ def reconcile(
     if reversal_reason is not None:
         for key, entry in sorted(standing.items()):
             credit = want.get(key)
-            if credit is None or (credit.points, credit.agent_id) != (entry.points, entry.agent_id):
+            # Other points under the same rules mean other facts (a new CSAT score); under a new rules
+            # version they mean new rules, which never re-value a standing credit.
+            repriced = credit is not None and credit.points != entry.points and entry.rules_version == rules.version
+            if credit is None or credit.agent_id != entry.agent_id or repriced:
                 reverse(session=session, entry=entry, reason=reversal_reason(entry), rules=rules)
                 del standing[key]
                 written += 1

@@ -124,6 +124,23 @@ def test_daily_cap_limits_credits_per_rule_and_agent(cli_settings, tmp_path):
     assert before in (5, 25)  # 20 when the build was credited earlier in this module
 
 
+def test_new_rules_never_revalue_standing_credits(cli_settings, tmp_path):
+    with session_of(cli_settings) as session:
+        outcome = TicketOutcome(
+            idempotency_key="rv-1", ticket_id="RV-1", status="resolved", csat=5, occurred_at=utcnow(), payload_hash="rv"
+        )
+        crud.record_outcome(session=session, outcome=outcome, agent_ids=["agent-z"])
+    assert run(cli_settings, "credits", "sync", "--no-build").exit_code == 0
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  csat: {points_by_score: {5: 9}}\n", encoding="utf-8")
+    assert (
+        run(cli_settings.model_copy(update={"credits_rules_file": rules}), "credits", "sync", "--no-build").exit_code
+        == 0
+    )
+    assert run(cli_settings, "credits", "balance", "agent-z").output.strip() == "5"
+    assert run(cli_settings, "credits", "ledger", "agent-z").output.count("\tcsat\t") == 1
+
+
 def test_verify_passes_on_a_sound_ledger_and_catches_a_hand_corrupted_table(cli_settings):
     assert run(cli_settings, "credits", "sync").exit_code == 0
     ok = run(cli_settings, "credits", "verify")
