@@ -25,10 +25,11 @@ def _register() -> None:
     from eval.cli import COMMANDS as EVAL_COMMANDS
     from indexer.cli import COMMANDS
     from service.commands import COMMANDS as SERVICE_COMMANDS
+    from service.credits.commands import COMMANDS as CREDITS_COMMANDS
     from service.keys.commands import COMMANDS as KEYS_COMMANDS
     from service.usage.commands import COMMANDS as USAGE_COMMANDS
 
-    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS, *KEYS_COMMANDS, *USAGE_COMMANDS):
+    for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS, *KEYS_COMMANDS, *USAGE_COMMANDS, *CREDITS_COMMANDS):
         main.add_command(command)
 
 

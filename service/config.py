@@ -7,6 +7,7 @@ builds a :class:`ServiceSettings`, the indexer and evaluation never see these fi
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -104,6 +105,14 @@ class ServiceSettings(Settings):
         if "'none'" in sources and len(sources) > 1:
             raise ValueError("'none' cannot be combined with other sources")
         return " ".join(sources)
+
+    # --- service: the points bank (service/credits) ---
+    credits_rules_file: Path | None = Field(
+        None, description="YAML rules of the points bank (docs/credits.md); unset = the packaged default."
+    )
+    credits_settle_seconds: float = Field(
+        5.0, ge=0.0, description="Seconds between settle runs crediting new usage facts (0 = only on request)."
+    )
 
     @field_validator("usage_time_zone")
     @classmethod

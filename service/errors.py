@@ -11,6 +11,7 @@ Hierarchy::
     ├── Forbidden           403 forbidden
     ├── NotFound            404 not_found: the named resource (suggestion, ticket, flag, agent, article) does not exist
     ├── IdempotencyConflict 409 idempotency_conflict: an idempotency key reused with a different payload
+    ├── InsufficientPoints  409 insufficient_points: a redemption or debit larger than the agent's balance
     ├── InvalidInput        422 validation_error: a rule the schema cannot express
     ├── PayloadTooLarge     413 payload_too_large
     ├── RateLimited         429 rate_limited (with Retry-After)
@@ -43,6 +44,7 @@ ERROR_CODES: dict[str, str] = {
     "not_found": "404: no such route, or the resource it names does not exist.",
     "method_not_allowed": "405: the route does not take this method.",
     "idempotency_conflict": "409: the idempotency key (event_id, outcome key) was used before with another payload.",
+    "insufficient_points": "409: a redemption or negative adjustment is larger than the agent's balance.",
     "request_timeout": "408: the request head did not arrive within KB_HEADER_TIMEOUT seconds.",
     "payload_too_large": "413: the body is larger than KB_MAX_BODY_BYTES.",
     "validation_error": "422: a field is missing or invalid; details name each field.",
@@ -117,6 +119,13 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class InsufficientPoints(ServiceError):
+    """A debit the agent's balance does not cover (a balance never goes negative)."""
+
+    status_code = 409
+    code = "insufficient_points"
 
 
 class InvalidInput(ServiceError):

@@ -15,6 +15,9 @@ from service import admin, docs, health
 from service.articles import routes as articles
 from service.batcher import SearchBatcher
 from service.config import ServiceSettings
+from service.credits import routes as credits
+from service.credits.bank import Bank
+from service.credits.rules import load_rules
 from service.db import make_engine, upgrade
 from service.errors import error_responses, install_handlers
 from service.guard import RequestGuard
@@ -51,6 +54,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     masker = PIIMasker(settings.pii_patterns)  # fails fast on a bad KB_PII_PATTERNS
     outcome_mappings = compile_mappings(settings.outcome_mappings)  # and on a bad KB_OUTCOME_MAPPINGS
     metrics = Metrics()
+    rules = load_rules(settings.credits_rules_file)  # a bad rules file stops start-up with file:line
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,10 +62,12 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
         if settings.db_upgrade_on_start:
             upgrade(engine)
         query_embedder = embedder or make_embedder(settings)
+        bank = Bank(engine, settings, rules)
 
         def on_swap(retriever: Retriever) -> None:
             metrics.index_loaded(retriever)
             record_build_articles(engine, retriever)
+            bank.on_build(retriever.articles, retriever.version)
 
         holder = IndexHolder(
             settings.index_root,
@@ -75,7 +81,9 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
             log.error("starting without an index (%s): %s", outcome, message)
         holder.start(settings.reload_interval)
         writer: RowWriter[SuggestionRow] = RowWriter(engine, suggestions_crud.insert_suggestions, name="suggestion")
+        bank.start(settings.credits_settle_seconds)
         app.state.engine = engine
+        app.state.bank = bank
         app.state.holder = holder
         app.state.writer = writer
         app.state.batcher = SearchBatcher(query_embedder, on_batch=metrics.embed_batch.observe)
@@ -86,6 +94,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
             yield
         finally:
             holder.stop()
+            bank.stop()
             writer.close()
             engine.dispose()
 
@@ -110,7 +119,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (suggestions, articles, admin, health, usage, usage_reports):
+    for module in (suggestions, articles, admin, health, usage, usage_reports, credits):
         app.include_router(module.router)
     docs.install_docs(app, settings.docs_access)
     install_sidebar(app, settings.sidebar_frame_ancestors)

@@ -19,6 +19,7 @@ DOMAINS: dict[str, set[str]] = {
     "suggestions": {"keys"},
     "usage": {"keys", "suggestions"},
     "articles": {"keys"},
+    "credits": {"usage", "keys", "suggestions"},
 }
 
 

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # Every domain's tables module, imported so that its tables are on the metadata.
+from service.credits import models as _credits  # noqa: F401
 from service.keys import models as _keys  # noqa: F401
 from service.suggestions import models as _suggestions  # noqa: F401
 from service.usage import models as _usage  # noqa: F401
