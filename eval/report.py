@@ -187,6 +187,8 @@ def breakdown_markdown(run: RunReport) -> str:
     flagged = no_answer.get("all", [])
     if flagged:
         lines.append(f"\nno-answer queries flagged answerable=false: {sum(flagged)}/{len(flagged)}")
+        for key in sorted(k for k in no_answer if k.startswith("type=")):
+            lines.append(f"  {key}: {sum(no_answer[key])}/{len(no_answer[key])}")
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """Content checks behind ``kbassist validate`` and every build.
 
 Errors make an article unusable (the build skips it, ``--strict`` fails the build);
-warnings (stale review date, link to an unpublished article, raw HTML) are reported only.
+warnings (stale review date, link to an unpublished article, raw HTML, twins that disagree, complaint
+labels outside the taxonomy: :mod:`indexer.consistency`) are reported only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from indexer.article import AUDIENCES, HEADING_LINE_RE, HEADING_MARK, LANGS, REQUIRED_FIELDS, STATUSES, Article
+from indexer.consistency import label_problems, twin_problems
 from indexer.markup import markup_spans
 from indexer.parse import Problem, find_links
 from indexer.sources import Entry
@@ -32,6 +34,8 @@ class Vocabulary:
     categories: set[str] = field(default_factory=set)
     products: set[str] = field(default_factory=set)
     channels: set[str] = field(default_factory=set)
+    complaint_scenes: set[str] = field(default_factory=set)
+    complaint_root_causes: set[str] = field(default_factory=set)
     placeholders: set[str] | None = None
 
     @classmethod
@@ -44,6 +48,8 @@ class Vocabulary:
             vocab.categories = {str(v) for v in data.get("categories", [])}
             vocab.products = {str(v) for v in data.get("products", [])}
             vocab.channels = {str(v) for v in data.get("channels", [])}
+            vocab.complaint_scenes = {str(v) for v in data.get("complaint_scenes", [])}
+            vocab.complaint_root_causes = {str(v) for v in data.get("complaint_root_causes", [])}
         placeholders = folder / "_placeholders.txt"
         if placeholders.is_file():
             names = set()
@@ -220,6 +226,10 @@ def validate(entries: list[Entry], vocab: Vocabulary, today: date | None = None)
                 problems.append(
                     Problem(_source_path(art), where, f"link to {ids[target].status} article 'kb:{target}'", "warning")
                 )
+    located = [(e.article, _source_path(e.article)) for e in entries if e.article is not None]
+    problems.extend(twin_problems(located))
+    for art, path in located:
+        problems.extend(label_problems(art, path, vocab.complaint_scenes, vocab.complaint_root_causes))
     usable = [e.article for i, e in enumerate(entries) if i not in bad and e.article is not None]
     problems.sort(key=lambda p: (p.path, p.line))
     return Report(problems, usable)

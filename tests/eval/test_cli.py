@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 
 import pytest
 
@@ -150,7 +151,7 @@ def test_eval_breakdown_groups_golden_queries_by_type_and_language(
     golden.write_text(
         '{"query": "退款多久到账", "relevant_ids": ["refund-arrival"], "lang": "zh", "meta": {"type": "colloquial"}}\n'
         '{"query": "cancel my order", "relevant_ids": ["en-order-cancel"], "lang": "en", "meta": {"type": "typo"}}\n'
-        '{"query": "天气怎么样", "relevant_ids": [], "lang": "zh"}\n',
+        '{"query": "天气怎么样", "relevant_ids": [], "lang": "zh", "meta": {"type": "unanswerable"}}\n',
         encoding="utf-8",
     )
     monkeypatch.setattr("eval.datasets.GOLDEN_QUERIES", golden)
@@ -160,6 +161,7 @@ def test_eval_breakdown_groups_golden_queries_by_type_and_language(
     assert "| all | 2 | 1.000 | 1.000 |" in result.output
     assert "| type=colloquial | 1 |" in result.output and "| lang=en | 1 |" in result.output
     assert "no-answer queries flagged answerable=false: " in result.output and "/1" in result.output
+    assert re.search(r"^  type=unanswerable: [01]/1$", result.output, re.MULTILINE), result.output
 
 
 def _samples_file(path):

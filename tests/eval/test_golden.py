@@ -1,0 +1,45 @@
+"""The shipped golden set against the shipped KB: what eval/golden/README.md's labelling rule lets a test check."""
+
+import json
+from pathlib import Path
+
+from indexer.build import load_content
+
+ROOT = Path(__file__).resolve().parents[2]
+TYPES = {
+    "plain",
+    "colloquial",
+    "typo",
+    "pinyin",
+    "mixed",
+    "crosslingual",
+    "long_chat",
+    "multi_turn",
+    "asr",
+    "two_intent",
+    "unanswerable",
+    "unanswerable_on_topic",
+}
+
+
+def _queries() -> list[dict[str, object]]:
+    lines = (ROOT / "eval" / "golden" / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_every_golden_label_is_a_published_article():
+    published = {a.id for a in load_content(ROOT / "kb_content").articles if a.status == "published"}
+    unknown = {(q["query"], i) for q in _queries() for i in q["relevant_ids"] if i not in published}
+    assert unknown == set()
+
+
+def test_golden_queries_are_not_repeated():
+    texts = [q["query"] for q in _queries()]
+    assert len(texts) == len(set(texts))
+
+
+def test_golden_types_are_the_documented_ones_and_no_answer_types_have_no_labels():
+    for q in _queries():
+        assert q["meta"]["type"] in TYPES, q
+        assert q["lang"] in ("zh", "en"), q
+        assert (q["relevant_ids"] == []) == q["meta"]["type"].startswith("unanswerable"), q
