@@ -75,7 +75,7 @@ def run_size(n: int, reindex: bool) -> dict[str, object]:
     """Build a KB of ``n`` articles and measure it (runs inside a subprocess)."""
     from indexer.build import BuildOptions, build_index
     from indexer.chunk import chunk_article, embed_text
-    from indexer.config import Settings
+    from indexer.config import SEARCH_MODES, Settings
     from indexer.factory import make_embedder
     from indexer.search import Retriever
     from indexer.sources import read_entries
@@ -113,11 +113,11 @@ def run_size(n: int, reindex: bool) -> dict[str, object]:
     query_embedder = make_embedder(settings, threads=1)
     retriever = Retriever.load(current_build(root), query_embedder)
     queries = [a.title.split(" #")[0] + " 怎么办" for a in articles[:200]]
-    for mode in ("dense", "lexical", "hybrid"):
+    for mode in SEARCH_MODES:
         lat = []
         for q in queries:
             t = time.perf_counter()
-            retriever.search(q, k=5, mode=mode)  # type: ignore[arg-type]
+            retriever.search(q, k=5, mode=mode)
             lat.append((time.perf_counter() - t) * 1000)
         out[f"{mode}_p50_ms"] = round(float(np.percentile(lat, 50)), 2)
         out[f"{mode}_p99_ms"] = round(float(np.percentile(lat, 99)), 2)

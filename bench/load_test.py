@@ -1,8 +1,8 @@
 """Closed-loop load test of a running ``kbassist serve`` over loopback.
 
 N client threads each hold one keep-alive ``http.client`` connection and send
-POST /v1/suggest back to back for a bounded time (a thread per client costs
-~0.1 ms per request, far less than an async client). Then the same queries run
+POST /v1/suggest back to back for a bounded time (a thread per client adds far
+less per request than an async client would). Then the same queries run
 in process (embed + search, no HTTP) in ``--inproc-procs`` processes for the same
 time, so the ratio shows what the service adds.
 

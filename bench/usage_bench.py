@@ -9,7 +9,9 @@ events in batches of 100 from 8 clients to a real uvicorn server and checks none
     .venv/bin/python bench/usage_bench.py --db both --http
     .venv/bin/python bench/usage_bench.py --db sqlite --suggestions 10000 --events 100000 --tickets 5000
 
-A benchmark, not a test: it prints the figures.
+A benchmark, not a test: it prints the figures. Past the ~300-line guide because it is one
+script run by path (never imported): generating the month, timing the reports and the HTTP
+ingest all work on the data it generates, and read best in one file.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ def generate(engine: sa.Engine, args: argparse.Namespace) -> dict[str, float]:
 
 
 def time_reports(engine: sa.Engine) -> None:
-    from sklearn.cluster import AgglomerativeClustering  # noqa: F401 - a one-time import (~1 s), not a report cost
+    from sklearn.cluster import AgglomerativeClustering  # noqa: F401 - a one-time import, not a report cost
     from sqlmodel import Session
 
     embedder = HashEmbedder()

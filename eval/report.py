@@ -46,7 +46,7 @@ def one_factor_pairs(runs: Sequence[RunReport]) -> list[tuple[str, str]]:
 
 
 def payload(dataset: Dataset, runs: Sequence[RunReport]) -> dict[str, Any]:
-    """The ``--json`` document (shape documented in README "Evaluation")."""
+    """The ``--json`` document (shape documented in docs/evaluation.md)."""
     return {"dataset": dataset.name, "n_queries": len(dataset.queries), "runs": [r.to_json() for r in runs]}
 
 

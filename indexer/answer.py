@@ -168,8 +168,8 @@ class _Plain:
         return j - i
 
 
-# Plain-text conversion is the costly part of an answer (~0.05 ms a section) and depends only
-# on the article, so it is cached: the suggest path answers the same popular articles over
+# Plain-text conversion is the costly part of an answer and depends only on the article,
+# so it is cached: the suggest path answers the same popular articles over
 # and over. Keys hold the body string itself (its hash is computed once per string object).
 @lru_cache(maxsize=4096)
 def _plain(body: str, start: int, end: int, lang: str) -> _Plain:

@@ -9,7 +9,16 @@ from datetime import date
 
 # A Markdown (ATX) heading starts a line with one to six "#", then whitespace and its text.
 HEADING_MARK = "#{1,6}"
-HEADING_LINE_RE = re.compile(rf"^{HEADING_MARK}\s.*$", re.MULTILINE)
+
+
+def _heading_line(mark: str) -> re.Pattern[str]:
+    """A whole heading line whose marker matches ``mark``."""
+    return re.compile(rf"^{mark}\s.*$", re.MULTILINE)
+
+
+HEADING_LINE_RE = _heading_line(HEADING_MARK)
+# A level-1 heading: the line that normally repeats the article's title.
+TITLE_LINE_RE = _heading_line("#")
 
 LANGS = ("zh", "en")
 AUDIENCES = ("public", "internal")

@@ -29,11 +29,11 @@ from indexer.article import Article
 from indexer.chunk import Chunk, chunk_article, embed_text
 from indexer.embed import Embedder, embedder_id
 from indexer.errors import BuildError, IndexLoadError, KBError
-from indexer.layout import Reusable, read_manifest, read_reusable, write_build
+from indexer.lang import detect_lang
+from indexer.layout import Reusable, read_build, read_manifest, read_reusable, write_build
 from indexer.manifest import Manifest
 from indexer.parse import Problem
 from indexer.private import restrict_tree
-from indexer.search import Retriever
 from indexer.sources import config_dir, read_entries
 from indexer.validate import Report, Vocabulary, validate
 from indexer.versions import (
@@ -147,23 +147,32 @@ def _embed(embedder: Embedder, texts: list[str], batch: int, progress: ProgressF
 
 
 def _check_build(folder: Path, embedder: Embedder, analyzer: Analyzer, articles: list[Article]) -> None:
-    """Load the new build back and run a smoke query; raise BuildError if anything is off."""
+    """Read the new build back as the service will and run a smoke query; raise BuildError if anything is off.
+
+    The build is read through :func:`indexer.layout.read_build` and queried with the
+    embedder's own dense scorer and the BM25 index, so a build that cannot serve a query
+    is never published.
+    """
     try:
-        # Reuse the build's analyzer (a second jieba start costs ~0.7 s); load() still
-        # checks its fingerprint against the files copied into the build.
-        retriever = Retriever.load(folder, embedder, analyzer)
+        manifest = read_manifest(folder)
+        build = read_build(folder, manifest)
     except (KBError, OSError, ValueError) as exc:
         raise BuildError(f"new build does not load: {exc}") from exc
-    manifest = retriever.manifest
-    if retriever.n_chunks != manifest.n_chunks or len(retriever.articles) != manifest.n_articles:
+    if len(build.chunks) != manifest.n_chunks or len(build.articles) != manifest.n_articles:
         raise BuildError(
-            f"new build is inconsistent: {retriever.n_chunks} chunks / {len(retriever.articles)} articles loaded, "
+            f"new build is inconsistent: {len(build.chunks)} chunks / {len(build.articles)} articles loaded, "
             f"manifest says {manifest.n_chunks} / {manifest.n_articles}"
         )
+    orphans = sorted({c.article_id for c in build.chunks} - build.articles.keys())
+    if orphans:
+        raise BuildError(f"new build has chunks of articles it does not hold: {orphans[:5]}")
     if articles:
         probe = articles[0]
-        hits = retriever.search(probe.title or probe.body[:50], k=5, include_internal=True).hits
-        if not hits:
+        query = probe.title or probe.body[:50]
+        scorer = embedder.dense_scorer(build.dense, np.asarray(build.vectors))
+        dense_ids = scorer.candidates(embedder.embed_queries([query])[0], detect_lang(query), None, 5)
+        lexical = build.lexical.scores(analyzer.tokens(query))
+        if not np.any(dense_ids >= 0) and not np.any(lexical > 0):
             raise BuildError(f"smoke query for article {probe.id!r} returned nothing")
 
 

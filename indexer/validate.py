@@ -15,7 +15,16 @@ from pathlib import Path
 
 import yaml
 
-from indexer.article import AUDIENCES, HEADING_LINE_RE, HEADING_MARK, LANGS, REQUIRED_FIELDS, STATUSES, Article
+from indexer.article import (
+    AUDIENCES,
+    HEADING_LINE_RE,
+    HEADING_MARK,
+    LANGS,
+    REQUIRED_FIELDS,
+    STATUSES,
+    TITLE_LINE_RE,
+    Article,
+)
 from indexer.consistency import label_problems, twin_problems
 from indexer.markup import markup_spans
 from indexer.parse import Problem, find_links
@@ -123,15 +132,23 @@ def _check_markup(article: Article, path: str, title_line: int, is_markdown: boo
     spans = markup_spans(article.title, autolinks=False)
     if spans:
         start, end = spans[0]
-        yield Problem(path, title_line, f"raw HTML {article.title[start:end][:40]!r} in the title is not shown; "
-                      "titles are plain text", "warning")  # fmt: skip
+        yield Problem(
+            path,
+            title_line,
+            f"raw HTML {article.title[start:end][:40]!r} in the title is not shown; titles are plain text",
+            "warning",
+        )
     seen: set[int] = set()
     for start, end in markup_spans(article.body, autolinks=False):
         where = article.body_line + (article.body.count("\n", 0, start) if is_markdown else 0)
         if where not in seen:
             seen.add(where)
-            yield Problem(path, where, f"raw HTML {article.body[start:end][:40]!r} is removed from answers; "
-                          "write Markdown instead", "warning")  # fmt: skip
+            yield Problem(
+                path,
+                where,
+                f"raw HTML {article.body[start:end][:40]!r} is removed from answers; write Markdown instead",
+                "warning",
+            )
 
 
 def validate(entries: list[Entry], vocab: Vocabulary, today: date | None = None) -> Report:
@@ -199,7 +216,7 @@ def validate(entries: list[Entry], vocab: Vocabulary, today: date | None = None)
         for ch in art.channel:
             if vocab.channels and ch not in vocab.channels:
                 err("channel", f"unknown channel {ch!r} (see _taxonomy.yaml)")
-        text = re.sub(r"^#\s.*$", "", art.body, count=1, flags=re.MULTILINE).strip()
+        text = TITLE_LINE_RE.sub("", art.body, count=1).strip()
         if not text and not art.title.strip():
             err("body", "empty body" if is_markdown else "empty row: neither title nor body")
         elif not text and is_markdown:

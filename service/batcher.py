@@ -1,9 +1,10 @@
 """Run the searches of concurrent requests together, embedding their queries in one call.
 
-The multilingual USE streams every weight matrix once per call, so four short queries
-embedded together cost ~1.5 ms each instead of ~3.1 ms one by one (2-core dev machine,
-golden queries). Under load a worker holds several requests at once; each suggest
-request ``await``s its search here while the event loop gathers the others.
+The multilingual USE streams every weight matrix once per call, so short queries
+embedded together cost far less each than one by one (``kbassist_embed_batch_size`` in
+``/metrics`` shows the batches a load forms; ``bench/load_test.py`` measures the effect).
+Under load a worker holds several requests at once; each suggest request ``await``s its
+search here while the event loop gathers the others.
 
 How batches form without any timer: the first request schedules a flush with
 ``loop.call_soon``. Requests whose data arrived in the same loop iteration were queued

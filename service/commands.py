@@ -44,8 +44,13 @@ def serve_cmd(ctx: click.Context, host: str | None, port: int | None, workers: i
     os.environ["KB_DB_UPGRADE_ON_START"] = "false"
     with tempfile.TemporaryDirectory(prefix="kbassist-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        uvicorn.run("service.main:create_app", factory=True, workers=workers,
-                    http="service.protocol:GuardedHttpProtocol", **options)  # fmt: skip
+        uvicorn.run(
+            "service.main:create_app",
+            factory=True,
+            workers=workers,
+            http="service.protocol:GuardedHttpProtocol",
+            **options,
+        )
 
 
 @click.group("db")

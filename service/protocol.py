@@ -2,8 +2,8 @@
 
 An ASGI app sees a request only once its head is complete, so two attacks never reach
 it: a 50 MB header (buffered whole by httptools, which sets no limit) and a client
-that sends its head a byte at a time (1,100 such connections were all still held
-after 10 s: uvicorn's only timer is the idle keep-alive one, which every byte resets).
+that sends its head a byte at a time (held open indefinitely: uvicorn's only timer is
+the idle keep-alive one, which every byte resets).
 This protocol counts the bytes of each request head as they arrive, and its parsed
 size once complete, and answers 431 past ``KB_MAX_HEADER_BYTES``, and gives each head ``KB_HEADER_TIMEOUT`` seconds from
 its first byte (or from the connection) before answering 408. The check runs after

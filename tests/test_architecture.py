@@ -95,3 +95,9 @@ def test_every_service_subpackage_is_a_known_domain():
 def test_a_domain_reads_other_domains_only_in_the_documented_direction(domain):
     others = tuple(f"service.{d}" for d in DOMAINS if d != domain and d not in DOMAINS[domain])
     assert offenders(f"service.{domain}", others) == []
+
+
+def test_building_never_imports_searching():
+    """The build folder format has one owner (indexer.layout): the builder checks its work through it."""
+    assert offenders("indexer.build", ("indexer.search",)) == []
+    assert offenders("indexer.layout", ("indexer.search", "indexer.build")) == []

@@ -1,7 +1,7 @@
 """Filter values and the request's ``channel`` are checked against the serving build's taxonomy.
 
-A filter naming a category nobody uses used to return an empty list, which a client
-cannot tell from "nothing matched". The build carries a copy of ``_taxonomy.yaml``
+Unchecked, a filter naming a category nobody uses would return an empty list, which a
+client cannot tell from "nothing matched". The build carries a copy of ``_taxonomy.yaml``
 (``indexer.layout.CONFIG_FILES``); a build without one is checked against the values
 its articles carry. Tags are free-form (the taxonomy lists none) and are not checked.
 """

@@ -82,6 +82,54 @@ def test_failed_check_leaves_current_build_serving(kb_dir, tmp_path, fake_embedd
     assert list_builds(root) == [version]
 
 
+def _damaging(damage):
+    """``write_build`` followed by ``damage(folder)``: a build written wrongly."""
+    write_build = build_mod.write_build
+
+    def write_then_damage(folder, *args):
+        kind = write_build(folder, *args)
+        damage(folder)
+        return kind
+
+    return write_then_damage
+
+
+def _drop_file(folder):
+    (folder / "chunks.jsonl").unlink()
+
+
+def _drop_article(folder):
+    lines = (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "articles.jsonl").write_text("".join(lines[:-1]), encoding="utf-8")
+
+
+def _rename_article(folder):
+    lines = (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[0] = json.dumps({**json.loads(lines[0]), "id": "someone-else"}, ensure_ascii=False) + "\n"
+    (folder / "articles.jsonl").write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_drop_file, "new build does not load"),
+        (_drop_article, "new build is inconsistent"),
+        (_rename_article, "chunks of articles it does not hold"),
+    ],
+)
+def test_check_refuses_a_damaged_build_and_publishes_nothing(
+    kb_dir, tmp_path, fake_embedder, monkeypatch, damage, message
+):
+    root = tmp_path / "index"
+    _build(kb_dir, root, fake_embedder)
+    version = current_version(root)
+    monkeypatch.setattr(build_mod, "write_build", _damaging(damage))
+    with pytest.raises(BuildError, match=message):
+        _build(kb_dir, root, fake_embedder, full=True)
+    assert current_version(root) == version
+    assert list_builds(root) == [version]
+
+
 def _slow_build(kb_dir: str, root: str) -> None:
     from tests.conftest import FakeEmbedder
 

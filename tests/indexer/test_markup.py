@@ -55,8 +55,9 @@ class _Markup(HTMLParser):
 
 def assert_plain(text: str) -> None:
     assert _Markup(text).found == [], text
-    assert not any(text[i] == "<" and (text[i + 1 : i + 2].isalpha() or text[i + 1 : i + 2] in "/!?")
-                   for i in range(len(text) - 1)), text  # fmt: skip
+    assert not any(
+        text[i] == "<" and (text[i + 1 : i + 2].isalpha() or text[i + 1 : i + 2] in "/!?") for i in range(len(text) - 1)
+    ), text
 
 
 @pytest.mark.parametrize("attack", ATTACKS)

@@ -134,7 +134,9 @@ def test_symlinks_out_of_the_content_folder_are_refused(kb_dir, tmp_path):
     duplicate = [p.message for p in report.errors if p.message.startswith("duplicate id 'refund-arrival'")]
     assert duplicate == [f"duplicate id 'refund-arrival' (first defined at {kb_dir / 'alias.md'}:2)"]  # read: inside
     leak = [str(p) for p in report.errors if p.path == str(kb_dir / "leak.md")]
-    assert leak == [f"{kb_dir / 'leak.md'}:1: error: symlink to a file outside the content folder: not read "
-                    "(copy the file in instead)"]  # fmt: skip
+    assert leak == [
+        f"{kb_dir / 'leak.md'}:1: error: symlink to a file outside the content folder: not read "
+        "(copy the file in instead)"
+    ]
     assert "leak" not in {a.id for a in report.articles}
     assert not any("linked-folder" in p.path for p in report.problems)

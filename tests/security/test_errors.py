@@ -12,8 +12,9 @@ def key(live):
 
 
 def post(live, key, content: bytes):
-    return live.http.post("/v1/suggest", content=content,
-                          headers={"X-API-Key": key, "Content-Type": "application/json"})  # fmt: skip
+    return live.http.post(
+        "/v1/suggest", content=content, headers={"X-API-Key": key, "Content-Type": "application/json"}
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,8 +44,7 @@ def test_unparsable_bodies_are_400_invalid_json(live, key, content, says):
     ],
 )
 def test_wrong_types_and_invisible_queries_are_422(live, key, body, field):
-    error = assert_error(live.http.post("/v1/suggest", json=body, headers={"X-API-Key": key}), 422,
-                         "validation_error")  # fmt: skip
+    error = assert_error(live.http.post("/v1/suggest", json=body, headers={"X-API-Key": key}), 422, "validation_error")
     assert error["details"][0]["field"] == field
 
 
@@ -55,8 +55,9 @@ def test_unknown_filter_values_are_422_listing_the_allowed_ones(live, key):
         ("filters.category", "unknown_value"),
         ("filters.channel", "unknown_value"),
     ]
-    assert error["details"][0]["allowed"] == sorted(["refunds", "returns", "shipping", "orders", "account",
-                                                     "agent-playbook"])  # fmt: skip
+    assert error["details"][0]["allowed"] == sorted(
+        ["refunds", "returns", "shipping", "orders", "account", "agent-playbook"]
+    )
     assert "nonexistent" in error["message"] and "fax" in error["message"]
     body = {"query": "退款", "filters": {"category": "refunds", "product": "laptop", "channel": "chat"}}
     assert live.http.post("/v1/suggest", json=body, headers={"X-API-Key": key}).status_code == 200

@@ -133,8 +133,9 @@ def test_server_starting_on_a_broken_build_serves_the_newest_build_that_loads(db
         body = ready.json()
         assert body["status"] == "degraded" and body["index_version"] == newest_good
         assert body["refused"]["version"] == broken and body["refused"]["reason"] == "corrupt"
-        assert body["warning"] == (f"published build {broken} was refused (corrupt); "
-                                   f"serving build {newest_good} instead since start-up")  # fmt: skip
+        assert body["warning"] == (
+            f"published build {broken} was refused (corrupt); serving build {newest_good} instead since start-up"
+        )
         assert_no_internals(ready.text, root)
         key = create_key(app, "agent", "a-1")
         response = client.post("/v1/suggest", json={"query": "退款"}, headers={"X-API-Key": key})
@@ -143,8 +144,10 @@ def test_server_starting_on_a_broken_build_serves_the_newest_build_that_loads(db
         assert client.get("/readyz").json()["index_version"] == newest_good
         publish(root, newest_good)
         assert wait_for(lambda: client.get("/readyz").json()["status"] == "ready")
-    assert any(r.levelname == "CRITICAL" and f"published build {broken} does not load" in r.getMessage()
-               for r in caplog.records)  # fmt: skip
+    assert any(
+        r.levelname == "CRITICAL" and f"published build {broken} does not load" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_server_starting_with_no_build_that_loads_is_not_ready(db_url, kb_dir, tmp_path):

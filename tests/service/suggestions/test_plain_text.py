@@ -50,8 +50,9 @@ def hostile_client(db_url, tmp_path_factory):
 
 
 def _hostile_result(client, key, **body):
-    response = client.post("/v1/suggest", json={"query": "发票规则 发票抬头", "top_k": 5, **body},
-                           headers={"X-API-Key": key})  # fmt: skip
+    response = client.post(
+        "/v1/suggest", json={"query": "发票规则 发票抬头", "top_k": 5, **body}, headers={"X-API-Key": key}
+    )
     assert response.status_code == 200, response.text
     results = {r["article_id"]: r for r in response.json()["results"]}
     return results["hostile-rules"]
