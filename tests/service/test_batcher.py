@@ -122,7 +122,8 @@ def test_each_query_is_normalized_once_and_search_gets_the_result():
     batcher = SearchBatcher(CountingEmbedder())
 
     async def run():
-        return await asyncio.gather(batcher.search(retriever, "tk多久到"), batcher.search(retriever, "tk", mode="lexical"))
+        dense = batcher.search(retriever, "tk多久到")
+        return await asyncio.gather(dense, batcher.search(retriever, "tk", mode="lexical"))
 
     dense, lexical = asyncio.run(run())
     assert retriever.normalized == ["tk多久到", "tk"]
