@@ -110,8 +110,8 @@ class EnsembleScorer:
     def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:
         """USE cosine, mixed with the English cosine for English queries on English passages."""
         split = self._split
-        vecs = self._vectors[rows]
-        cu = np.asarray(vecs[:, :split] @ query[:split], dtype=np.float32)
+        # Gather only the columns used: a Chinese query needs the USE part alone.
+        cu = np.asarray(self._vectors[rows, :split] @ query[:split], dtype=np.float32)
         english = self._english_part(query, lang)
         if english is None or not len(rows):
             return cu
@@ -119,6 +119,6 @@ class EnsembleScorer:
         st_weight = self._st_weight * share
         if st_weight == 0:
             return cu
-        cm = vecs[:, split:] @ english
+        cm = self._vectors[rows, split:] @ english
         mixed = (self._use_weight * cu + st_weight * cm) / (self._use_weight + st_weight)
         return np.asarray(np.where(self._has_english[rows], mixed, cu), dtype=np.float32)

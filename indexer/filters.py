@@ -64,7 +64,11 @@ class ChunkMasks:
         self._cache: dict[tuple[Filters, bool], NDArray[np.int64] | None] = {}
 
     def allowed(self, filters: Filters | None, include_internal: bool) -> NDArray[np.int64] | None:
-        """Chunk ids that pass the filters (None = all chunks)."""
+        """Chunk ids that pass the filters (None = all chunks).
+
+        A mask that passes every chunk (no internal articles, filters that match all) is
+        None too: FAISS then searches without an id selector, which costs time on every query.
+        """
         filters = filters or Filters()
         key = (filters, include_internal)
         if key not in self._cache:
@@ -78,7 +82,8 @@ class ChunkMasks:
                     ],
                     dtype=bool,
                 )
-                allowed = np.flatnonzero(ok[self._chunk_article]).astype(np.int64)
+                passed = ok[self._chunk_article]
+                allowed = None if passed.all() else np.flatnonzero(passed).astype(np.int64)
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.clear()
             self._cache[key] = allowed

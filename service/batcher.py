@@ -66,11 +66,18 @@ class SearchBatcher:
             self._run([r for r in pending[start : start + self.max_batch] if not r.future.cancelled()])
 
     def _run(self, batch: list[_Request]) -> None:
+        normalized: dict[_Request, str] = {}
+        for r in batch:
+            try:
+                normalized[r] = r.retriever.normalize(r.query)
+            except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its handler
+                r.future.set_exception(exc)
+        batch = [r for r in batch if r in normalized]
         dense = [r for r in batch if r.options.get("mode", "hybrid") != "lexical"]
         vectors: Any = []
         if dense:
             try:
-                vectors = self.embedder.embed_queries([r.retriever.normalize(r.query) for r in dense])
+                vectors = self.embedder.embed_queries([normalized[r] for r in dense])
             except Exception as exc:  # noqa: BLE001 - each waiting request gets the error
                 for r in dense:
                     r.future.set_exception(exc)
@@ -81,6 +88,7 @@ class SearchBatcher:
         vector_of = dict(zip(dense, vectors, strict=True))
         for r in batch:
             try:
-                r.future.set_result(r.retriever.search(r.query, query_vector=vector_of.get(r), **r.options))
+                vector, searched = vector_of.get(r), normalized[r]
+                r.future.set_result(r.retriever.search(r.query, query_vector=vector, normalized=searched, **r.options))
             except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its handler
                 r.future.set_exception(exc)

@@ -21,7 +21,11 @@ class CountingEmbedder(FakeEmbedder):
 class RecordingRetriever:
     """Stands in for Retriever.search: returns what it was given."""
 
+    def __init__(self) -> None:
+        self.normalized: list[str] = []
+
     def normalize(self, query):
+        self.normalized.append(query)
         return query.replace("tk", "退款")
 
     def search(self, query, query_vector=None, **options):
@@ -45,7 +49,7 @@ def test_concurrent_searches_embed_in_one_call_and_get_their_own_vectors():
     results = gather(SearchBatcher(embedder, on_batch=sizes.append), *texts, k=3, mode="hybrid")
     assert embedder.calls == [texts] and sizes == [4]
     for text, (query, vector, options) in zip(texts, results, strict=True):
-        assert query == text and options == {"k": 3, "mode": "hybrid"}
+        assert query == text and options == {"k": 3, "mode": "hybrid", "normalized": text}
         assert np.array_equal(vector, FakeEmbedder().embed_queries([text])[0])
 
 
@@ -111,3 +115,16 @@ def test_queries_are_embedded_as_the_retriever_normalizes_them():
     ((query, vector, _),) = gather(batcher, "tk多久到")
     assert embedder.calls == [["退款多久到"]]
     assert np.allclose(vector, embedder.embed_queries(["退款多久到"])[0])
+
+
+def test_each_query_is_normalized_once_and_search_gets_the_result():
+    retriever = RecordingRetriever()
+    batcher = SearchBatcher(CountingEmbedder())
+
+    async def run():
+        dense = batcher.search(retriever, "tk多久到")
+        return await asyncio.gather(dense, batcher.search(retriever, "tk", mode="lexical"))
+
+    dense, lexical = asyncio.run(run())
+    assert retriever.normalized == ["tk多久到", "tk"]
+    assert dense[2]["normalized"] == "退款多久到" and lexical[2]["normalized"] == "退款"
