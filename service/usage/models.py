@@ -14,19 +14,6 @@ from sqlmodel import Field, SQLModel
 
 from service.db import utcnow
 
-EVENT_TYPES = (
-    "shown",
-    "opened",
-    "copied",
-    "inserted",
-    "linked",
-    "unlinked",
-    "dismissed",
-    "helpful",
-    "not_helpful",
-    "flagged",
-    "gap_reported",
-)
 USE_TYPES = ("copied", "inserted", "linked")
 LINK_TYPES = ("linked", "unlinked")
 FUNNEL = ("shown", "opened", "copied_or_inserted", "linked", "solved")
