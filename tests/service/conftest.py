@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -9,12 +10,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner, Result
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from indexer.build import BuildOptions, build_index
+from indexer.config import Settings
+from service.cli import main
 from service.config import ServiceSettings
+from service.db import make_engine
 from service.keys import crud
 from service.main import create_app
 from tests.conftest import KB_MINI, FakeEmbedder
@@ -111,3 +116,19 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body["error"]
+
+
+def run(settings: Settings, *args: str) -> Result:
+    """``kbassist ARGS`` through CliRunner with ``settings`` on the root context."""
+    return CliRunner().invoke(main, list(args), obj=settings)
+
+
+@contextlib.contextmanager
+def session_of(settings: ServiceSettings) -> Iterator[Session]:
+    """A session on the settings' database (its engine disposed afterwards)."""
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()

@@ -1,20 +1,15 @@
 """`kbassist db` through CliRunner, and the serve wiring."""
 
 import pytest
-from click.testing import CliRunner
 
 from indexer.config import Settings
-from service.cli import main
 from service.config import ServiceSettings
+from tests.service.conftest import run
 
 
 @pytest.fixture
 def cli_settings(db_url, tmp_path):
     return ServiceSettings(data_dir=tmp_path / "data", database_url=db_url)
-
-
-def run(settings, *args):
-    return CliRunner().invoke(main, list(args), obj=settings)
 
 
 def test_db_upgrade_is_idempotent(cli_settings):

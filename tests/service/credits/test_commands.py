@@ -1,15 +1,11 @@
 """kbassist credits: offline sync, verify (catching a hand-corrupted table), statement totals, caps, bad input."""
 
-import contextlib
 import csv
 import io
 from datetime import UTC, datetime
 
 import pytest
-from click.testing import CliRunner
-from sqlmodel import Session
 
-from service.cli import main
 from service.config import ServiceSettings
 from service.credits.rules import RulesError
 from service.db import make_engine, upgrade, utcnow
@@ -17,6 +13,7 @@ from service.main import create_app
 from service.usage import crud
 from service.usage.models import TicketOutcome, UsageEvent
 from tests.conftest import KB_MINI, FakeEmbedder
+from tests.service.conftest import run, session_of
 
 
 @pytest.fixture
@@ -28,20 +25,6 @@ def cli_settings(db_url, tmp_path, shared_index):
     upgrade(engine)
     engine.dispose()
     return settings
-
-
-def run(settings, *args):
-    return CliRunner().invoke(main, list(args), obj=settings)
-
-
-@contextlib.contextmanager
-def session_of(settings):
-    engine = make_engine(settings.database_url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def add_link(session, event_id, ticket, article, agent):

@@ -1,23 +1,17 @@
 """`kbassist keys` through CliRunner, on SQLite and PostgreSQL."""
 
 import pytest
-from click.testing import CliRunner
 from sqlmodel import Session
 
-from service.cli import main
 from service.config import ServiceSettings
 from service.db import make_engine
 from service.keys import crud
+from tests.service.conftest import run
 
 
 @pytest.fixture
 def cli_settings(db_url, tmp_path):
     return ServiceSettings(data_dir=tmp_path / "data", database_url=db_url)
-
-
-def run(settings, *args):
-    result = CliRunner().invoke(main, list(args), obj=settings)
-    return result
 
 
 def test_keys_create_prints_the_key_last_and_stores_only_its_hash(cli_settings):

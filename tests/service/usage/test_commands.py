@@ -1,14 +1,11 @@
 """`kbassist agents|report|flags|usage` through CliRunner, on SQLite and PostgreSQL."""
 
-import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
-from sqlmodel import Session, col, select, update
+from sqlmodel import col, select, update
 
-from service.cli import main
 from service.config import ServiceSettings
 from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
@@ -16,6 +13,7 @@ from service.usage import crud
 from service.usage.facts import load_agent_counts, load_article_counts, load_gap_queries, load_used_suggestions
 from service.usage.models import TicketOutcome, UsageEvent
 from tests.conftest import KB_MINI, FakeEmbedder
+from tests.service.conftest import run, session_of
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
@@ -31,20 +29,6 @@ def cli_settings(db_url, tmp_path):
         conn.exec_driver_sql("DELETE FROM suggestions")
     engine.dispose()
     return settings
-
-
-def run(settings, *args):
-    return CliRunner().invoke(main, list(args), obj=settings)
-
-
-@contextlib.contextmanager
-def session_of(settings):
-    engine = make_engine(settings.database_url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def add_suggestion(session, sid, ticket, query, articles, at=T0, agent="a1"):
