@@ -43,6 +43,9 @@ class ServiceSettings(Settings):
     key_cache_seconds: float = Field(
         10.0, ge=0.0, description="How long a verified API key is trusted before the DB is asked again."
     )
+    query_cache_size: int = Field(
+        4096, ge=0, description="Query vectors kept for repeated customer messages (LRU; 0 = off)."
+    )
     integration_internal: bool = Field(False, description="Whether integration keys may see internal articles.")
     pii_patterns: dict[str, str] = Field(
         default_factory=lambda: {"ORDER": r"XL\d{16}"},

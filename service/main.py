@@ -86,7 +86,12 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
         app.state.bank = bank
         app.state.holder = holder
         app.state.writer = writer
-        app.state.batcher = SearchBatcher(query_embedder, on_batch=metrics.embed_batch.observe)
+        app.state.batcher = SearchBatcher(
+            query_embedder,
+            on_batch=metrics.embed_batch.observe,
+            cache_size=settings.query_cache_size,
+            on_lookup=metrics.query_cache_looked_up,
+        )
         app.state.verifier = KeyVerifier(
             engine, cache_seconds=settings.key_cache_seconds, integration_internal=settings.integration_internal
         )

@@ -60,6 +60,12 @@ class Metrics:
             buckets=(1, 2, 3, 4, 6, 8, 16, 32),
             registry=self.registry,
         )
+        self.query_cache = Counter(
+            "kbassist_query_cache_lookups",
+            "Suggest queries looked up in the query-vector cache, by result.",
+            ["result"],
+            registry=self.registry,
+        )
         self._version: str | None = None
 
     def index_loaded(self, retriever: Retriever) -> None:
@@ -70,6 +76,11 @@ class Metrics:
         self.index_info.labels(retriever.version).set(1)
         self.articles.set(len(retriever.articles))
         self.chunks.set(retriever.n_chunks)
+
+    def query_cache_looked_up(self, hits: int, lookups: int) -> None:
+        """Count a batch's cache hits and misses."""
+        self.query_cache.labels("hit").inc(hits)
+        self.query_cache.labels("miss").inc(lookups - hits)
 
     def render(self) -> bytes:
         """The Prometheus text exposition (all workers in multiprocess mode)."""

@@ -128,3 +128,35 @@ def test_each_query_is_normalized_once_and_search_gets_the_result():
     dense, lexical = asyncio.run(run())
     assert retriever.normalized == ["tk多久到", "tk"]
     assert dense[2]["normalized"] == "退款多久到" and lexical[2]["normalized"] == "退款"
+
+
+def test_a_repeated_query_is_served_from_the_cache_without_the_model():
+    embedder = CountingEmbedder()
+    lookups = []
+    batcher = SearchBatcher(embedder, cache_size=8, on_lookup=lambda hits, n: lookups.append((hits, n)))
+    first = gather(batcher, "tk多久到", "发票怎么开")
+    again = gather(batcher, "退款多久到", "运费险")  # the first is "tk多久到" once normalised
+    assert embedder.calls == [["退款多久到", "发票怎么开"], ["运费险"]]
+    assert lookups == [(0, 2), (1, 2)]
+    assert np.array_equal(first[0][1], again[0][1]) and not again[0][1].flags.writeable
+
+
+def test_the_same_text_twice_in_one_batch_is_embedded_once():
+    embedder = CountingEmbedder()
+    results = gather(SearchBatcher(embedder), "运费险", "运费险", "发票")
+    assert embedder.calls == [["运费险", "发票"]]
+    assert np.array_equal(results[0][1], results[1][1])
+
+
+def test_the_cache_keeps_only_the_most_recent_queries_and_can_be_off():
+    embedder = CountingEmbedder()
+    batcher = SearchBatcher(embedder, cache_size=2)
+    for q in ("a", "b", "c", "a"):  # "a" was evicted by "c"
+        gather(batcher, q)
+    assert embedder.calls == [["a"], ["b"], ["c"], ["a"]]
+    gather(batcher, "c")
+    assert len(embedder.calls) == 4
+    off = CountingEmbedder()
+    for _ in range(2):
+        gather(SearchBatcher(off, cache_size=0), "a")
+    assert off.calls == [["a"], ["a"]]
