@@ -25,6 +25,7 @@ from indexer.analyzer import Analyzer, chinese_vocabulary, shown_terms
 from indexer.answerable import AnswerModel, Signals, answer_model, measure_signals
 from indexer.chunk import Chunk
 from indexer.config import SearchMode
+from indexer.conversation import search_text
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.filters import ChunkMasks, Filters
@@ -318,8 +319,10 @@ class Retriever:
         )
 
     def normalize(self, query: str) -> str:
-        """``query`` as searched: rewritten into KB words unless ``FusionParams.normalize_queries`` is off."""
-        return self.normalizer.normalize(query) if self.fusion.normalize_queries else query
+        """``query`` as searched: a conversation's customer turns (:mod:`indexer.conversation`),
+        rewritten into KB words unless ``FusionParams.normalize_queries`` is off."""
+        text = search_text(query)
+        return self.normalizer.normalize(text) if self.fusion.normalize_queries else text
 
     @property
     def answer_model(self) -> AnswerModel:

@@ -130,7 +130,7 @@ async def suggest(
     FastAPI would validate it a second time before encoding it.
     """
     started = time.perf_counter()
-    masked = masker.mask(body.query)
+    masked = masker.mask(body.text)
     context = {name: masker.mask(value).text for name, value in (body.context or {}).items()}
     f = body.filters
     check_filters(retriever, f, body.channel)

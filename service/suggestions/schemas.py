@@ -5,14 +5,22 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from indexer.config import SearchMode
+from indexer.conversation import Turn, render
 from service.fields import Channel, Lang, Query, TicketId
 
 MAX_CONTEXT_KEYS = 20
 MAX_CONTEXT_NAME = 40
 MAX_CONTEXT_VALUE = 200
+MAX_TURNS = 50
+
+
+def _visible(value: str | None) -> str | None:
+    if value is not None and not any(unicodedata.category(ch)[0] in "LMNPS" for ch in value):
+        raise ValueError("must contain a visible character (not only spaces, controls or zero-width ones)")
+    return value
 
 
 def _as_list(value: Any) -> Any:
@@ -32,12 +40,35 @@ class SuggestFilters(BaseModel):
     _lists = field_validator("category", "product", "tags", "channel", mode="before")(_as_list)
 
 
-class SuggestRequest(BaseModel):
-    """POST /v1/suggest body."""
+class ChatTurn(BaseModel):
+    """One line of a conversation: who said it and what."""
 
     model_config = ConfigDict(extra="forbid")
 
-    query: Query = Field(min_length=1, description="The customer's message (control characters are removed).")
+    role: Literal["customer", "agent"]
+    text: Query = Field(min_length=1)
+
+    _text = field_validator("text")(_visible)
+
+
+class SuggestRequest(BaseModel):
+    """POST /v1/suggest body: the customer's message as ``query`` or the conversation as ``messages``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: Query | None = Field(
+        None,
+        min_length=1,
+        description="The customer's message (control characters are removed). A pasted chat whose lines start "
+        "with speaker labels (客户：/坐席：, Customer:/Agent:) is searched by the customer's turns.",
+    )
+    messages: list[ChatTurn] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TURNS,
+        description="The conversation as turns, oldest first, instead of `query`: the customer's turns are "
+        "searched, greetings and the agent's lines are not.",
+    )
     ticket_id: TicketId | None = None
     channel: Channel | None = None
     lang: Lang | None = None
@@ -49,12 +80,20 @@ class SuggestRequest(BaseModel):
         description='Reply placeholder values, e.g. {"订单号": "…"}; PII in them is masked before use.',
     )
 
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not any(unicodedata.category(ch)[0] in "LMNPS" for ch in value):
-            raise ValueError("must contain a visible character (not only spaces, controls or zero-width ones)")
-        return value
+    _query = field_validator("query")(_visible)
+
+    @model_validator(mode="after")
+    def _query_or_messages(self) -> SuggestRequest:
+        if (self.query is None) == (self.messages is None):
+            raise ValueError("send the customer's message as `query` or the conversation as `messages`, not both")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The message as searched and stored: ``query``, or ``messages`` as labelled lines."""
+        if self.query is not None:
+            return self.query
+        return render(Turn(m.role, m.text) for m in self.messages or ())
 
     @field_validator("context")
     @classmethod

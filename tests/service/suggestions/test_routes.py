@@ -172,3 +172,44 @@ def test_stored_fields_over_their_column_or_empty_after_cleaning_are_422(client,
     response = client.post(SUGGEST, json=body, headers={"X-API-Key": make_key("admin")})
     error = assert_error(response, 422, "validation_error")
     assert error["details"][0]["field"] == field
+
+
+def test_a_conversation_is_searched_by_the_customers_turns(client, make_key, embedded):
+    messages = [
+        {"role": "customer", "text": "你好，在吗"},
+        {"role": "agent", "text": "您好，请问有什么可以帮您？手机号13800001111可以联系我们"},
+        {"role": "customer", "text": "我的订单退款了"},
+        {"role": "customer", "text": "多久到账，手机13812345678"},
+    ]
+    response = client.post(SUGGEST, json={"messages": messages}, headers={"X-API-Key": make_key("agent", "a-3")})
+    assert response.status_code == 200, response.text
+    assert embedded == ["我的订单退款了\n多久到账，手机[PHONE]"]
+    assert response.json()["searched_as"] == "我的订单退款了\n多久到账，手机[PHONE]"
+    row = stored(client, response.json()["suggestion_id"])
+    assert row.query.splitlines() == [
+        "customer: 你好，在吗",
+        "agent: 您好，请问有什么可以帮您？手机号[PHONE]可以联系我们",
+        "customer: 我的订单退款了",
+        "customer: 多久到账，手机[PHONE]",
+    ]
+
+
+def test_a_pasted_chat_is_searched_like_the_same_turns(client, make_key, embedded):
+    pasted = "客户：您好\n坐席：您好，请提供订单号\n客户：退款多久到账"
+    body = suggest(client, make_key("agent", "a-1"), query=pasted).json()
+    assert embedded == ["退款多久到账"] and body["searched_as"] == "退款多久到账"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"query": None}, "body"),
+        ({"messages": [{"role": "customer", "text": "退款"}]}, "body"),
+        ({"query": None, "messages": []}, "messages"),
+        ({"query": None, "messages": [{"role": "boss", "text": "退款"}]}, "messages.0.role"),
+        ({"query": None, "messages": [{"role": "customer", "text": "\u200b"}]}, "messages.0.text"),
+    ],
+)
+def test_query_xor_messages(client, make_key, body, field):
+    error = assert_error(suggest(client, make_key("agent", "a-1"), **body), 422, "validation_error")
+    assert field in {d["field"] for d in error["details"]}
