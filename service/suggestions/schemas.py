@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from indexer.config import SearchMode
 from indexer.conversation import Turn, render
-from service.fields import Channel, Lang, Query, TicketId
+from service.fields import QUERY_MAX, Channel, Lang, Query, TicketId
 
 MAX_CONTEXT_KEYS = 20
 MAX_CONTEXT_NAME = 40
@@ -86,6 +86,8 @@ class SuggestRequest(BaseModel):
     def _query_or_messages(self) -> SuggestRequest:
         if (self.query is None) == (self.messages is None):
             raise ValueError("send the customer's message as `query` or the conversation as `messages`, not both")
+        if self.messages is not None and len(self.text) > QUERY_MAX:
+            raise ValueError(f"messages: at most {QUERY_MAX:,} characters in all, like a query")
         return self
 
     @property

@@ -208,6 +208,7 @@ def test_a_pasted_chat_is_searched_like_the_same_turns(client, make_key, embedde
         ({"query": None, "messages": []}, "messages"),
         ({"query": None, "messages": [{"role": "boss", "text": "退款"}]}, "messages.0.role"),
         ({"query": None, "messages": [{"role": "customer", "text": "\u200b"}]}, "messages.0.text"),
+        ({"query": None, "messages": [{"role": "customer", "text": "退" * 2000}] * 2}, "body"),
     ],
 )
 def test_query_xor_messages(client, make_key, body, field):
