@@ -98,6 +98,24 @@ def list_gaps(*, session: Session, status: str | None = "open") -> Sequence[Cont
     return session.exec(query).all()
 
 
+def match_groups(*, session: Session, groups: Sequence[Sequence[str]]) -> list[tuple[str, str | None]]:
+    """For each group of the gaps report (its examples): the recorded gap sharing an example, with its status.
+
+    Groups are regrouped on every report, so a recorded group shows again with other examples;
+    one shared example is enough to recognise it. An unmatched group gets the id recording it
+    would give, and no status.
+    """
+    known: dict[str, tuple[str, str]] = {}
+    for gap in list_gaps(session=session, status=None):
+        for example in gap.examples:
+            known.setdefault(example.casefold(), (gap.id, gap.status))
+    found: list[tuple[str, str | None]] = []
+    for examples in groups:
+        hits = [known[e.casefold()] for e in normal_examples(examples) if e.casefold() in known]
+        found.append(hits[0] if hits else (gap_id(examples), None))
+    return found
+
+
 def close_gap(*, session: Session, gap_id: str, article_id: str, content_hash: str, at: datetime) -> bool:
     """Close an open gap as answered by an article version; False if it was not open. Does not commit.
 

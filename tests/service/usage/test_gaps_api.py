@@ -1,11 +1,13 @@
 """Recorded content gaps over the API and the CLI on both databases: idempotent, masked, editor-only."""
 
 import concurrent.futures
+import uuid
 
 import pytest
+from sqlmodel import Session
 
 from indexer.article import GAP_ID_RE
-from service.usage.gap_records import gap_id
+from service.usage.gap_records import gap_id, match_groups
 from tests.service.conftest import assert_error, run
 
 EXAMPLES = ["积分能转让给家人吗", "星币可以送人吗 手机 13911112222", "积分转赠"]
@@ -128,3 +130,29 @@ def test_cli_records_a_report_cell_and_lists_it(client):
     assert "13911112222" not in listed.output
     blank = run(settings, "gaps", "record", "  ")
     assert blank.exit_code == 2 and "non-blank" in blank.output
+
+
+def test_the_gaps_report_names_the_id_to_record_and_then_the_recorded_gap(client, make_key):
+    agent, editor = make_key("agent", "rep-gap"), make_key("editor")
+    query = "火星上能退货吗 rep-gap"
+    s = client.post("/v1/suggest", json={"query": query}, headers=h(agent)).json()
+    event = {"event_id": uuid.uuid4().hex, "type": "gap_reported", "article_id": s["results"][0]["article_id"]}
+    assert client.post(f"/v1/suggestions/{s['suggestion_id']}/events", json=event, headers=h(agent)).status_code == 200
+
+    def row():
+        report = client.get("/v1/analytics/gaps", headers=h(editor)).json()
+        assert report["columns"] == ["queries", "examples", "closest_article", "gap_id", "recorded"]
+        return dict(zip(report["columns"], next(r for r in report["rows"] if query in r[1]), strict=True))
+
+    before = row()
+    assert before["recorded"] is None and before["gap_id"] == gap_id(before["examples"].split(" | "))
+    made = record(client, editor, examples=before["examples"].split(" | "), size=before["queries"])
+    assert made.status_code == 201 and made.json()["id"] == before["gap_id"]
+    assert row()["gap_id"] == before["gap_id"] and row()["recorded"] == "open"
+
+
+def test_a_regrouped_report_group_is_recognised_by_one_shared_example(client, make_key):
+    gap = record(client, make_key("editor"), examples=["能寄到南极吗", "南极包邮吗"]).json()
+    with Session(client.app.state.engine) as session:
+        found = match_groups(session=session, groups=[["新问题", "南极包邮吗 "], ["完全无关"]])
+    assert found == [(gap["id"], "open"), (gap_id(["完全无关"]), None)]
