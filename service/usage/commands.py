@@ -18,6 +18,7 @@ from sqlmodel import Session
 from indexer.errors import KBError
 from indexer.factory import load_retriever
 from indexer.sources import read_entries
+from indexer.validate import ID_RE
 from service.config import service_settings_from
 from service.db import migrated_engine, utcnow
 from service.pii import PIIMasker
@@ -192,6 +193,8 @@ def gaps_record(
     editor: str,
 ) -> None:
     """Record a group's EXAMPLES (the report's cell "a | b | c" is split); the same examples give the same id."""
+    if closest_article is not None and not ID_RE.match(closest_article):
+        raise click.BadParameter(f"{closest_article!r} is not an article id", param_hint="--closest")
     settings = service_settings_from(ctx)
     masker = PIIMasker(settings.pii_patterns)
     queries = [masker.mask(q).text for e in examples for q in e.split(" | ")]

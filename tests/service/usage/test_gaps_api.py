@@ -130,6 +130,8 @@ def test_cli_records_a_report_cell_and_lists_it(client):
     assert "13911112222" not in listed.output
     blank = run(settings, "gaps", "record", "  ")
     assert blank.exit_code == 2 and "non-blank" in blank.output
+    bad = run(settings, "gaps", "record", "x", "--closest", "no such/id")
+    assert bad.exit_code == 2 and "not an article id" in bad.output
 
 
 def test_the_gaps_report_names_the_id_to_record_and_then_the_recorded_gap(client, make_key):
