@@ -23,6 +23,9 @@ TITLE_LINE_RE = _heading_line("#")
 LANGS = ("zh", "en")
 AUDIENCES = ("public", "internal")
 STATUSES = ("draft", "published", "archived")
+# A recorded content gap (the service's ``kbassist gaps list``) an article may name in its ``gap:`` field.
+# The service derives its ids in this shape; the indexer only checks the shape and carries the string.
+GAP_ID_RE = re.compile(r"gap-[0-9a-f]{12}")
 REQUIRED_FIELDS = (
     "id",
     "title",
@@ -60,6 +63,7 @@ class Article:
     authors: list[str] = field(default_factory=list)
     updated: date | None = None
     review_by: date | None = None
+    gap: str | None = None
     source: str = ""
     body_line: int = 1
 
@@ -90,6 +94,7 @@ class Article:
             "authors": list(self.authors),
             "updated": self.updated.isoformat() if self.updated else None,
             "review_by": self.review_by.isoformat() if self.review_by else None,
+            "gap": self.gap,
             "source": self.source,
             "content_hash": self.content_hash,
         }

@@ -47,6 +47,11 @@ def _as_list(value: Any) -> list[str]:
     return [s.strip() for s in str(value).split(",") if s.strip()]
 
 
+def _as_text(value: Any) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
 def _as_date(value: Any) -> date | None:
     if value is None or value == "":
         return None
@@ -117,6 +122,7 @@ def parse_markdown(path: Path, display: str | None = None) -> ParsedFile:
         authors=_as_list(raw.get("authors")),
         updated=dates["updated"],
         review_by=dates["review_by"],
+        gap=_as_text(raw.get("gap")),
         source=name,
         body_line=body_line,
     )

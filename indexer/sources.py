@@ -21,7 +21,7 @@ from indexer.errors import ContentError
 from indexer.parse import ParsedFile, Problem, parse_markdown
 
 # What a CSV column may be mapped to: an article's front-matter fields and its body.
-CSV_FIELDS = (*REQUIRED_FIELDS, "body")
+CSV_FIELDS = (*REQUIRED_FIELDS, "body", "gap")
 
 
 @dataclass(slots=True)
@@ -83,6 +83,7 @@ def _record_to_article(rec: Mapping[str, object], source: str) -> Article:
         authors=as_list(pick("authors", [])),
         updated=as_date(pick("updated", None)),
         review_by=as_date(pick("review_by", None)),
+        gap=str(pick("gap")).strip() or None,
         source=source,
         body_line=1,
     )

@@ -17,6 +17,7 @@ import yaml
 
 from indexer.article import (
     AUDIENCES,
+    GAP_ID_RE,
     HEADING_LINE_RE,
     HEADING_MARK,
     LANGS,
@@ -209,6 +210,12 @@ def validate(entries: list[Entry], vocab: Vocabulary, today: date | None = None)
         if is_markdown or "status" in entry.raw:
             if art.status not in STATUSES:
                 err("status", f"unknown status {art.status!r} (expected one of: {', '.join(STATUSES)})")
+        if isinstance(entry.raw.get("gap"), list):
+            err("gap", "'gap' names one content gap, not a list (e.g. gap: gap-0123456789ab)")
+        elif art.gap is not None and not GAP_ID_RE.fullmatch(art.gap):
+            err(
+                "gap", f"bad gap {art.gap!r}: name one recorded content gap, e.g. gap-0123456789ab (kbassist gaps list)"
+            )
         if vocab.categories and art.category and art.category not in vocab.categories:
             err("category", f"unknown category {art.category!r} (see _taxonomy.yaml)")
         if vocab.products and art.product and art.product not in vocab.products:

@@ -70,7 +70,7 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.command("doctor")
 @click.pass_context
 def doctor_cmd(ctx: click.Context) -> None:
-    """Check settings, content, model, build, database, clock and keys; say what to fix (exit 1 on a problem)."""
+    """Check settings, credit rules, content, model, build, database, clock, keys; say what to fix (exit 1 if any)."""
     from service.doctor import run_checks
 
     checks = run_checks(service_settings_from(ctx))

@@ -27,6 +27,7 @@ from indexer.factory import fusion_from, make_embedder
 from indexer.search import Retriever
 from indexer.versions import current_build
 from service.config import ServiceSettings
+from service.credits.rules import RulesError, load_rules
 from service.db import MIGRATIONS, make_engine
 from service.keys import crud as keys_crud
 
@@ -55,6 +56,14 @@ def _settings(settings: ServiceSettings, _state: _State) -> Check:
     if data.exists() and not os.access(data, os.W_OK):
         return Check("settings", False, f"data folder {data} is not writable", f"chmod u+w {data} or set KB_DATA_DIR")
     return Check("settings", True, f"data {data}, index {settings.index_root}, database {url}")
+
+
+def _rules(settings: ServiceSettings, _state: _State) -> Check:
+    try:
+        rules = load_rules(settings.credits_rules_file)
+    except RulesError as exc:  # the message names the file and line
+        return Check("rules", False, str(exc), "fix the credits rules file (docs/credits.md) or KB_CREDITS_RULES_FILE")
+    return Check("rules", True, f"{rules.source} version {rules.version}, {len(rules.rules)} rule(s)")
 
 
 def _content(settings: ServiceSettings, _state: _State) -> Check:
@@ -138,6 +147,7 @@ def _database_checks(settings: ServiceSettings, engine: sa.Engine) -> Iterator[C
 
 CHECKS: tuple[Callable[[ServiceSettings, _State], Check | Iterator[Check]], ...] = (
     _settings,
+    _rules,
     _content,
     _model,
     _build,

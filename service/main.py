@@ -31,6 +31,7 @@ from service.sidebar import install_sidebar
 from service.suggestions import crud as suggestions_crud
 from service.suggestions import routes as suggestions
 from service.suggestions.models import SuggestionRow
+from service.usage import gap_routes as usage_gaps
 from service.usage import report_routes as usage_reports
 from service.usage import routes as usage
 from service.usage.ingest import record_build_articles
@@ -124,7 +125,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (suggestions, articles, admin, health, usage, usage_reports, credits):
+    for module in (suggestions, articles, admin, health, usage, usage_reports, usage_gaps, credits):
         app.include_router(module.router)
     docs.install_docs(app, settings.docs_access)
     install_sidebar(app, settings.sidebar_frame_ancestors)

@@ -9,7 +9,10 @@ from sqlmodel import Session, col, select
 
 from service.credits import crud
 from service.credits.models import ArticleVersion, CreditBalance, CreditEntry
+from service.usage import gap_records
 from service.usage.models import Flag, TicketOutcome, UsageEvent
+
+GAP_FACTS = ("id", "title", "status", "size", "recorded_by", "recorded_at", "closed_by_article", "closed_at")
 
 
 def verify(*, session: Session) -> list[str]:
@@ -55,7 +58,7 @@ def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def explain(*, session: Session, entry_id: int) -> dict[str, Any] | None:
-    """An entry with the facts that produced it: rule and version, event, outcome, flag, article version, chain."""
+    """An entry with the facts that produced it: event, outcome, flag, article version, the gap it names, chain."""
     entry = crud.get_entry(session=session, entry_id=entry_id)
     if entry is None:
         return None
@@ -70,8 +73,11 @@ def explain(*, session: Session, entry_id: int) -> dict[str, Any] | None:
         version = session.get(ArticleVersion, (entry.article_id, entry.content_hash))
         if version is not None:
             facts["article_version"] = _row(
-                version, ("article_id", "content_hash", "authors", "chars", "index_version")
+                version, ("article_id", "content_hash", "authors", "chars", "index_version", "gap_id")
             )
+            gap = gap_records.get_gap(session=session, gap_id=version.gap_id) if version.gap_id else None
+            if gap is not None:
+                facts["gap"] = _row(gap, GAP_FACTS)
     reversal = crud.reversal_of(session=session, entry_id=entry_id)
     return {
         "entry": entry.model_dump(exclude={"payload_hash"}),

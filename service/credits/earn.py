@@ -72,6 +72,7 @@ class Version:
     authors: tuple[str, ...]
     chars: int
     tags: tuple[str, ...] = ()
+    gap: str | None = None
 
 
 @dataclass(slots=True)
@@ -286,9 +287,4 @@ def publication_credits(version: Version, previous: Version | None, rules: Rules
         why = f"updated article {version.article_id} ({change} characters changed)"
     for author in version.authors if points else ():
         credits.append(Credit(f"{rule_id}:{base[0]}:{base[1]}:{author}", author, points, rule_id, why, *base))
-    gap = rules.get("gap_article")
-    if previous is None and gap is not None and gap.points and gap.params["tag"] in version.tags:
-        why = f"article {version.article_id} written for a content gap"
-        for author in version.authors:
-            credits.append(Credit(f"gap_article:{base[0]}:{author}", author, gap.points, "gap_article", why, *base))
     return credits

@@ -72,6 +72,7 @@ class ArticleVersion(SQLModel, table=True):
     content_hash: str = Field(primary_key=True, max_length=64)
     authors: list[str] = Field(default_factory=list, sa_type=JSONType)
     tags: list[str] = Field(default_factory=list, sa_type=JSONType)
+    gap_id: str | None = Field(default=None, max_length=32, description="The content gap its front matter names.")
     chars: int = 0
     index_version: str = Field(max_length=64)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=TZ)

@@ -21,7 +21,7 @@ CAP = "daily_cap"
 SPEC: dict[str, tuple[str, ...]] = {
     "article_published": ("points",),
     "article_updated": ("points_per_100_chars", "min_change_chars", "max_points"),
-    "gap_article": ("points", "tag"),
+    "gap_article": ("points",),
     "citation": ("points",),
     "helpful_vote": ("points",),
     "flag_confirmed": ("points",),
@@ -32,7 +32,11 @@ SPEC: dict[str, tuple[str, ...]] = {
 # Entries that no rules-file rule produces (their rule id is fixed).
 MANUAL = "manual_adjustment"
 REDEMPTION = "redemption"
-TEXT_PARAMS = ("tag",)
+# Parameters a rule no longer takes, with what replaced them (an old rules file gets told why it is refused).
+RETIRED = {
+    ("gap_article", "tag"): "the bonus now needs a recorded gap named by the article's `gap:` front matter "
+    "(docs/credits.md); delete the line",
+}
 MAP_KEYS: dict[str, tuple[Any, ...]] = {"points_by_score": (1, 2, 3, 4, 5), "points_by_level": ("L1", "L2", "L3")}
 
 
@@ -119,11 +123,8 @@ def _rule(source: str, rule_id: str, node: yaml.Node) -> Rule:
             cap = _integer(source, value, f"{rule_id}.{name}")
         elif name not in SPEC[rule_id]:
             known = ", ".join((*SPEC[rule_id], CAP))
-            raise RulesError(f"{_where(source, key)}: rule {rule_id} has no parameter {name!r} (known: {known})")
-        elif name in TEXT_PARAMS:
-            if not isinstance(value, yaml.ScalarNode) or not str(value.value).strip():
-                raise RulesError(f"{_where(source, value)}: {rule_id}.{name} must be a non-empty text")
-            params[name] = str(value.value)
+            why = RETIRED.get((rule_id, name), f"known: {known}")
+            raise RulesError(f"{_where(source, key)}: rule {rule_id} has no parameter {name!r} ({why})")
         elif name in MAP_KEYS:
             table: dict[Any, int] = {}
             for k, v in _mapping(source, value, f"{rule_id}.{name}"):

@@ -17,16 +17,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
+from indexer.article import GAP_ID_RE
 from service.credits import crud
 from service.credits.earn import (
     TICKET_RULES,
+    Credit,
     Link,
     Outcome,
     Version,
@@ -36,12 +38,15 @@ from service.credits.earn import (
     ticket_credits,
     vote_credits,
 )
+from service.credits.gap_bonus import GapFact, gap_bonus
 from service.credits.ledger import reconcile
 from service.credits.models import ArticleVersion, CreditEntry
 from service.credits.rules import Rules
 from service.db import utcnow
+from service.usage import gap_records
 from service.usage.crud import outcome_agents
 from service.usage.models import Flag, TicketOutcome, UsageEvent
+from service.usage.periods import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,7 @@ def _versions(session: Session) -> dict[str, Version]:
     latest: dict[str, Version] = {}
     query = select(ArticleVersion).order_by(col(ArticleVersion.first_seen_at))
     for v in session.exec(query):
-        latest[v.article_id] = Version(v.article_id, v.content_hash, tuple(v.authors), v.chars, tuple(v.tags))
+        latest[v.article_id] = Version(v.article_id, v.content_hash, tuple(v.authors), v.chars, tuple(v.tags), v.gap_id)
     return latest
 
 
@@ -190,6 +195,42 @@ def settle(*, session: Session, rules: Rules, window_days: int, zone: ZoneInfo) 
     return Settled(len(tickets), len(votes), flag_count, written)
 
 
+def _named_gap(article_id: str, meta: Mapping[str, Any]) -> str | None:
+    value = meta.get("gap")
+    if not value:
+        return None
+    if not GAP_ID_RE.fullmatch(str(value)):  # the indexer refuses these; a hand-made build may not
+        log.warning("article %s names gap %r, which is no gap id: ignored", article_id, value)
+        return None
+    return str(value)
+
+
+def _gap_credits(
+    session: Session, version: Version, previous: Version | None, now: datetime, rules: Rules
+) -> list[Credit]:
+    """The bonus of a new version naming a gap, closing the gap in the same transaction; says why when none."""
+    if version.gap is None:
+        return []
+    row = gap_records.get_gap(session=session, gap_id=version.gap)
+    fact = None
+    if row is not None:
+        fact = GapFact(row.id, row.title, row.status, as_utc(row.recorded_at), row.closed_by_article)
+    bonus = gap_bonus(version, previous, fact, now, rules)
+    if bonus is None:
+        return []
+    if not bonus.closes:
+        log.log(logging.WARNING if bonus.warn else logging.INFO, "%s", bonus.note)
+        return []
+    closed = gap_records.close_gap(
+        session=session, gap_id=version.gap, article_id=version.article_id, content_hash=version.content_hash, at=now
+    )
+    if not closed:  # not reachable under the settle lock; a gap is never paid twice whatever happens
+        log.warning("gap %s was closed meanwhile: no gap bonus for article %s", version.gap, version.article_id)
+        return []
+    log.info("%s: gap closed", bonus.note)
+    return bonus.credits
+
+
 def record_build(
     *, session: Session, articles: Mapping[str, Mapping[str, Any]], index_version: str, rules: Rules, zone: ZoneInfo
 ) -> int:
@@ -198,6 +239,8 @@ def record_build(
     ``articles`` is a build's article metadata (with ``content_hash`` and ``body``), keyed by id. A
     version is recorded once per (article, content hash), so the same build loaded by several
     workers, a rollback to an earlier build, or an edit back to earlier text credits nothing again.
+    A new version naming a recorded open gap (front matter ``gap:``) closes it and earns the
+    ``gap_article`` bonus (:mod:`service.credits.gap_bonus`); one that earns nothing logs why.
     """
     with crud.ledger_transaction(session, settle=True):
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -211,6 +254,7 @@ def record_build(
                 tuple(str(a) for a in meta.get("authors") or []),
                 len(str(meta.get("body") or "")),
                 tuple(str(t) for t in meta.get("tags") or []),
+                _named_gap(article_id, meta),
             )
             if not version.content_hash:
                 continue
@@ -219,6 +263,7 @@ def record_build(
                 "content_hash": version.content_hash,
                 "authors": list(version.authors),
                 "tags": list(version.tags),
+                "gap_id": version.gap,
                 "chars": version.chars,
                 "index_version": index_version,
                 "first_seen_at": now,
@@ -227,5 +272,6 @@ def record_build(
             if not session.exec(statement.returning(ArticleVersion.article_id)).all():
                 continue
             desired += publication_credits(version, versions.get(article_id), rules)
+            desired += _gap_credits(session, version, versions.get(article_id), now, rules)
         existing = crud.fact_entries(session=session, fact_keys=[c.fact_key for c in desired])
         return reconcile(session=session, desired=desired, existing=existing, rules=rules, zone=zone)

@@ -1,4 +1,4 @@
-"""Usage commands: ``agents import|list``, ``report``, ``flags list|resolve``, ``usage export-eval|retention``."""
+"""Usage commands: ``agents import|list``, ``report``, ``flags list|resolve``, ``gaps record|list``, ``usage …``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from sqlmodel import Session
 from indexer.errors import KBError
 from indexer.factory import load_retriever
 from indexer.sources import read_entries
+from indexer.validate import ID_RE
 from service.config import service_settings_from
 from service.db import migrated_engine, utcnow
 from service.pii import PIIMasker
-from service.usage import crud
+from service.usage import crud, gap_records
 from service.usage.agents_csv import AgentFileError, parse_map, read_agents
 from service.usage.analytics import GroupBy, Options, Table
 from service.usage.export import labelled_queries, write_dataset
@@ -171,6 +172,65 @@ def flags_resolve(ctx: click.Context, flag_id: int, note: str, editor: str) -> N
     click.echo(f"flag {flag_id} is {flag.status}")
 
 
+@click.group("gaps")
+def gaps_group() -> None:
+    """Recorded content gaps: groups of the gaps report an article can name in its `gap:` front matter."""
+
+
+@gaps_group.command("record")
+@click.argument("examples", nargs=-1, required=True)
+@click.option("--title", help="The article to write (default: the first example).")
+@click.option("--size", type=click.IntRange(1), help="Queries in the group (the report's `queries`).")
+@click.option("--closest", "closest_article", help="The report's closest article.")
+@click.option("--editor", default="cli", show_default=True, help="Who recorded it.")
+@click.pass_context
+def gaps_record(
+    ctx: click.Context,
+    examples: tuple[str, ...],
+    title: str | None,
+    size: int | None,
+    closest_article: str | None,
+    editor: str,
+) -> None:
+    """Record a group's EXAMPLES (the report's cell "a | b | c" is split); the same examples give the same id."""
+    if closest_article is not None and not ID_RE.match(closest_article):
+        raise click.BadParameter(f"{closest_article!r} is not an article id", param_hint="--closest")
+    settings = service_settings_from(ctx)
+    masker = PIIMasker(settings.pii_patterns)
+    queries = [masker.mask(q).text for e in examples for q in e.split(" | ")]
+    with migrated_engine(settings.database_url) as engine, Session(engine) as session:
+        try:
+            gap, created = gap_records.record_gap(
+                session=session,
+                examples=queries,
+                title=masker.mask(title).text if title else None,
+                size=size or len(queries),
+                closest_article=closest_article,
+                recorded_by=editor,
+            )
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="EXAMPLES") from exc
+    when = gap.recorded_at.isoformat(timespec="seconds")
+    state = "recorded" if created else f"already recorded by {gap.recorded_by} at {when} ({gap.status})"
+    click.echo(f"{gap.id} {state}: {gap.title}")
+    click.echo(f"name it in the article's front matter:  gap: {gap.id}")
+
+
+@gaps_group.command("list")
+@click.option("--status", type=click.Choice(("open", "closed", "all")), default="open", show_default=True)
+@click.pass_context
+def gaps_list(ctx: click.Context, status: str) -> None:
+    """List recorded gaps, oldest first (closed ones name the article that answered them)."""
+    with migrated_engine(service_settings_from(ctx).database_url) as engine, Session(engine) as session:
+        rows = gap_records.list_gaps(session=session, status=None if status == "all" else status)
+    click.echo("id\tstatus\tqueries\trecorded_at\trecorded_by\tclosed_by\ttitle\texamples")
+    for g in rows:
+        click.echo(
+            f"{g.id}\t{g.status}\t{g.size}\t{g.recorded_at.isoformat(timespec='seconds')}\t{g.recorded_by}\t"
+            f"{g.closed_by_article or '-'}\t{g.title}\t{' | '.join(g.examples)}"
+        )
+
+
 @click.group("usage")
 def usage_group() -> None:
     """Usage data maintenance and export."""
@@ -216,4 +276,4 @@ def retention(ctx: click.Context, days: int | None) -> None:
     click.echo(f"blanked the query text of {changed} suggestion(s) older than {keep} days")
 
 
-COMMANDS = (agents_group, report_cmd, flags_group, usage_group)
+COMMANDS = (agents_group, report_cmd, flags_group, gaps_group, usage_group)

@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from service.db import utcnow
+from service.db import JSONType, utcnow
 
 USE_TYPES = ("copied", "inserted", "linked")
 LINK_TYPES = ("linked", "unlinked")
@@ -36,6 +36,7 @@ STAGE_OF = {
 OUTCOME_STATUSES = ("resolved", "reopened", "closed")
 COMPLEXITIES = ("L1", "L2", "L3")
 FLAG_STATUSES = ("open", "resolved")
+GAP_STATUSES = ("open", "closed")
 TZ = sa.DateTime(timezone=True)
 
 
@@ -139,3 +140,26 @@ class ArticleSeen(SQLModel, table=True):
     article_id: str = Field(primary_key=True, max_length=128)
     first_seen_at: datetime = Field(sa_type=TZ)
     first_index_version: str = Field(max_length=64)
+
+
+class ContentGap(SQLModel, table=True):
+    """A content gap an editor recorded from the gaps report: open until a published article names and answers it.
+
+    The id derives from the masked examples (``service.usage.gap_records.gap_id``), so recording one
+    cluster twice finds the first row. Closing is the only change a row ever gets.
+    """
+
+    __tablename__ = "content_gaps"
+    __table_args__ = (sa.Index("ix_content_gaps_status_recorded", "status", "recorded_at"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    title: str = Field(max_length=200, description="PII-masked.")
+    examples: list[str] = Field(default_factory=list, sa_type=JSONType, description="PII-masked queries.")
+    size: int = Field(description="Queries in the group when it was recorded.")
+    closest_article: str | None = Field(default=None, max_length=128)
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    status: str = Field(default="open", max_length=16)
+    closed_by_article: str | None = Field(default=None, max_length=128)
+    closed_by_version: str | None = Field(default=None, max_length=64, description="The content hash that closed it.")
+    closed_at: datetime | None = Field(default=None, sa_type=TZ)

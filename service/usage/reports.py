@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from sqlmodel import Session
 
 from indexer.search import Retriever
-from service.usage import analytics, gaps
+from service.usage import analytics, gap_records, gaps
 from service.usage.analytics import Options, Table
 from service.usage.facts import Needs, load_facts
 from service.usage.models import LINK_TYPES, USE_TYPES
@@ -87,8 +87,10 @@ def run_report(
         found = gaps.find_gaps(facts.gap_queries, kb.embed, gap_distance, kb.closest)
         definition = (
             "masked queries not answerable, or shown and never used, grouped by meaning (query embeddings, "
-            f"scikit-learn AgglomerativeClustering, average linkage, cosine distance < {gap_distance})"
+            f"scikit-learn AgglomerativeClustering, average linkage, cosine distance < {gap_distance}); "
+            "gap_id: the recorded gap sharing an example (its status in recorded), else the id recording gives"
         )
-        rows = [(g.size, " | ".join(g.examples), g.closest_article) for g in found]
-        return Table("gaps", definition, ("queries", "examples", "closest_article"), rows)
+        matched = gap_records.match_groups(session=session, groups=[g.examples for g in found])
+        rows = [(g.size, " | ".join(g.examples), g.closest_article, *m) for g, m in zip(found, matched, strict=True)]
+        return Table("gaps", definition, ("queries", "examples", "closest_article", "gap_id", "recorded"), rows)
     return analytics.REPORTS[name](facts, opts)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from indexer.article import GAP_ID_RE
 from service.db import utcnow
 from service.usage.periods import Period, as_utc
 
@@ -209,6 +210,49 @@ class FlagResolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Comment = Field(min_length=1)
+
+
+GapStatus = Literal["open", "closed"]
+GapId = Annotated[str, StringConstraints(pattern=f"^{GAP_ID_RE.pattern}$")]
+MAX_GAP_EXAMPLES = 10
+
+
+class GapCreate(BaseModel):
+    """POST /v1/gaps: a group of the gaps report (its examples, size and closest article) and a title."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    examples: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT)]] = (
+        Field(min_length=1, max_length=MAX_GAP_EXAMPLES, description="The group's example queries.")
+    )
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        default=None, description="The article to write (default: the first example)."
+    )
+    size: int | None = Field(default=None, ge=1, le=1_000_000, description="Queries in the group (default: examples).")
+    closest_article: ArticleId | None = None
+
+
+class GapPublic(BaseModel):
+    """A recorded content gap."""
+
+    id: str
+    title: str
+    examples: list[str]
+    size: int
+    closest_article: str | None
+    recorded_by: str
+    recorded_at: UtcTime
+    status: str
+    closed_by_article: str | None
+    closed_by_version: str | None
+    closed_at: UtcTime | None
+
+
+class GapsPublic(BaseModel):
+    """GET /v1/gaps."""
+
+    data: list[GapPublic]
+    count: int
 
 
 class ReportPublic(BaseModel):

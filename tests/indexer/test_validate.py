@@ -140,3 +140,30 @@ def test_symlinks_out_of_the_content_folder_are_refused(kb_dir, tmp_path):
     ]
     assert "leak" not in {a.id for a in report.articles}
     assert not any("linked-folder" in p.path for p in report.problems)
+
+
+def test_a_gap_id_is_carried_into_the_build_metadata_and_a_malformed_one_is_an_error(kb_dir):
+    good = FRONT.format(id="gap-answer", lang="zh", review_by="2027-01-01").replace(
+        "authors: [cs-001]\n", "authors: [cs-001]\ngap: gap-0123456789ab\n"
+    )
+    _write(kb_dir, "gap-answer.md", good + "# 标题\n\n积分可以转让给家人。\n")
+    bad = FRONT.format(id="gap-typo", lang="zh", review_by="2027-01-01").replace(
+        "authors: [cs-001]\n", "authors: [cs-001]\ngap: [gap-0123456789ab, gap-ba9876543210]\n"
+    )
+    path = _write(kb_dir, "gap-typo.md", bad + "# 标题\n\n正文。\n")
+    report = load_content(kb_dir)
+    article = next(a for a in report.articles if a.id == "gap-answer")
+    assert article.gap == "gap-0123456789ab" and article.metadata()["gap"] == "gap-0123456789ab"
+    assert next(a for a in report.articles if a.id == "refund-arrival").metadata()["gap"] is None
+    assert "gap-typo" not in {a.id for a in report.articles}
+    msgs = [str(p) for p in report.errors]
+    assert f"{path}:12: error: 'gap' names one content gap, not a list (e.g. gap: gap-0123456789ab)" in msgs
+
+
+def test_an_export_names_its_gap_in_a_column(tmp_path):
+    export = tmp_path / "kb.csv"
+    export.write_text("Key,Question,Answer,Gap\nq1,Transfer points,Not possible,gap-0123456789AB\n", encoding="utf-8")
+    report = load_content(export, {"id": "Key", "title": "Question", "body": "Answer", "gap": "Gap"})
+    assert [str(p).split(": ", 1)[1] for p in report.errors] == [
+        "error: bad gap 'gap-0123456789AB': name one recorded content gap, e.g. gap-0123456789ab (kbassist gaps list)"
+    ]

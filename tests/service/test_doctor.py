@@ -37,6 +37,7 @@ def test_a_ready_installation_passes_every_check(ready):
     assert result.exit_code == 0, result.output
     assert [line.split(":")[0].split()[-1] for line in lines(result, "ok")] == [
         "settings",
+        "rules",
         "content",
         "model",
         "build",
@@ -82,3 +83,14 @@ def test_no_usable_key_is_a_problem(tmp_path, kb_dir, fake_model):
     result = doctor(settings)
     assert result.exit_code == 1
     assert [line.split(":")[0] for line in lines(result, "FAIL")] == ["FAIL keys"]
+
+
+def test_a_bad_rules_file_is_reported_with_its_file_and_line(ready, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  citation: {points: 5}\n  citatoin: {points: 1}\n", encoding="utf-8")
+    result = doctor(ready.model_copy(update={"credits_rules_file": rules}))
+    assert result.exit_code == 1
+    failed = lines(result, "FAIL")
+    assert len(failed) == 1 and failed[0].startswith(f"FAIL rules: {rules}:3: unknown rule 'citatoin'"), failed
+    assert "fix: fix the credits rules file" in result.output
+    assert lines(result, "ok   content") and lines(result, "ok   keys")  # the other checks still run

@@ -28,6 +28,10 @@ def test_a_rule_left_out_earns_nothing():
         (b"rules:\n  citation:\n    points: -1\n", "x.yaml:3: citation.points must be a non-negative integer"),
         (b"rules:\n  citation:\n    pts: 1\n", "x.yaml:3: rule citation has no parameter 'pts'"),
         (b"rules:\n  citation: {daily_cap: 2}\n", "x.yaml:2: rule citation misses points"),
+        (
+            b"rules:\n  gap_article:\n    points: 1\n    tag: content-gap\n",
+            "x.yaml:4: rule gap_article has no parameter 'tag' (the bonus now needs a recorded gap",
+        ),
         (b"rules:\n  csat:\n    points_by_score: {6: 1}\n", "x.yaml:3: csat.points_by_score key '6'"),
         (b"rules:\n  citation: {points: 1\n", "x.yaml:3: not valid YAML"),
         (b"rule:\n  citation: {points: 1}\n", "x.yaml:1: unknown top-level key 'rule'"),

@@ -1,0 +1,68 @@
+"""Migration 0004 (content gaps) on both databases: upgrade over existing data, matches the models, downgrades."""
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import Session, SQLModel
+
+from service.db import MIGRATIONS, make_engine, upgrade
+from service.usage import gap_records
+
+GAP_TABLES = {"content_gaps", "credit_article_versions"}
+
+
+def downgrade(engine, revision):
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def gap_diffs(engine):
+    """What autogenerate would change in the gap tables to match the models (nothing, when they agree)."""
+    with engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    found = []
+    for diff in diffs:
+        for item in diff if isinstance(diff, list) else [diff]:
+            if any(getattr(part, "name", None) in GAP_TABLES or part in GAP_TABLES for part in item[1:4]):
+                found.append(item)
+    return found
+
+
+def test_0004_upgrades_existing_versions_matches_the_models_and_downgrades(db_url):
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0003")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO credit_article_versions (article_id, content_hash, authors, tags, chars, "
+                    "index_version, first_seen_at) VALUES ('a1', 'h1', '[]', '[]', 10, 'b1', '2026-12-01 00:00:00+00')"
+                )
+            )
+        upgrade(engine, "0004")
+        inspector = sa.inspect(engine)
+        assert "content_gaps" in inspector.get_table_names()
+        assert "ix_content_gaps_status_recorded" in {i["name"] for i in inspector.get_indexes("content_gaps")}
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT gap_id FROM credit_article_versions")).all() == [(None,)]
+        upgrade(engine)
+        assert gap_diffs(engine) == []
+        with Session(engine) as session:
+            gap, created = gap_records.record_gap(
+                session=session, examples=["x"], title=None, size=1, closest_article=None, recorded_by="t"
+            )
+        assert created and gap.status == "open"
+        downgrade(engine, "0003")
+        inspector = sa.inspect(engine)
+        assert "content_gaps" not in inspector.get_table_names()
+        assert "gap_id" not in {c["name"] for c in inspector.get_columns("credit_article_versions")}
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT article_id FROM credit_article_versions")).all() == [("a1",)]
+        upgrade(engine)
+    finally:
+        engine.dispose()
