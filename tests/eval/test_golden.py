@@ -43,3 +43,36 @@ def test_golden_types_are_the_documented_ones_and_no_answer_types_have_no_labels
         assert q["meta"]["type"] in TYPES, q
         assert q["lang"] in ("zh", "en"), q
         assert (q["relevant_ids"] == []) == q["meta"]["type"].startswith("unanswerable"), q
+
+
+# Rule 2's judged exceptions: the other-language twin lacks the part asked (query → twin left out, and why).
+TWIN_LEFT_OUT = {
+    "投诉三天了都没人理我 咋升级啊": "fast-channel-247",  # only the English one takes overdue complaints
+    "我上周就投诉了，工单到现在没人联系我": "fast-channel-247",
+    "I've emailed three times about my return": "fast-channel-247",
+    "客户：我上周投诉过": "fast-channel-247",
+    "海外组用的英文版L1/L2/L3升级规则在哪": "internal-escalation-rules",  # asks for the English version
+}
+
+
+def test_twins_are_listed_in_both_directions_unless_judged_otherwise():
+    published = {a.id: a.lang for a in load_content(ROOT / "kb_content").articles if a.status == "published"}
+    missing = set()
+    for q in _queries():
+        for article in q["relevant_ids"]:
+            twin = article.removeprefix("en-") if article.startswith("en-") else f"en-{article}"
+            if twin in published and twin not in q["relevant_ids"]:
+                missing.add((q["query"][:40], twin))
+    judged = {(text, twin) for text, twin in TWIN_LEFT_OUT.items()}
+    assert {(text, twin) for text, twin in missing if not any(text.startswith(t) for t, _ in judged)} == set()
+    assert len(missing) == len(judged)
+
+
+def test_a_crosslingual_query_has_no_answer_in_its_own_language():
+    lang = {a.id: a.lang for a in load_content(ROOT / "kb_content").articles if a.status == "published"}
+    own = [
+        q["query"]
+        for q in _queries()
+        if q["meta"]["type"] == "crosslingual" and any(lang[i] == q["lang"] for i in q["relevant_ids"])
+    ]
+    assert own == []
