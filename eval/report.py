@@ -168,6 +168,9 @@ def summary_full(results: list[dict[str, Any]]) -> str:
 def breakdown_markdown(run: RunReport, near_copies: Collection[str] = ()) -> str:
     """R@5, MRR@10 and near-copies of titles per query type (``meta.type``), language and overall; no-answer P / R.
 
+    The near-copies also form a group of their own (``near-copy``), so an older edition shows
+    what its title-like queries scored.
+
     Args:
         run: one configuration's results on the golden set.
         near_copies: ids of the queries that are near-copies of a relevant title (:mod:`eval.overlap`).
@@ -184,7 +187,8 @@ def breakdown_markdown(run: RunReport, near_copies: Collection[str] = ()) -> str
             mrr_at(res.ranking, q.relevant_ids, 10),
             q.query_id in near_copies,
         )
-        for key in (f"type={q.meta.get('type', '?')}", f"lang={q.lang}", "all"):
+        keys = [f"type={q.meta.get('type', '?')}", f"lang={q.lang}", "all"]
+        for key in [*keys, "near-copy"] if row[2] else keys:
             groups[key].append(row)
     lines = ["| group | queries | R@5 | MRR@10 | near-copies of titles |", "|---|---|---|---|---|"]
     for key in sorted(groups):
