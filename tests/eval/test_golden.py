@@ -56,7 +56,7 @@ def test_golden_set_holds_the_kinds_of_real_traffic():
 
 
 def test_few_golden_queries_are_near_copies_of_a_relevant_title():
-    # Queries are written from the customer's situation; 82 of 479 (17 %) repeated a title before they were.
+    # A copy of its article's title measures title matching, not a customer's words (eval/golden/README.md).
     queries = read_queries(ROOT / "eval" / "golden" / "queries.jsonl")
     answerable = [q for q in queries if q.answerable]
     copies = near_copies(queries, article_titles(ROOT / "kb_content"))
