@@ -17,7 +17,7 @@ The decision threshold is the highest probability that keeps no-answer precision
 ≥ ``--precision`` on clinc150. The golden set (``kb_content/`` against
 ``eval/golden/queries.jsonl``) is scored with those fixed parameters, as held-out data.
 
-Searching some 7,800 queries takes tens of minutes on a shared 2-core machine, so the
+Searching some 7,800 queries takes minutes, and far longer on a loaded shared machine, so the
 signals of each set are kept under ``$KB_DATA_DIR/eval-cache/signals/``, keyed by
 everything they depend on (articles, queries, settings, the code): a run that
 was stopped resumes at the first set not yet collected, and a changed golden set is
