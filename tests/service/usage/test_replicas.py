@@ -6,11 +6,13 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from service.config import ServiceSettings
 from service.main import create_app
 from tests.conftest import FakeEmbedder
 from tests.service.conftest import assert_error, create_key, make_settings
 
 WRITE_DELAY = 0.4
+DEFAULT_WAIT = ServiceSettings.model_fields["usage_suggestion_wait_seconds"].default
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +51,10 @@ def suggest_on_a_then_event_on_b(replicas):
 
 
 @pytest.mark.usefixtures("slow_writer_on_a")
-def test_an_event_on_the_other_single_worker_replica_waits_for_the_suggestion_row(replicas):
-    assert replicas[1].app.state.settings.workers == 1
+def test_an_event_on_the_other_single_worker_replica_waits_for_the_suggestion_row(replicas, monkeypatch):
+    settings = replicas[1].app.state.settings
+    assert settings.workers == 1
+    monkeypatch.setattr(settings, "usage_suggestion_wait_seconds", DEFAULT_WAIT)
     response = suggest_on_a_then_event_on_b(replicas)
     assert response.status_code == 200, response.text
     assert response.json()["rank"] == 1
