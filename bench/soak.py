@@ -280,7 +280,8 @@ def drive(
 
     failures = report(args, ran, kill, reindexer, flows, tallies, lost, explained, verify, replicas, rss)
     failures += report_builds(serving, last)
-    say(f"replicas stopped (SIGTERM): exit codes {exits}; logs in {logs}")
+    say(f"replicas stopped (SIGTERM): exit codes {exits} (uvicorn re-raises SIGTERM after its graceful shutdown: -15)")
+    say(f"logs in {logs}")
     say("RESULT: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
     return 1 if failures else 0
 

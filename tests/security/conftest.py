@@ -2,7 +2,8 @@
 
 The server runs in a thread of the test process (the fake-embedder index, on SQLite
 and PostgreSQL through the service tests' ``db_url``), so tests can reach the app's
-database while they talk to it over real sockets.
+database while they talk to it over real sockets. Findings whose proof is a start-up or
+the server's own log run it as a process instead (``process.py``).
 """
 
 from __future__ import annotations
