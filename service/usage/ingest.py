@@ -3,8 +3,12 @@
 The suggestion row of an event may still sit in the background writer's queue: the
 suggest response is sent before the row is written. :func:`find_suggestion` therefore
 flushes this process's writer on a miss (``flush`` returns once every row queued before
-it is in the database), and with several workers, where another process's writer may
-hold it, polls for up to ``KB_USAGE_SUGGESTION_WAIT_SECONDS`` before answering 404.
+it is in the database), then polls for up to ``KB_USAGE_SUGGESTION_WAIT_SECONDS`` before
+answering 404: another process's writer (a second worker, or another replica behind the
+load balancer, whatever this process's ``KB_WORKERS``) may hold it. Only an unknown id
+pays the wait, so it is generous: in the soak (``bench/soak.py``, a shared 2-core machine
+at load ≈ 8) a row written by the other replica once appeared more than 1 s after its
+suggest was answered, and the event waiting 1 s was refused with 404.
 """
 
 from __future__ import annotations

@@ -67,8 +67,8 @@ def _agent_of(principal: Principal) -> str:
 def _suggestion_for(
     session: SessionDep, writer: WriterDep, settings: SettingsDep, suggestion_id: str, agent_id: str
 ) -> Suggestion:
-    # With one worker, the flush in find_suggestion is conclusive; only other processes' writers need a wait.
-    wait = settings.usage_suggestion_wait_seconds if settings.workers > 1 else 0.0
+    # Always wait: even with one worker here, another replica behind the load balancer may hold the row.
+    wait = settings.usage_suggestion_wait_seconds
     suggestion = ingest.find_suggestion(session=session, writer=writer, suggestion_id=suggestion_id, wait_seconds=wait)
     if suggestion is None:
         raise ingest.unknown_suggestion(suggestion_id)

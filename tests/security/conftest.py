@@ -2,7 +2,8 @@
 
 The server runs in a thread of the test process (the fake-embedder index, on SQLite
 and PostgreSQL through the service tests' ``db_url``), so tests can reach the app's
-database while they talk to it over real sockets.
+database while they talk to it over real sockets. Findings whose proof is a start-up or
+the server's own log run it as a process instead (``process.py``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class Live:
         return socket.create_connection((self.host, self.port), timeout=5)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -75,7 +77,7 @@ def serving(settings: Settings, extend: Callable[[FastAPI], None] | None = None)
     app = create_app(settings, embedder=FakeEmbedder())
     if extend is not None:
         extend(app)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http=protocol_for(settings), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,0 +1,1 @@
+"""Parts of ``bench/soak.py``: the replica processes, the client traffic, the end-of-run checks."""
