@@ -79,6 +79,10 @@ def generate_month(engine: sa.Engine, **scale: Any) -> dict[str, Any]:
                 "WHERE type = 'flagged'"
             )
         )
+        if engine.dialect.name == "postgresql":  # the generator gives outcomes explicit ids: move the sequence on
+            conn.execute(
+                sa.text("SELECT setval(pg_get_serial_sequence('ticket_outcomes', 'id'), max(id)) FROM ticket_outcomes")
+            )
     rng = random.Random(11)
     start = datetime(2026, 11, 1, 1, tzinfo=UTC)
     rows = []
