@@ -133,10 +133,10 @@ def time_requests(port: int, key: str, repeat: int) -> None:
     paths = [
         "/v1/dashboard",
         *(f"/v1/dashboard/charts/{c}?{query}" for c in CHARTS),
-        f"/v1/dashboard/charts/link-rate?{query}&trend=week&team=team03",
-        f"/v1/dashboard/charts/leaderboard?{query}&team=team03",
+        f"/v1/dashboard/charts/link-rate?{query}&trend=week&team=team01",
+        f"/v1/dashboard/charts/leaderboard?{query}&team=team01",
         f"/v1/dashboard/summary?{query}",
-        f"/v1/dashboard/summary?{query}&team=team03",
+        f"/v1/dashboard/summary?{query}&team=team01",
     ]
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=120) as client:
         for path in paths:

@@ -30,7 +30,7 @@ POINTS = """
   return chart.getOption().series.map((s) => s.data.length);
 }
 """
-ROWS = "(id) => document.querySelectorAll(`[data-chart=\"${id}\"] tbody tr`).length"
+ROWS = '(id) => document.querySelectorAll(`[data-chart="${id}"] tbody tr`).length'
 
 
 @pytest.fixture(scope="module")
