@@ -21,6 +21,7 @@ from indexer.search import Retriever
 from service.config import ServiceSettings
 from service.credits import crud as credits_crud
 from service.credits.statement import month_bounds
+from service.dashboard.cache import SharedResults
 from service.dashboard.catalog import BY_ID, TOP
 from service.dashboard.handoff import skeleton
 from service.pii import PIIMasker
@@ -31,6 +32,9 @@ from service.usage.periods import Period
 from service.usage.reports import KB, ReportUnavailable, run_report
 
 Trend = Literal["day", "week"]
+# Reports several requests of one page read; gaps and flags change when an editor acts on them, so each
+# request reads them fresh.
+SHARED_REPORTS = frozenset({"articles", "link-rate", "adoption", "reuse"})
 TEAM_LIMIT = 100_000  # every agent: team totals are sums over the whole leaderboard
 
 
@@ -40,11 +44,14 @@ class Content:
 
     articles: Mapping[str, Mapping[str, Any]]
     kb: KB
+    version: str | None = None
 
     @classmethod
     def of(cls, retriever: Retriever | None) -> Content:
         """The content of a loaded build, or of none (no titles, stale marks or gap grouping)."""
-        return cls(retriever.articles if retriever is not None else {}, KB.of(retriever))
+        if retriever is None:
+            return cls({}, KB.of(None))
+        return cls(retriever.articles, KB.of(retriever), retriever.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +129,11 @@ def _ratio(part: int, whole: int) -> float | None:
 class Month:
     """One scope's month: its sections, each built once, on reports each run once."""
 
-    def __init__(self, *, session: Session, scope: Scope, content: Content) -> None:
+    def __init__(
+        self, *, session: Session, scope: Scope, content: Content, shared: SharedResults[Table] | None = None
+    ) -> None:
         self.session, self.scope, self.content = session, scope, content
+        self.shared = shared
         self._done: dict[tuple[str, str, str], Table] = {}
         self._sections: dict[str, Section] = {}
 
@@ -150,16 +160,25 @@ class Month:
         if key not in self._done:
             since, until = self.scope.bounds
             opts = Options(period=period, zone=self.scope.zone, group_by=group_by, window_days=self.scope.window_days)
-            self._done[key] = run_report(
-                name,
-                session=self.session,
-                opts=opts,
-                since=since,
-                until=until,
-                kb=self.content.kb,
-                gap_distance=self.scope.gap_distance,
-                today=self.scope.today,
-            )
+
+            def compute() -> Table:
+                return run_report(
+                    name,
+                    session=self.session,
+                    opts=opts,
+                    since=since,
+                    until=until,
+                    kb=self.content.kb,
+                    gap_distance=self.scope.gap_distance,
+                    today=self.scope.today,
+                )
+
+            if self.shared is None or name not in SHARED_REPORTS:
+                self._done[key] = compute()
+            else:
+                s = self.scope
+                shared_key = (*key, s.month, s.zone.key, s.window_days, s.gap_distance, s.today, self.content.version)
+                self._done[key] = self.shared.get(shared_key, compute)
         return self._done[key]
 
     def title(self, article_id: str) -> str | None:

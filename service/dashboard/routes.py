@@ -11,12 +11,13 @@ from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from service.config import ServiceSettings
 from service.credits.schemas import Period
 from service.credits.statement import current_month
 from service.dashboard import choices
+from service.dashboard.cache import SharedResults
 from service.dashboard.catalog import CHART_IDS, CHARTS
 from service.dashboard.month import Content, Month, Scope, Trend, previous_month
 from service.dashboard.schemas import ChartPublic, DashboardPublic, SectionPublic, SummaryPublic
@@ -24,6 +25,7 @@ from service.dashboard.summary import summarize
 from service.deps import HolderDep, SessionDep, SettingsDep, require_roles
 from service.errors import NotFound
 from service.keys.auth import Principal
+from service.usage.analytics import Table
 from service.usage.schemas import Label
 
 router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
@@ -32,6 +34,15 @@ EditorDep = Annotated[Principal, Depends(require_roles("editor", "admin"))]
 MonthQuery = Annotated[Period | None, Query(description="A month, YYYY-MM (KB_USAGE_TIME_ZONE); default this month.")]
 TeamQuery = Annotated[Label | None, Query(description="Narrow the team-scoped figures to this team.")]
 TrendQuery = Annotated[Trend, Query(description="Link-rate trend points: per day or ISO week of the month.")]
+
+
+def get_shared(request: Request) -> SharedResults[Table]:
+    """The app's report tables shared between the requests of a page load (made on first use)."""
+    shared: SharedResults[Table] = request.app.state._state.setdefault("dashboard_reports", SharedResults())
+    return shared
+
+
+SharedDep = Annotated[SharedResults[Table], Depends(get_shared)]
 
 
 def _scope(settings: ServiceSettings, month: str | None, team: str | None, trend: Trend) -> Scope:
@@ -61,6 +72,7 @@ def read_chart(
     session: SessionDep,
     settings: SettingsDep,
     holder: HolderDep,
+    shared: SharedDep,
     month: MonthQuery = None,
     team: TeamQuery = None,
     trend: TrendQuery = "day",
@@ -69,7 +81,7 @@ def read_chart(
     if chart not in CHART_IDS:
         raise NotFound(f"unknown chart {chart!r} (one of: {', '.join(CHART_IDS)})", details={"chart": chart})
     scope = _scope(settings, month, team, trend)
-    section = Month(session=session, scope=scope, content=Content.of(holder.retriever)).section(chart)
+    section = Month(session=session, scope=scope, content=Content.of(holder.retriever), shared=shared).section(chart)
     return SectionPublic(month=scope.month, team=team, trend=trend, **section.as_json())
 
 
@@ -79,6 +91,7 @@ def read_summary(
     session: SessionDep,
     settings: SettingsDep,
     holder: HolderDep,
+    shared: SharedDep,
     month: MonthQuery = None,
     team: TeamQuery = None,
 ) -> SummaryPublic:
@@ -86,6 +99,6 @@ def read_summary(
     scope = _scope(settings, month, team, "day")
     content = Content.of(holder.retriever)
     before = Scope.of(settings, previous_month(scope.month), team=team, trend="day", today=scope.today)
-    now_month = Month(session=session, scope=scope, content=content)
-    before_month = Month(session=session, scope=before, content=content)
+    now_month = Month(session=session, scope=scope, content=content, shared=shared)
+    before_month = Month(session=session, scope=before, content=content, shared=shared)
     return SummaryPublic(**summarize(now_month, before_month, with_open_work=False))
