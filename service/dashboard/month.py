@@ -32,9 +32,10 @@ from service.usage.periods import Period
 from service.usage.reports import KB, ReportUnavailable, run_report
 
 Trend = Literal["day", "week"]
-# Reports several requests of one page read; gaps and flags change when an editor acts on them, so each
-# request reads them fresh.
-SHARED_REPORTS = frozenset({"articles", "link-rate", "adoption", "reuse"})
+# Reports shared between requests: several charts and the summary read the same ones, and a KB-wide
+# report is the same for every team picked. Gaps and flags change when an editor acts on them (records a
+# gap, resolves a flag), so each request reads them fresh.
+SHARED_REPORTS = frozenset({"articles", "link-rate", "adoption", "reuse", "funnel"})
 TEAM_LIMIT = 100_000  # every agent: team totals are sums over the whole leaderboard
 
 

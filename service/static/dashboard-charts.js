@@ -78,6 +78,7 @@
     if (column === "stage") { return t(lang, "stage_" + value); }
     if (column === "kind") { return t(lang, "kind_" + value); }
     if (typeof value === "number") { return value.toLocaleString(lang === "zh" ? "zh-CN" : "en-US"); }
+    if (column === "last_use") { return String(value).slice(0, 16).replace("T", " "); }  // to the minute; CSV keeps all
     return String(value);
   }
 

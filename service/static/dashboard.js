@@ -12,7 +12,8 @@
     sections: {},
     charts: {},
     summary: null,
-    generation: 0
+    generation: 0,
+    complete: false
   };
 
   function $(id) { return document.getElementById(id); }
@@ -108,11 +109,20 @@
     return query.toString();
   }
 
-  function load() {
+  // Reload the charts (only the team-scoped ones when only the team changed: the others are KB-wide).
+  function load(event) {
     var generation = ++state.generation;
     var query = params();
+    // A load still in flight may have left KB-wide charts unanswered: then reload everything.
+    var teamOnly = Boolean(event && event.target && event.target.id === "team") && state.complete;
+    state.complete = false;
     setStatus(t("loading"));
-    var pending = state.catalog.charts.map(function (chart) {
+    var charts = state.catalog.charts.filter(function (chart) {
+      if (!teamOnly || chart.team) { return true; }
+      renderSection(chart);  // the same figures; the badge and the picked team's highlight change
+      return false;
+    });
+    var pending = charts.map(function (chart) {
       var card = document.querySelector('[data-chart="' + chart.id + '"]');
       card.classList.add("loading");
       return api("GET", "/v1/dashboard/charts/" + chart.id + "?" + query).then(function (section) {
@@ -131,6 +141,7 @@
     }));
     Promise.all(pending).then(function () {
       if (generation === state.generation) {
+        state.complete = true;
         setStatus("");
         document.body.dataset.loaded = query;
       }

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from service.credits.statement import current_month
 from tests.conftest import FakeEmbedder
 from tests.dashboard.conftest import HOSTILE_TEAM, MONTH
 from tests.security.conftest import Live, serving
@@ -93,7 +95,7 @@ def wait_loaded(page: Any, **params: str) -> None:
 def test_the_page_draws_every_chart_of_the_generated_month(page, live):
     open_dashboard(page, live)
     assert page.evaluate("document.cookie") == ""
-    assert page.locator("#month").input_value() == "2026-12"  # today's month first, then the generated one
+    assert page.locator("#month").input_value() == current_month(ZoneInfo("Asia/Shanghai"))  # newest month first
     page.select_option("#month", MONTH)
     wait_loaded(page, month=MONTH, trend="day")
     catalog = live.http.get("/v1/dashboard", headers={"X-API-Key": live.key("editor")}).json()
@@ -128,8 +130,12 @@ def test_the_pickers_change_the_figures(page, live):
     rate = page.locator('[data-chart="link-rate"] tbody tr').first.text_content()
     leaders = page.locator('[data-chart="leaderboard"] tbody').text_content()
 
+    asked: list[str] = []
+    page.on("request", lambda r: "/v1/dashboard/" in r.url and asked.append(r.url))
     page.select_option("#team", "team01")
     wait_loaded(page, month=MONTH, trend="day", team="team01")
+    charts = {url.split("/charts/")[1].split("?")[0] for url in asked if "/charts/" in url}
+    assert charts == {"link-rate", "leaderboard"}  # the KB-wide charts keep their figures
     assert page.locator('[data-chart="link-rate"] tbody tr').first.text_content() != rate
     team_rows = section(live, "leaderboard", team="team01")["rows"]
     assert {r[2] for r in team_rows} == {"team01"}
