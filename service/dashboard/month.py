@@ -219,7 +219,8 @@ def funnel(r: Month) -> Section:
     rows = [(stage, n, _ratio(n, overall[0])) for stage, n in zip(FUNNEL, overall, strict=True)]
     suggestions, adopted, rate = r.adoption()
     extra = {"suggestions": suggestions, "adopted": adopted, "adoption": rate, "adoption_team_scoped": True}
-    definition = f"{table.definition}; share = pairs ÷ shown pairs. {r.get('adoption').definition}"
+    adoption = r.get("adoption", "month", "team" if r.scope.team else "all")  # the table adoption() read
+    definition = f"{table.definition}; share = pairs ÷ shown pairs. {adoption.definition}"
     return Section("funnel", "funnel", definition, ("stage", "pairs", "share_of_shown"), rows, False, None, extra)
 
 
