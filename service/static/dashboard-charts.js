@@ -92,8 +92,8 @@
     return text.length > LABEL_CHARS ? text.slice(0, LABEL_CHARS - 1) + "…" : text;
   }
 
-  // The tooltip is HTML in ECharts: build it from escaped text only.
-  function tooltip(lang, chart) {
+  // The tooltip is HTML in ECharts: build it from escaped text only. ``names`` are the untruncated labels.
+  function tooltip(lang, chart, names) {
     return {
       trigger: chart.kind === "line" ? "axis" : "item",
       confine: true,
@@ -102,7 +102,8 @@
         return items.map(function (p) {
           var value = Array.isArray(p.value) ? p.value[p.value.length - 1] : p.value;
           var y = chart.kind === "line" ? "link_rate" : chart.y[0];
-          return escapeHtml(p.name) + "<br>" + escapeHtml(p.seriesName) + ": " + escapeHtml(cell(lang, y, value));
+          var name = names && names[p.dataIndex] !== undefined ? names[p.dataIndex] : p.name;
+          return escapeHtml(name) + "<br>" + escapeHtml(p.seriesName) + ": " + escapeHtml(cell(lang, y, value));
         }).join("<br>");
       }
     };
@@ -155,14 +156,15 @@
   }
 
   function barOption(lang, chart, section, highlight) {
-    var labels = column(section, chart.x).map(shortLabel);
+    var names = column(section, chart.x);
+    var labels = names.map(shortLabel);
     var values = column(section, chart.y[0]);
     return {
       color: COLORS,
       grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", data: labels, inverse: true, axisLabel: { width: 200, overflow: "truncate" } },
-      tooltip: tooltip(lang, chart),
+      tooltip: tooltip(lang, chart, names.map(function (n) { return n === null ? "–" : String(n); })),
       series: [{
         name: columnLabel(lang, chart.y[0]), type: "bar", label: { show: true, position: "right" },
         data: values.map(function (v, i) {

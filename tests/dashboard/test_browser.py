@@ -32,6 +32,16 @@ POINTS = """
   return chart.getOption().series.map((s) => s.data.length);
 }
 """
+SHOW_TIP = """
+async (index) => {
+  const el = document.querySelector('[data-chart="team-points"] .chart');
+  echarts.getInstanceByDom(el).dispatchAction({ type: "showTip", seriesIndex: 0, dataIndex: index });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const tips = [...el.querySelectorAll("div")].filter((d) => d.textContent.includes("组"));
+  const tip = tips[tips.length - 1];
+  return { text: tip ? tip.textContent : "", images: tip ? tip.querySelectorAll("img").length : -1 };
+}
+"""
 ROWS = '(id) => document.querySelectorAll(`[data-chart="${id}"] tbody tr`).length'
 
 
@@ -117,6 +127,10 @@ def test_the_page_draws_every_chart_of_the_generated_month(page, live):
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=False)
 
+    # The tooltip is the one HTML ECharts builds: show it on the hostile team's bar.
+    index = [r[0] for r in section(live, "team-points")["rows"]].index(HOSTILE_TEAM)
+    tip = page.evaluate(SHOW_TIP, index)
+    assert HOSTILE_TEAM in tip["text"] and tip["images"] == 0
     assert page.evaluate("window.__xss") is None and page.dialogs == []
     assert HOSTILE_TEAM in page.locator('[data-chart="team-points"] tbody').text_content()
     assert page.locator('[data-chart="flags"] tbody img, [data-chart="gaps"] tbody img').count() == 0
