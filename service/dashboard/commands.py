@@ -89,8 +89,8 @@ class _ReportGroup(click.Group):
         super().__init__("report", help=f"{usage_report.help or ''}\n\nOr `report monthly`: the month's dashboard.")
         self.usage_report = usage_report
         self.add_command(monthly_cmd)
-        name = next(p for p in usage_report.params if p.name == "name")
-        self.report_names = tuple(getattr(name.type, "choices", ()))
+        name = next((p for p in usage_report.params if p.name == "name"), None)
+        self.report_names = tuple(getattr(name.type, "choices", ())) if name is not None else ()
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*super().list_commands(ctx), *self.report_names]
@@ -110,5 +110,11 @@ class _ReportGroup(click.Group):
 
 
 def with_monthly(usage_report: click.Command) -> click.Group:
-    """``usage_report`` (``kbassist report NAME``) as a group that also has ``monthly``."""
+    """``usage_report`` (``kbassist report NAME``) as a group that also has ``monthly``.
+
+    A ``report`` that is a group already gets ``monthly`` added to it.
+    """
+    if isinstance(usage_report, click.Group):
+        usage_report.add_command(monthly_cmd)
+        return usage_report
     return _ReportGroup(usage_report)
