@@ -181,6 +181,18 @@ def test_the_html_report_shows_the_json_figures(settings, tmp_path):
     assert "<img src=x" not in page  # the hostile strings are escaped
 
 
+def test_monthly_html_for_a_team_in_english(settings, tmp_path):
+    out = tmp_path / "team.html"
+    args = ("--month", MONTH, "--team", "team01", "--lang", "en", "--trend", "week", "--out", str(out))
+    assert run(settings, "report", "monthly", *args).exit_code == 0
+    tables = _Tables()
+    tables.feed(out.read_text(encoding="utf-8"))
+    embedded = json.loads(tables.json)
+    assert embedded["lang"] == "en" and embedded["team"] == "team01"
+    assert [r[0] for r in tables.rows["link-rate"]][:2] == ["2026-W44", "2026-W45"]
+    assert "团队 team01 · team team01" in out.read_text(encoding="utf-8")
+
+
 def test_monthly_pdf_is_printed_by_chromium(settings, tmp_path):
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} missing")
