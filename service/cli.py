@@ -26,11 +26,13 @@ def _register() -> None:
     from indexer.cli import COMMANDS
     from service.commands import COMMANDS as SERVICE_COMMANDS
     from service.credits.commands import COMMANDS as CREDITS_COMMANDS
+    from service.dashboard.commands import with_monthly
     from service.keys.commands import COMMANDS as KEYS_COMMANDS
     from service.usage.commands import COMMANDS as USAGE_COMMANDS
 
     for command in (*COMMANDS, *EVAL_COMMANDS, *SERVICE_COMMANDS, *KEYS_COMMANDS, *USAGE_COMMANDS, *CREDITS_COMMANDS):
         main.add_command(command)
+    main.add_command(with_monthly(main.commands["report"]))  # `report monthly` beside the usage reports
 
 
 _register()

@@ -112,6 +112,11 @@ class ServiceSettings(Settings):
             raise ValueError("'none' cannot be combined with other sources")
         return " ".join(sources)
 
+    # --- service: the team-lead dashboard (service/dashboard) ---
+    dashboard_link_rate_target: float = Field(
+        0.85, ge=0.0, le=1.0, description="The KB link-rate target drawn on the dashboard and monthly report (0–1)."
+    )
+
     # --- service: the points bank (service/credits) ---
     credits_rules_file: Path | None = Field(
         None, description="YAML rules of the points bank (docs/credits.md); unset = the packaged default."

@@ -18,6 +18,8 @@ from service.config import ServiceSettings
 from service.credits import routes as credits
 from service.credits.bank import Bank
 from service.credits.rules import load_rules
+from service.dashboard import routes as dashboard
+from service.dashboard.page import install_dashboard
 from service.db import make_engine, upgrade
 from service.errors import error_responses, install_handlers
 from service.guard import RequestGuard
@@ -125,8 +127,9 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
     app.add_middleware(RequestGuard, verifier=lambda: app.state.verifier, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (suggestions, articles, admin, health, usage, usage_reports, usage_gaps, credits):
+    for module in (suggestions, articles, admin, health, usage, usage_reports, usage_gaps, credits, dashboard):
         app.include_router(module.router)
     docs.install_docs(app, settings.docs_access)
     install_sidebar(app, settings.sidebar_frame_ancestors)
+    install_dashboard(app)
     return app

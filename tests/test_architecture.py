@@ -20,6 +20,7 @@ DOMAINS: dict[str, set[str]] = {
     "usage": {"keys", "suggestions"},
     "articles": {"keys"},
     "credits": {"usage", "keys", "suggestions"},
+    "dashboard": {"usage", "credits", "keys", "suggestions"},
 }
 
 
