@@ -4,7 +4,7 @@ The page runs against a live server on a generated month (the usage benchmark's 
 on SQLite and PostgreSQL: every chart draws one point per row of its section, the pickers
 change the figures, the hostile strings run nothing, the page fits 1,280 px and switches
 language. The monthly report, written by the CLI, opens from a file with no request at all.
-The SQLite run saves the screenshot the README shows (docs/dashboard.png).
+The SQLite run takes the screenshot the README shows (written to docs/dashboard.png with KB_UPDATE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from tests.conftest import FakeEmbedder
 from tests.dashboard.conftest import HOSTILE_TEAM, MONTH
 from tests.security.conftest import Live, serving
 from tests.service.conftest import make_settings, run
-from tests.sidebar.test_browser import CHROMIUM, CHROMIUM_ARGS, _chromium_or_skip
+from tests.sidebar.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _chromium_or_skip
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+SCREENSHOT = SCREENSHOTS / "dashboard.png"
 WIDTH = 1280
 # Points drawn per chart: the first series' data (the link-rate chart's second series is the target line).
 POINTS = """
@@ -124,7 +124,7 @@ def test_the_page_draws_every_chart_of_the_generated_month(page, live):
     assert page.locator("#summary-text").text_content().startswith(f"{MONTH}（全部团队）：知识库关联率")
 
     if "sqlite" in live.app.state.settings.database_url:
-        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=False)
 
     # The tooltip is the one HTML ECharts builds: show it on the hostile team's bar.

@@ -4,12 +4,13 @@ One agent session walks the page the way an agent does (type, read, copy, link, 
 report a gap, open articles) and each action is checked where it must land: in the
 database. The hostile article (tests/service/articles/conftest.py) sets ``window.__xss``
 from every construct it carries; opening it must leave the flag unset and fire no dialog.
-The run on SQLite saves the screenshot the README shows (docs/sidebar.png).
+The run on SQLite takes the screenshot the README shows (written to docs/sidebar.png with KB_UPDATE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,7 +35,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "sidebar.png"
+# The README's screenshot is rewritten only when asked (KB_UPDATE_SCREENSHOTS=1): a test run leaves the tree clean.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs"
+    if os.environ.get("KB_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "kbassist-screenshots"
+)
+SCREENSHOT = SCREENSHOTS / "sidebar.png"
 AGENT = "li.na"
 TICKET = "T-2026-1202"
 WIDTH = 360
@@ -154,7 +161,7 @@ def test_agent_works_a_ticket_in_the_sidebar(page, live):
     assert {e.rank for e in shown} == set(range(1, n + 1)) and {e.ticket_id for e in shown} == {TICKET}
 
     if "sqlite" in live.app.state.settings.database_url:
-        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=False)
 
     first.locator('[data-action="copy"]').click()
