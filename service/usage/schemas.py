@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from indexer.article import GAP_ID_RE
 from service.db import utcnow
+from service.fields import NOT_BLANK
 from service.usage.periods import Period, as_utc
 
 EventType = Literal[
@@ -37,7 +39,7 @@ AgentId = Annotated[str, StringConstraints(pattern=f"^{AGENT_ID.pattern}$")]
 TicketId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.#:\-]{0,127}$")]
 ArticleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NOT_BLANK]
 Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT)]
 
 
@@ -47,8 +49,8 @@ def _not_future(value: datetime | None) -> datetime | None:
         return value
     if value.tzinfo is None:
         raise ValueError("must carry a time zone, e.g. 2026-12-01T10:00:00+08:00")
-    if value > utcnow():
-        raise ValueError("must not be in the future")
+    if value > utcnow():  # its own error type: the one rule here a schema cannot state (it moves with the clock)
+        raise PydanticCustomError("future_time", "must not be in the future")
     return value
 
 
@@ -129,7 +131,9 @@ class OutcomeCreate(BaseModel):
     complexity: Complexity | None = None
     agent_ids: list[AgentId] = Field(default_factory=list, max_length=20)
     team: Label | None = None
-    channel: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = None
+    channel: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), NOT_BLANK] | None = (
+        None
+    )
     occurred_at: PastTime | None = None
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 
@@ -222,9 +226,9 @@ class GapCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    examples: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT)]] = (
-        Field(min_length=1, max_length=MAX_GAP_EXAMPLES, description="The group's example queries.")
-    )
+    examples: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT), NOT_BLANK]
+    ] = Field(min_length=1, max_length=MAX_GAP_EXAMPLES, description="The group's example queries.")
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
         default=None, description="The article to write (default: the first example)."
     )
