@@ -23,9 +23,12 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler, StrictInt, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -42,6 +45,10 @@ QUERY_MAX = 4000
 KEY_NAME_MAX = 200
 # Row ids and offsets fit PostgreSQL's INTEGER; a larger number in a URL is a 422, not a database error.
 ROW_ID_MAX = 2**31 - 1
+# Days and months from 1970 to 2999: earlier ones hold no usage, and year 1 or 9999 overflow the datetime
+# range once shifted to a time zone. The schema states it as a pattern on the year.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+YEAR_RANGE = r"(19[7-9]\d|2\d{3})"
 
 _KEEP_IN_TEXT = frozenset("\t\n\r")
 
@@ -76,8 +83,13 @@ def _none_of(ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:
 
 # One visible character anywhere: the rule for a customer's message.
 VISIBLE = _none_of(INVISIBLE_RANGES)
-# One character strip_whitespace keeps: the rule for a stripped field that must not be blank.
+# One character strip_whitespace keeps.
 NOT_SPACE = _none_of(SPACE_RANGES)
+_CONTROL_RANGES = ((0x0, 0x1F), (0x7F, 0x9F))
+# One character that is neither a space nor a control character: the rule for a field that must not be
+# blank once cleaned (control characters removed) and stripped.
+NOT_BLANK_CHAR = _none_of(tuple(sorted(SPACE_RANGES + _CONTROL_RANGES)))
+CONTROL = re.compile("[\\u0000-\\u001f\\u007f-\\u009f]")
 
 IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:#/-]*")
 IDENTIFIER_RULE = "letters A-Z a-z and digits first, then also . _ : # / - (no spaces, no @)"
@@ -183,11 +195,40 @@ def _whole(value: Any) -> Any:
 # A count or a number of points: JSON Schema's "integer" includes 32.0 (it equals 32), so that is taken; a
 # string ("32"), a boolean and 32.5 are not.
 WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+# A day in [FIRST_DAY, LAST_DAY] (a query's since/until).
+Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY), Documented.of(pattern=f"^{YEAR_RANGE}-")]
 # A number that must not be 0 (its validator is the route's; this states it in the schema).
 NOT_ZERO = Documented.of(**{"not": {"const": 0}})
 
-# Text that is stripped and must keep a character: the schema says "a non-space somewhere".
-NOT_BLANK = Documented.of(pattern=NOT_SPACE.pattern)
+
+def _non_blank(clean: Callable[[str], str]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        value = clean(value).strip()
+        if not value:
+            raise ValueError("must contain a character other than spaces and control characters")
+        return value
+
+    return check
+
+
+def _no_control(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# Markers for free text that is stored (PostgreSQL refuses a NUL, so none may reach it): the validator
+# removes control characters (CLEAN_LINE; CLEAN_TEXT keeps tabs and line breaks). NON_BLANK_LINE and
+# NON_BLANK_TEXT do the same, strip, and refuse what is left empty; NOT_BLANK states that in the schema:
+# one character neither a space nor a control one. A key (NO_CONTROL) is refused rather than cleaned:
+# two different keys must not become one.
+CLEAN_LINE = AfterValidator(_clean_line_fast)
+CLEAN_TEXT = AfterValidator(_clean_text_fast)
+NON_BLANK_LINE = AfterValidator(_non_blank(_clean_line_fast))
+NON_BLANK_TEXT = AfterValidator(_non_blank(clean_text))
+NOT_BLANK = Documented.of(pattern=NOT_BLANK_CHAR.pattern)
+NO_CONTROL = AfterValidator(_no_control)
+NO_CONTROL_SCHEMA = Documented.of(pattern="^[^" + CONTROL.pattern[1:-1] + "]*$")
 _IDENTIFIER_SCHEMA = Documented.of(pattern=f"^{IDENTIFIER.pattern}$")
 AgentId = Annotated[str, StringConstraints(max_length=AGENT_ID_MAX), AfterValidator(_identifier), _IDENTIFIER_SCHEMA]
 # A key's agent id as stored: keys made before identifiers were checked may hold any clean line.

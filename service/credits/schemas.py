@@ -7,14 +7,18 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from service.fields import NOT_BLANK, NOT_ZERO, WholeNumber
+from service.fields import NON_BLANK_LINE, NOT_BLANK, NOT_ZERO, YEAR_RANGE, WholeNumber
 from service.usage.periods import as_utc
 from service.usage.schemas import AgentId, EventId
 
-# A month from 1970 to 2999: earlier years have no points, and year 0 or 9999-12 would overflow the date range.
-Period = Annotated[str, StringConstraints(pattern=r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK]
-Reward = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+# A month from 1970 to 2999 (service.fields.YEAR_RANGE): year 0 or 9999-12 would overflow the date range.
+Period = Annotated[str, StringConstraints(pattern=rf"^{YEAR_RANGE}-(0[1-9]|1[0-2])$")]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NON_BLANK_LINE, NOT_BLANK
+]
+Reward = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NON_BLANK_LINE, NOT_BLANK
+]
 UtcTime = Annotated[datetime, AfterValidator(as_utc)]
 
 

@@ -34,6 +34,7 @@ from service.usage.schemas import (
     FlagResolve,
     FlagsPublic,
     FlagStatus,
+    Label,
     LinkCreate,
     OutcomeCreate,
     OutcomePublic,
@@ -241,7 +242,7 @@ def get_outcomes(
 
 @router.get("/agents", response_model=AgentsPublic, summary="List agents")
 def get_agents(
-    _principal: AdminDep, session: SessionDep, team: Annotated[str | None, Query(max_length=64)] = None
+    _principal: AdminDep, session: SessionDep, team: Annotated[Label | None, Query()] = None
 ) -> AgentsPublic:
     """Agents by id, optionally of one team."""
     rows = [AgentPublic.model_validate(a, from_attributes=True) for a in crud.list_agents(session=session, team=team)]

@@ -11,7 +11,15 @@ from pydantic_core import PydanticCustomError
 
 from indexer.article import GAP_ID_RE
 from service.db import utcnow
-from service.fields import NOT_BLANK
+from service.fields import (
+    CLEAN_LINE,
+    CLEAN_TEXT,
+    NO_CONTROL,
+    NO_CONTROL_SCHEMA,
+    NON_BLANK_LINE,
+    NON_BLANK_TEXT,
+    NOT_BLANK,
+)
 from service.usage.periods import Period, as_utc
 
 EventType = Literal[
@@ -39,8 +47,8 @@ AgentId = Annotated[str, StringConstraints(pattern=f"^{AGENT_ID.pattern}$")]
 TicketId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.#:\-]{0,127}$")]
 ArticleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NOT_BLANK]
-Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NON_BLANK_LINE, NOT_BLANK]
+Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT), CLEAN_TEXT]
 
 
 def _not_future(value: datetime | None) -> datetime | None:
@@ -131,11 +139,14 @@ class OutcomeCreate(BaseModel):
     complexity: Complexity | None = None
     agent_ids: list[AgentId] = Field(default_factory=list, max_length=20)
     team: Label | None = None
-    channel: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), NOT_BLANK] | None = (
-        None
-    )
+    channel: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), NON_BLANK_LINE, NOT_BLANK]
+        | None
+    ) = None
     occurred_at: PastTime | None = None
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    idempotency_key: (
+        Annotated[str, StringConstraints(min_length=1, max_length=128), NO_CONTROL, NO_CONTROL_SCHEMA] | None
+    ) = None
 
 
 class OutcomePublic(BaseModel):
@@ -166,7 +177,7 @@ class AgentUpsert(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CLEAN_LINE] | None = None
     team: Label | None = None
     active: bool = True
 
@@ -227,9 +238,14 @@ class GapCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     examples: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT), NOT_BLANK]
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT),
+            NON_BLANK_TEXT,
+            NOT_BLANK,
+        ]
     ] = Field(min_length=1, max_length=MAX_GAP_EXAMPLES, description="The group's example queries.")
-    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CLEAN_LINE] | None = Field(
         default=None, description="The article to write (default: the first example)."
     )
     size: int | None = Field(default=None, ge=1, le=1_000_000, description="Queries in the group (default: examples).")

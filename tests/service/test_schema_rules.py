@@ -23,6 +23,8 @@ TOO_BIG = str(ROW_ID_MAX + 1)
         ("GET", f"/v1/credits/entries/{TOO_BIG}/explain", "entry_id"),
         ("GET", f"/v1/credits/agents/a-1/entries?offset={TOO_BIG}", "offset"),
         ("POST", f"/v1/flags/{TOO_BIG}/resolve", "flag_id"),
+        ("GET", "/v1/analytics/funnel?since=0001-01-01", "since"),
+        ("GET", "/v1/analytics/funnel?until=9999-12-31", "until"),
     ],
 )
 def test_out_of_range_numbers_are_a_422_naming_the_field(client, make_key, method, path, field):
@@ -80,3 +82,26 @@ def test_a_whole_number_of_points_may_be_sent_as_32_0(client, make_key):
     assert response.json()["entry"]["points"] == 32
     refused = client.post("/v1/credits/adjustments", json={**body, "points": 0}, headers={"X-API-Key": admin})
     assert_error(refused, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/v1/agents/nul-1", {"display_name": "a\x00b", "team": "a\x00b", "active": True}),
+        ("POST", "/v1/gaps", {"examples": ["a\x00b"], "title": "a\x00b"}),
+        ("GET", "/v1/agents?team=a%00b", None),
+        ("GET", "/v1/credits/leaderboard?team=a%00b", None),
+        ("GET", "/v1/credits/agents/nul-1/entries?rule=a%00b", None),
+    ],
+)
+def test_a_nul_in_free_text_is_removed_before_the_database_sees_it(client, make_key, method, path, body):
+    """PostgreSQL refuses a NUL in text: these were 500s there."""
+    response = client.request(method, path, json=body, headers={"X-API-Key": make_key("admin")})
+    assert response.status_code in (200, 201), response.text
+    assert "\x00" not in response.text and "\\u0000" not in response.text
+
+
+@pytest.mark.parametrize("text", ["\x00", " \x00 ", "\x01\u3000"])
+def test_free_text_left_blank_after_cleaning_is_a_422(client, make_key, text):
+    response = client.put("/v1/agents/nul-2", json={"team": text}, headers={"X-API-Key": make_key("admin")})
+    assert assert_error(response, 422, "validation_error")["details"][0]["field"] == "team"
