@@ -16,11 +16,19 @@ Data (never the golden set for fitting):
 The decision threshold is the highest probability that keeps no-answer precision
 ≥ ``--precision`` on clinc150. The golden set (``kb_content/`` against
 ``eval/golden/queries.jsonl``) is scored with those fixed parameters, as held-out data.
+
+Searching some 7,800 queries takes minutes, and far longer on a loaded shared machine, so the
+signals of each set are kept under ``$KB_DATA_DIR/eval-cache/signals/``, keyed by
+everything they depend on (articles, queries, settings, the code): a run that
+was stopped resumes at the first set not yet collected, and a changed golden set is
+searched again without the public sets.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +39,13 @@ from numpy.typing import NDArray
 from eval.data import Query
 from eval.datasets import golden_dataset, leave_out, load_dataset, sample
 from eval.metrics import precision_recall
-from eval.run import CACHE, TOP_K, EmbedderFactory, cached_retriever
+from eval.run import CACHE, TOP_K, EmbedderFactory, cached_retriever, content_digest
 from eval.stats import fit_logistic
 from indexer.answerable import FEATURES, AnswerModel, Signals
 from indexer.config import Settings
 from indexer.search import Retriever
+
+log = logging.getLogger(__name__)
 
 # Leave-intents-out sets. Not bq_intents or baoxianzhidao: their unlabelled near-duplicates keep
 # most "left out" queries answerable, so the top dense score separates almost nothing there
@@ -46,6 +56,11 @@ FIT_SETS = ("clinc150 oos", "clinc150-leave-out", "banking77-leave-out")
 MODEL_FEATURES = ("top_dense", "lexical")
 THRESHOLD_SET = "clinc150 oos"
 HELD_OUT = "golden"
+# Under $KB_DATA_DIR/eval-cache: one JSONL of signals per (set, everything it depends on).
+SIGNALS = "signals"
+# Settings that say where things live, not what a search returns.
+_LOCATIONS = {"content_dir", "data_dir", "index_dir", "model_cache_dir"}
+_INDEXER = Path(__file__).resolve().parent.parent / "indexer"
 
 
 @dataclass(slots=True)
@@ -56,15 +71,19 @@ class Sample:
     top_dense: float
     lang: str
     answerable: bool
+    kind: str = ""
+    """The query's ``meta.type`` (golden: e.g. ``unanswerable_on_topic``), empty when it has none."""
 
 
 def collect(retriever: Retriever, queries: Sequence[Query]) -> list[Sample]:
     """Search every query (hybrid, as served) and keep its signals."""
     out = []
-    for q in queries:
+    for i, q in enumerate(queries, 1):
         res = retriever.search(q.text, k=TOP_K, mode="hybrid", include_internal=True)
         assert res.signals is not None
-        out.append(Sample(res.signals, res.top_dense, res.lang, q.answerable))
+        out.append(Sample(res.signals, res.top_dense, res.lang, q.answerable, str(q.meta.get("type", ""))))
+        if i % 500 == 0:
+            log.info("searched %d of %d queries", i, len(queries))
     return out
 
 
@@ -110,19 +129,58 @@ def balanced_weights(groups: Sequence[Sequence[Sample]]) -> NDArray[np.float64]:
 def collect_all(
     settings: Settings, make_embedder: EmbedderFactory, datasets: Path, limit: int, share: float, seed: int
 ) -> dict[str, list[Sample]]:
-    """Signals of every training set and of the golden set (key :data:`HELD_OUT`)."""
+    """Signals of every training set and of the golden set (key :data:`HELD_OUT`), each cached on disk."""
     work = settings.data_dir / CACHE
     sets: dict[str, list[Sample]] = {}
     clinc = load_dataset(datasets / "clinc150", work)
-    sets["clinc150 oos"] = collect(
-        cached_retriever(clinc.articles, settings, make_embedder), sample(clinc.queries, limit, seed)
+    sets["clinc150 oos"] = collect_cached(
+        "clinc150 oos", clinc.articles, sample(clinc.queries, limit, seed), settings, make_embedder
     )
     for name in LEAVE_OUT:
         ds = leave_out(load_dataset(datasets / name, work), share, seed, work)
-        sets[ds.name] = collect(cached_retriever(ds.articles, settings, make_embedder), sample(ds.queries, limit, seed))
+        sets[ds.name] = collect_cached(ds.name, ds.articles, sample(ds.queries, limit, seed), settings, make_embedder)
     golden = golden_dataset(settings.content_dir)
-    sets[HELD_OUT] = collect(cached_retriever(golden.articles, settings, make_embedder), golden.queries)
+    sets[HELD_OUT] = collect_cached(HELD_OUT, golden.articles, golden.queries, settings, make_embedder)
     return sets
+
+
+def collect_cached(
+    name: str, source: Path, queries: Sequence[Query], settings: Settings, make_embedder: EmbedderFactory
+) -> list[Sample]:
+    """:func:`collect` on the cached index of ``source``, or the signals a previous run saved for the same inputs.
+
+    The file is written whole under a temporary name and renamed, so a stopped run leaves
+    no partial set behind.
+    """
+    path = settings.data_dir / CACHE / SIGNALS / f"{signals_key(name, source, queries, settings)}.jsonl"
+    if path.is_file():
+        log.info("%s: reusing the signals in %s", name, path)
+        return read_samples(path).get(name, [])
+    log.info("%s: searching %d queries", name, len(queries))
+    samples = collect(cached_retriever(source, settings, make_embedder), queries)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    write_samples(tmp, {name: samples})
+    tmp.replace(path)
+    return samples
+
+
+def signals_key(name: str, source: Path, queries: Sequence[Query], settings: Settings) -> str:
+    """Hash of what a set's signals depend on: its name, articles, queries, the settings and the code.
+
+    The code is the indexer's and this module's (what a sample records).
+    """
+    h = hashlib.sha256()
+    h.update(name.encode())
+    h.update(content_digest(source).encode())
+    for q in queries:
+        h.update(f"\x00{q.query_id}\x01{q.text}\x01{q.answerable}".encode())
+    # Only the indexer's fields: the service's subclass adds fields no search reads.
+    fields = sorted(set(Settings.model_fields) - _LOCATIONS)
+    h.update(json.dumps([str(getattr(settings, f)) for f in fields]).encode())
+    for module in [*sorted(_INDEXER.rglob("*.py")), Path(__file__)]:
+        h.update(module.read_bytes())
+    return h.hexdigest()[:20]
 
 
 def write_samples(path: Path, sets: dict[str, list[Sample]]) -> None:
@@ -134,6 +192,7 @@ def write_samples(path: Path, sets: dict[str, list[Sample]]) -> None:
                     "set": name,
                     "lang": s.lang,
                     "answerable": s.answerable,
+                    "kind": s.kind,
                     "top_dense": s.top_dense,
                     "signals": dict(zip(FEATURES, s.signals.vector(), strict=True)),
                 }
@@ -145,7 +204,9 @@ def read_samples(path: Path) -> dict[str, list[Sample]]:
     sets: dict[str, list[Sample]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        sample_ = Sample(Signals(**row["signals"]), row["top_dense"], row["lang"], row["answerable"])
+        sample_ = Sample(
+            Signals(**row["signals"]), row["top_dense"], row["lang"], row["answerable"], row.get("kind", "")
+        )
         sets.setdefault(row["set"], []).append(sample_)
     return sets
 

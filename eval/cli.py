@@ -14,11 +14,11 @@ from typing import cast
 
 import click
 
-from eval import calibrate, data, report
+from eval import calibrate, data, overlap, report
 from eval.datasets import PUBLIC_DATASETS, golden_dataset, load_dataset, sample
 from eval.run import CACHE, cached_retriever, evaluate, run_queries
 from eval.stats import compare_all
-from indexer.answerable import ANSWER_MODELS_FILE, save_answer_model
+from indexer.answerable import ANSWER_MODELS_FILE, load_answer_models, save_answer_model
 from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode, Settings
 from indexer.errors import KBError
 from indexer.factory import make_embedder, settings_from
@@ -136,21 +136,31 @@ def eval_cmd(
 @eval_group.command("breakdown")
 @click.option("--backend", type=click.Choice(BACKENDS), help="Embedding backend (default: $KB_EMBEDDING_BACKEND).")
 @click.option("--mode", type=click.Choice(SEARCH_MODES), default="hybrid", show_default=True, help="Search mode.")
+@click.option(
+    "--queries",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Golden queries file to evaluate instead of eval/golden/queries.jsonl (e.g. an older edition).",
+)
 @click.pass_context
-def breakdown_cmd(ctx: click.Context, backend: str | None, mode: str) -> None:
+def breakdown_cmd(ctx: click.Context, backend: str | None, mode: str, queries: Path | None) -> None:
     """Golden-set R@5 and MRR@10 per query type (colloquial, typo, pinyin, crosslingual, …) and language.
 
-    Crosslingual queries are the ones whose answer is written in the other language.
+    Crosslingual queries are the ones whose answer is written in the other language. Also
+    prints how many queries are near-copies of a relevant article's title (eval/overlap.py)
+    and the no-answer precision / recall of the ``answerable`` flag, for all no-answer
+    queries and for each no-answer type (off-topic, on-topic) alone.
     """
     settings = _settings_for(ctx, backend)
     try:
-        dataset = golden_dataset(settings.content_dir)
+        dataset = golden_dataset(settings.content_dir, queries)
+        titles = overlap.article_titles(dataset.articles)
         retriever = cached_retriever(dataset.articles, settings, make_embedder)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
     run = run_queries(retriever, dataset.queries, cast(SearchMode, mode))
-    click.echo(f"golden set, {settings.embedding_backend}/{mode}")
-    click.echo(report.breakdown_markdown(run))
+    near = {q.query_id for q in overlap.near_copies(dataset.queries, titles)}
+    click.echo(f"golden set{f' ({queries})' if queries else ''}, {settings.embedding_backend}/{mode}")
+    click.echo(report.breakdown_markdown(run, near))
 
 
 @eval_group.command("calibrate")
@@ -218,11 +228,19 @@ def calibrate_cmd(
                 calibrate.write_samples(samples, sets)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
+    try:
+        previous = load_answer_models(models_file).get(settings.embedding_backend) if models_file.is_file() else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     held_out = sets.pop(calibrate.HELD_OUT)
     model = calibrate.fit(sets, precision)
     save_answer_model(settings.embedding_backend, model, models_file)
     click.echo(f"{settings.embedding_backend}: {model!r} -> {models_file}\n")
     click.echo(report.calibration_markdown(sets, held_out, model, precision))
+    if previous is not None and previous != model:
+        # So a refit can be judged against what it overwrote (and reverted with git) before it ships.
+        click.echo(f"\nThe model it replaced, {previous!r}, on the same signals:\n")
+        click.echo(report.calibration_table(sets, held_out, previous))
 
 
 @eval_group.command("summary")

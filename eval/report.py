@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 from eval.calibrate import Sample, best_recall, matrix
 from eval.datasets import Dataset
 from eval.metrics import MEASURES, mrr_at, parse_measure, precision_recall, recall_at
-from eval.run import RunReport
+from eval.overlap import NEAR_COPY
+from eval.run import QueryResult, RunReport
 from eval.stats import Comparison, roc_auc
 from indexer.answerable import FEATURES, AnswerModel
 
@@ -164,32 +165,70 @@ def summary_full(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def breakdown_markdown(run: RunReport) -> str:
-    """R@5 and MRR@10 per query type (``meta.type``), per language and overall; flagged no-answer queries."""
-    groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    no_answer: dict[str, list[bool]] = defaultdict(list)
-    for res in run.results:
+def breakdown_markdown(run: RunReport, near_copies: Collection[str] = ()) -> str:
+    """R@5, MRR@10 and near-copies of titles per query type (``meta.type``), language and overall; no-answer P / R.
+
+    The near-copies also form a group of their own (``near-copy``), so an older edition shows
+    what its title-like queries scored.
+
+    Args:
+        run: one configuration's results on the golden set.
+        near_copies: ids of the queries that are near-copies of a relevant title (:mod:`eval.overlap`).
+
+    No-answer detection is reported for all no-answer queries and for each no-answer type
+    alone (e.g. off-topic ``unanswerable`` vs ``unanswerable_on_topic``), each time against
+    every answerable query: precision counts the answerable queries wrongly flagged.
+    """
+    groups: dict[str, list[tuple[float, float, bool]]] = defaultdict(list)
+    for res in run.scored():
         q = res.query
+        row = (
+            recall_at(res.ranking, q.relevant_ids, 5),
+            mrr_at(res.ranking, q.relevant_ids, 10),
+            q.query_id in near_copies,
+        )
         keys = [f"type={q.meta.get('type', '?')}", f"lang={q.lang}", "all"]
-        if not q.relevant_ids:
-            for key in keys:
-                no_answer[key].append(not res.answerable)
-            continue
-        scores = (recall_at(res.ranking, q.relevant_ids, 5), mrr_at(res.ranking, q.relevant_ids, 10))
-        for key in keys:
-            groups[key].append(scores)
-    lines = ["| group | queries | R@5 | MRR@10 |", "|---|---|---|---|"]
+        for key in [*keys, "near-copy"] if row[2] else keys:
+            groups[key].append(row)
+    lines = ["| group | queries | R@5 | MRR@10 | near-copies of titles |", "|---|---|---|---|---|"]
     for key in sorted(groups):
         rows = groups[key]
-        r5 = sum(r for r, _ in rows) / len(rows)
-        mrr = sum(m for _, m in rows) / len(rows)
-        lines.append(f"| {key} | {len(rows)} | {r5:.3f} | {mrr:.3f} |")
-    flagged = no_answer.get("all", [])
-    if flagged:
-        lines.append(f"\nno-answer queries flagged answerable=false: {sum(flagged)}/{len(flagged)}")
-        for key in sorted(k for k in no_answer if k.startswith("type=")):
-            lines.append(f"  {key}: {sum(no_answer[key])}/{len(no_answer[key])}")
+        r5 = sum(r[0] for r in rows) / len(rows)
+        mrr = sum(r[1] for r in rows) / len(rows)
+        lines.append(f"| {key} | {len(rows)} | {r5:.3f} | {mrr:.3f} | {sum(r[2] for r in rows)} |")
+    total = groups.get("all", [])
+    if total:
+        n_near = sum(r[2] for r in total)
+        lines.append(
+            f"\nnear-copies of titles (bigram overlap >= {NEAR_COPY}): "
+            f"{n_near}/{len(total)} answerable queries ({n_near / len(total):.1%})"
+        )
+    lines += _no_answer_lines(run)
     return "\n".join(lines)
+
+
+def _no_answer_lines(run: RunReport) -> list[str]:
+    """No-answer P / R of the ``answerable`` flag: all no-answer queries, then each no-answer type alone."""
+    judged = run.scored()
+    negatives = [r for r in run.results if not r.query.answerable]
+    if not negatives:
+        return []
+    by_type: dict[str, list[QueryResult]] = defaultdict(list)
+    for res in negatives:
+        by_type[f"type={res.query.meta.get('type', '?')}"].append(res)
+    lines = [
+        "",
+        "no-answer queries flagged answerable=false, against every answerable query:",
+        "",
+        "| no-answer queries | queries | flagged | P | R |",
+        "|---|---|---|---|---|",
+    ]
+    for key, group in [("all", negatives), *sorted(by_type.items())]:
+        results = [*judged, *group]
+        p, r = precision_recall([not x.answerable for x in results], [not x.query.answerable for x in results])
+        flagged = sum(not x.answerable for x in group)
+        lines.append(f"| {key} | {len(group)} | {flagged} | {p:.3f} | {r:.3f} |")
+    return lines
 
 
 def calibration_markdown(
@@ -197,14 +236,7 @@ def calibration_markdown(
 ) -> str:
     """No-answer P / R and ROC AUC of ``model`` per set, the held-out ceiling, and the ROC AUC of every signal."""
     by_lang = {lang: [s for s in held_out if s.lang == lang] for lang in ("en", "zh")}
-    lines = [
-        "| set | answerable + no-answer | P / R | ROC AUC | top dense ROC AUC |",
-        "|---|---|---|---|---|",
-        *(_calibration_row(name, group, model) for name, group in sets.items()),
-        *(_calibration_row(f"golden {lang} (held out)", group, model) for lang, group in by_lang.items()),
-        _calibration_row("golden (held out)", held_out, model),
-        "",
-    ]
+    lines = [calibration_table(sets, held_out, model), ""]
     for part, group in [*by_lang.items(), ("all", held_out)]:
         probs = [model.probability(s.signals, s.lang) for s in group]
         ceiling = best_recall(probs, [not s.answerable for s in group], precision)
@@ -221,12 +253,49 @@ def calibration_markdown(
     return "\n".join(lines)
 
 
+def calibration_table(sets: dict[str, list[Sample]], held_out: list[Sample], model: AnswerModel) -> str:
+    """One row per set, per golden language, for the whole golden set and for each golden no-answer type.
+
+    A no-answer type's row scores it against every answerable golden query (so its precision counts
+    the answerable queries wrongly flagged), e.g. off-topic against on-topic no-answer questions.
+    """
+    answerable = [s for s in held_out if s.answerable]
+    kinds = sorted({s.kind for s in held_out if not s.answerable and s.kind})
+    return "\n".join(
+        [
+            "| set | answerable + no-answer | P / R | ROC AUC | top dense ROC AUC | answerable kept |",
+            "|---|---|---|---|---|---|",
+            *(_calibration_row(name, group, model) for name, group in sets.items()),
+            *(
+                _calibration_row(f"golden {lang} (held out)", [s for s in held_out if s.lang == lang], model)
+                for lang in ("en", "zh")
+            ),
+            _calibration_row("golden (held out)", held_out, model),
+            *(
+                _calibration_row(
+                    f"golden, answerable + {kind} (held out)",
+                    [*answerable, *(s for s in held_out if not s.answerable and s.kind == kind)],
+                    model,
+                )
+                for kind in kinds
+            ),
+        ]
+    )
+
+
 def _calibration_row(name: str, samples: Sequence[Sample], model: AnswerModel) -> str:
-    """One row: counts, no-answer P / R at the model's threshold, ROC AUC of the probability and of top dense."""
+    """One row of :func:`calibration_table`.
+
+    Counts, no-answer P / R at the model's threshold, ROC AUC of the probability and of the top
+    dense score, and the share of answerable queries left answerable (not flagged).
+    """
     probs = [model.probability(s.signals, s.lang) for s in samples]
     answerable = [s.answerable for s in samples]
-    p, r = precision_recall([q < model.threshold for q in probs], [not a for a in answerable])
+    flagged = [q < model.threshold for q in probs]
+    p, r = precision_recall(flagged, [not a for a in answerable])
     n_neg = answerable.count(False)
+    n_pos = len(samples) - n_neg
+    kept = sum(a and not f for a, f in zip(answerable, flagged, strict=True)) / n_pos if n_pos else 0.0
     auc = roc_auc(probs, answerable)
     auc_dense = roc_auc([s.top_dense for s in samples], answerable)
-    return f"| {name} | {len(samples) - n_neg} + {n_neg} | {p:.3f} / {r:.3f} | {auc:.3f} | {auc_dense:.3f} |"
+    return f"| {name} | {n_pos} + {n_neg} | {p:.3f} / {r:.3f} | {auc:.3f} | {auc_dense:.3f} | {kept:.3f} |"

@@ -99,7 +99,8 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in values.items()}
 
 
-def _content_digest(source: Path) -> str:
+def content_digest(source: Path) -> str:
+    """Hash of an articles file, or of every file of a content folder (hidden ones skipped)."""
     h = hashlib.sha256()
     files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
     for path in files:
@@ -125,7 +126,7 @@ def cache_key(source: Path, emb_id: str, chunk_size: int) -> str:
     """Cache folder name for one dataset content and index configuration."""
     analyzer = Analyzer.for_content(config_dir(source)).fingerprint
     h = hashlib.sha256()
-    for part in (_content_digest(source), emb_id, str(chunk_size), analyzer, _code_digest()):
+    for part in (content_digest(source), emb_id, str(chunk_size), analyzer, _code_digest()):
         h.update(part.encode())
         h.update(b"\x00")
     return h.hexdigest()[:20]

@@ -9,11 +9,16 @@ retriever never asks which backend it runs on:
   English passages by ``(use_weight · cos_use + s · cos_st) / (use_weight + s)``, where
   ``s`` is ``st_weight`` times the share of query-language articles in USE's top 10, so
   that in a bilingual KB an English question whose answer is a Chinese article is not
-  pushed aside (``kbassist eval breakdown``, crosslingual rows).
+  pushed aside (``kbassist eval breakdown``, crosslingual rows). When the candidates mix
+  languages, the English passages' mixed scores are then mapped onto the USE scale the
+  other passages are scored on (:func:`onto_scale`): the English model's cosines run higher
+  than USE's, so without it an English article on a neighbouring topic beat the Chinese
+  article that answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -22,8 +27,19 @@ from numpy.typing import NDArray
 from indexer.fusion import top_articles
 from indexer.store import DenseIndex
 
+# Fewest English candidate articles whose scores define a mean and a spread to map from.
+MIN_FIT = 3
+
 Ids = NDArray[np.int64]
 Scores = NDArray[np.float32]
+
+
+def onto_scale(scores: Scores, reference: Scores) -> Callable[[Scores], Scores]:
+    """The increasing linear map taking ``scores``' mean and spread to ``reference``'s (a shift when flat)."""
+    spread = float(scores.std())
+    scale = float(reference.std()) / spread if spread > 0 else 1.0
+    mean, target = float(scores.mean()), float(reference.mean())
+    return lambda x: np.asarray(target + scale * (x - mean), dtype=np.float32)
 
 
 class DenseScorer(Protocol):
@@ -120,5 +136,9 @@ class EnsembleScorer:
         if st_weight == 0:
             return cu
         cm = self._vectors[rows, split:] @ english
-        mixed = (self._use_weight * cu + st_weight * cm) / (self._use_weight + st_weight)
+        mixed = np.asarray((self._use_weight * cu + st_weight * cm) / (self._use_weight + st_weight), np.float32)
+        if not same_lang.all() and same_lang.sum() >= MIN_FIT:
+            # Fitted on the English candidate articles' best chunks, applied to all their chunks.
+            best = np.maximum.reduceat(mixed, starts)[same_lang], np.maximum.reduceat(cu, starts)[same_lang]
+            mixed = onto_scale(*best)(mixed)
         return np.asarray(np.where(self._has_english[rows], mixed, cu), dtype=np.float32)

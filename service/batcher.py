@@ -65,6 +65,11 @@ class SearchBatcher:
         self._pending: list[_Request] = []
         self._scheduled = False
 
+    def clear_cache(self) -> None:
+        """Forget every cached query vector (the next search of each text calls the model)."""
+        if self._vectors is not None:
+            self._vectors.clear()
+
     async def search(self, retriever: Retriever, query: str, **options: Any) -> SearchResult:
         """``retriever.search(query, **options)``, its query embedded together with the others'.
 

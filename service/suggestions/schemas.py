@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from indexer.config import SearchMode
 from indexer.conversation import Turn, render
@@ -98,7 +99,12 @@ class SuggestRequest(BaseModel):
 
     @model_validator(mode="after")
     def _query_or_messages(self) -> SuggestRequest:
-        if (self.query is None) == (self.messages is None):
+        if self.query is None and self.messages is None:
+            # Named as a missing `query`, the field most integrators send, rather than the whole body.
+            reason = "send the customer's message as `query` (or the conversation as `messages`)"
+            missing = InitErrorDetails(type=PydanticCustomError("missing", reason), loc=("query",), input=None)
+            raise ValidationError.from_exception_data(type(self).__name__, [missing])
+        if self.query is not None and self.messages is not None:
             raise ValueError("send the customer's message as `query` or the conversation as `messages`, not both")
         if self.messages is not None and len(self.text) > QUERY_MAX:
             raise ValueError(f"messages: at most {QUERY_MAX:,} characters in all, like a query")

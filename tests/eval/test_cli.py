@@ -160,8 +160,27 @@ def test_eval_breakdown_groups_golden_queries_by_type_and_language(
     assert "golden set, use-multilingual/lexical" in result.output
     assert "| all | 2 | 1.000 | 1.000 |" in result.output
     assert "| type=colloquial | 1 |" in result.output and "| lang=en | 1 |" in result.output
-    assert "no-answer queries flagged answerable=false: " in result.output and "/1" in result.output
-    assert re.search(r"^  type=unanswerable: [01]/1$", result.output, re.MULTILINE), result.output
+    assert "no-answer queries flagged answerable=false" in result.output
+    assert re.search(r"^\| type=unanswerable \| 1 \| [01] \|", result.output, re.MULTILINE), result.output
+
+
+def test_eval_breakdown_queries_option_evaluates_another_queries_file(runner, eval_settings, fake_factory, tmp_path):
+    older = tmp_path / "older.jsonl"
+    rows = [
+        {"query": text, "relevant_ids": ["refund-arrival"], "lang": "zh", "meta": {"type": "plain"}}
+        for text in ("退款多久能到账", "昨天退的钱微信里还没看到")
+    ]
+    older.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = invoke(runner, eval_settings, "breakdown", "--mode", "lexical", "--queries", str(older))
+    assert result.exit_code == 0, result.output
+    assert f"golden set ({older}), use-multilingual/lexical" in result.output
+    assert "| type=plain | 2 |" in result.output
+    # the first repeats the title "退款多久到账"; the second does not
+    assert "near-copies of titles (bigram overlap >= 0.5): 1/2 answerable queries (50.0%)" in result.output
+    assert "answerable=false" not in result.output
+
+    missing = invoke(runner, eval_settings, "breakdown", "--queries", str(tmp_path / "none.jsonl"))
+    assert missing.exit_code == 2 and "does not exist" in missing.output
 
 
 def _samples_file(path):
@@ -174,6 +193,8 @@ def _samples_file(path):
             top = rng.uniform(0.6, 0.9) if answerable else rng.uniform(0.1, 0.4)
             signals = dict.fromkeys(FEATURES, 0.0) | {"top_dense": top, "lexical": top / 2}
             row = {"set": name, "lang": "zh" if i % 4 < 2 else "en", "answerable": answerable, "top_dense": top}
+            if name == calibrate.HELD_OUT and not answerable:
+                row["kind"] = "unanswerable" if i % 4 == 1 else "unanswerable_on_topic"
             lines.append(json.dumps(row | {"signals": signals}))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -191,7 +212,23 @@ def test_eval_calibrate_stores_the_fitted_model_in_the_models_file(runner, eval_
     assert fitted.weights["en"][1] > 0  # a higher top dense score means more likely answerable
     assert "| clinc150 oos | 20 + 20 | 1.000 / 1.000 | 1.000 | 1.000 |" in result.output
     assert "| golden (held out) | 20 + 20 |" in result.output
+    assert "| golden, answerable + unanswerable (held out) | 20 + 10 |" in result.output
+    assert "| golden, answerable + unanswerable_on_topic (held out) | 20 + 10 |" in result.output
     assert "ROC AUC of each signal alone" in result.output
+    assert "The model it replaced" not in result.output  # use-multilingual had none
+
+
+def test_eval_calibrate_shows_the_model_it_replaces_on_the_same_signals(runner, eval_settings, tmp_path):
+    samples, models = tmp_path / "samples.jsonl", tmp_path / "models.json"
+    _samples_file(samples)
+    # a model that flags every query: no-answer recall 1.0, every answerable query lost
+    save_answer_model("use-multilingual", AnswerModel(("top_dense",), {"en": (-10.0, 1.0)}, 0.5), models)
+    result = invoke(runner, eval_settings, "calibrate", "--samples", str(samples), "--models-file", str(models))
+    assert result.exit_code == 0, result.output
+    assert load_answer_models(models)["use-multilingual"].features == calibrate.MODEL_FEATURES
+    replaced = result.output.split("The model it replaced")[1]
+    assert "threshold=0.5" in replaced.splitlines()[0]
+    assert "| clinc150 oos | 20 + 20 | 0.500 / 1.000 | 1.000 | 1.000 | 0.000 |" in replaced
 
 
 def test_eval_summary_prints_both_tables(runner, eval_settings, tmp_path):

@@ -3,6 +3,8 @@
 import json
 
 from eval import report
+from eval.data import Query
+from eval.run import QueryResult, RunReport
 
 
 def _run(backend, mode, mrr, answerable=None):
@@ -33,3 +35,39 @@ def test_tables_bold_the_best_configuration_and_skip_empty_files(tmp_path):
     assert "| clinc150 | use-multilingual | hybrid | 0.500 | 0.900 | 1.000 | 0.800 | 0.700 | 1.000 / 0.250 | 1.2 |" in (
         report.summary_full(results)
     )
+
+
+def _result(qid, relevant, ranking, answerable, kind):
+    query = Query(qid, qid, tuple(relevant), "zh", {"type": kind})
+    return QueryResult(query, list(ranking), answerable, 1.0)
+
+
+def test_breakdown_reports_near_copies_and_no_answer_detection_per_no_answer_type():
+    run = RunReport("hybrid", "ensemble", "m")
+    run.results = [
+        _result("a1", ["x"], ["x"], True, "plain"),
+        _result("a2", ["y"], ["z", "y"], False, "plain"),  # answerable, wrongly flagged
+        _result("a3", ["z"], [], True, "asr"),
+        _result("n1", [], ["x"], False, "unanswerable"),
+        _result("n2", [], ["x"], True, "unanswerable"),
+        _result("n3", [], ["y"], False, "unanswerable_on_topic"),
+    ]
+    lines = report.breakdown_markdown(run, near_copies={"a1", "n1"}).splitlines()
+    assert "| all | 3 | 0.667 | 0.500 | 1 |" in lines
+    assert "| type=plain | 2 | 1.000 | 0.750 | 1 |" in lines
+    assert "| type=asr | 1 | 0.000 | 0.000 | 0 |" in lines
+    assert "| near-copy | 1 | 1.000 | 1.000 | 1 |" in lines
+    assert "near-copies of titles (bigram overlap >= 0.5): 1/3 answerable queries (33.3%)" in lines
+    # flagged: a2 (wrong), n1, n3; each row counts a2 against its own no-answer queries
+    assert "| all | 3 | 2 | 0.667 | 0.667 |" in lines
+    assert "| type=unanswerable | 2 | 1 | 0.500 | 0.500 |" in lines
+    assert "| type=unanswerable_on_topic | 1 | 1 | 0.500 | 1.000 |" in lines
+
+
+def test_breakdown_without_no_answer_queries_has_no_detection_table():
+    run = RunReport("hybrid", "ensemble", "m")
+    run.results = [_result("a1", ["x"], ["x"], True, "plain")]
+    text = report.breakdown_markdown(run)
+    assert "| all | 1 | 1.000 | 1.000 | 0 |" in text
+    assert "near-copy |" not in text
+    assert "answerable=false" not in text

@@ -63,3 +63,30 @@ def test_english_queries_add_candidates_found_by_the_weighted_mix():
     q = np.array([0.7, 0.0, 0.7, 0.0], np.float32)
     assert set(scorer.candidates(q, "zh", None, 1).tolist()) == {0}
     assert set(scorer.candidates(q, "en", None, 1).tolist()) == {0, 1}
+
+
+def test_english_passages_are_put_on_the_use_scale_when_the_candidates_mix_languages():
+    # three English articles whose English-model cosines run high, one Chinese article (USE only)
+    vectors = [
+        [0.30, 0.0, 0.90, 0.0],
+        [0.20, 0.0, 0.80, 0.0],
+        [0.10, 0.0, 0.70, 0.0],
+        [0.35, 0.0, 0.00, 0.0],
+    ]
+    scorer = _ensemble(vectors, use_weight=0.5, st_weight=1.0)
+    q = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    rows = np.arange(4, dtype=np.int64)
+    same_lang = np.array([True, True, True, False])
+    got = scorer.scores(q, "en", rows, rows, same_lang)
+    # the English scores keep their order, take USE's mean and spread (0.30, 0.20, 0.10), and the Chinese
+    # article's USE cosine (0.35) now ranks first instead of last
+    np.testing.assert_allclose(got, [0.30, 0.20, 0.10, 0.35], atol=1e-6)
+
+
+def test_scores_are_unchanged_when_every_candidate_is_in_the_query_language():
+    vectors = [[0.30, 0.0, 0.90, 0.0], [0.20, 0.0, 0.80, 0.0], [0.10, 0.0, 0.70, 0.0]]
+    scorer = _ensemble(vectors, use_weight=0.5, st_weight=1.0)
+    q = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    rows = np.arange(3, dtype=np.int64)
+    got = scorer.scores(q, "en", rows, rows, np.ones(3, bool))
+    np.testing.assert_allclose(got, [(0.5 * u + e) / 1.5 for u, e in [(0.3, 0.9), (0.2, 0.8), (0.1, 0.7)]], atol=1e-6)

@@ -61,7 +61,8 @@ def test_suggestion_is_stored_with_the_masked_query(client, make_key):
 
 @pytest.fixture
 def embedded(client, monkeypatch):
-    """Every query text the service's embedder is asked to embed, in order."""
+    """Every query text the service's embedder is asked to embed, in order (the query-vector cache emptied first)."""
+    client.app.state.batcher.clear_cache()
     fake_embedder = client.app.state.holder.embedder
     seen = []
     original = fake_embedder.embed_queries
@@ -209,7 +210,7 @@ def test_a_pasted_chat_is_searched_like_the_same_turns(client, make_key, embedde
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"query": None}, "body"),
+        ({"query": None}, "query"),
         ({"messages": [{"role": "customer", "text": "退款"}]}, "body"),
         ({"query": None, "messages": []}, "messages"),
         ({"query": None, "messages": [{"role": "boss", "text": "退款"}]}, "messages.0.role"),
