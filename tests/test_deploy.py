@@ -1,9 +1,10 @@
 """The deployment files: the wheel, the Dockerfile, docker-compose.yml and deploy/nginx.conf.
 
-There is no Docker engine here, so the compose file is checked for its structure, the Dockerfile
-with hadolint and for installing through scripts/install.sh (the steps a fresh virtualenv was
-tested with), and the nginx configuration with ``nginx -t``. nginx and hadolint come from
-scripts/setup.sh; without them those two tests skip with the reason, except under ``CI=true``.
+There is no Docker engine here, so the compose file is checked against the Compose Specification's
+JSON schema and for its structure, the Dockerfile with hadolint and for installing through
+scripts/install.sh (the steps a fresh virtualenv was tested with), and the nginx configuration with
+``nginx -t``. nginx and hadolint come from scripts/setup.sh; without them those two tests skip with
+the reason, except under ``CI=true``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,18 @@ def compose() -> dict[str, Any]:
 def environment(service: dict[str, Any]) -> dict[str, str]:
     env = service.get("environment", {})
     return {k: str(v) for k, v in env.items()}
+
+
+def test_compose_file_matches_the_compose_specification() -> None:
+    """The Compose Specification's JSON schema (vendored by check-jsonschema): keys, types, depends_on forms."""
+    pytest.importorskip("check_jsonschema", reason="check-jsonschema missing: pip install -e '.[dev]'")
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_compose_has_postgres_a_migration_an_indexer_two_replicas_and_a_balancer(compose) -> None:
