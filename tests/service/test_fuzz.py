@@ -61,8 +61,8 @@ def refused_for_data(response: Any) -> bool:
     """Whether a 422 names only rules of :data:`DATA_RULES`."""
     if response.status_code != 422:
         return False
-    details = response.json()["error"]["details"] or []
-    return bool(details) and all(d.get("type") in DATA_RULES for d in details)
+    details = response.json()["error"]["details"]
+    return isinstance(details, list) and bool(details) and all(d.get("type") in DATA_RULES for d in details)
 
 
 def fuzz_operation(
