@@ -105,3 +105,17 @@ def test_a_nul_in_free_text_is_removed_before_the_database_sees_it(client, make_
 def test_free_text_left_blank_after_cleaning_is_a_422(client, make_key, text):
     response = client.put("/v1/agents/nul-2", json={"team": text}, headers={"X-API-Key": make_key("admin")})
     assert assert_error(response, 422, "validation_error")["details"][0]["field"] == "team"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", "/v1/agents/lax-1", {"active": 0}, "active"),
+        ("PUT", "/v1/agents/lax-1", {"active": "no"}, "active"),
+        ("POST", "/v1/gaps", {"examples": ["退款"], "size": True}, "size"),
+    ],
+)
+def test_json_types_are_taken_as_the_schema_states_them(client, make_key, method, path, body, field):
+    """Lax coercion accepted 0 as false and true as 1, where the schema says boolean and integer."""
+    response = client.request(method, path, json=body, headers={"X-API-Key": make_key("admin")})
+    assert assert_error(response, 422, "validation_error")["details"][0]["field"] == field
