@@ -193,8 +193,10 @@ def _whole(value: Any) -> Any:
 
 
 # A count or a number of points: JSON Schema's "integer" includes 32.0 (it equals 32), so that is taken; a
-# string ("32"), a boolean and 32.5 are not.
-WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+# string ("32"), a boolean and 32.5 are not. Bounds on an optional one go inside, before WHOLE:
+# ``Annotated[StrictInt, Field(ge=1, le=9), WHOLE] | None`` (on the field they reach the schema as "ge"/"le").
+WHOLE = BeforeValidator(_whole)
+WholeNumber = Annotated[StrictInt, WHOLE]
 # A day in [FIRST_DAY, LAST_DAY] (a query's since/until).
 Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY), Documented.of(pattern=f"^{YEAR_RANGE}-")]
 # A number that must not be 0 (its validator is the route's; this states it in the schema).

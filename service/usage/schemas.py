@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from indexer.article import GAP_ID_RE
@@ -19,7 +19,7 @@ from service.fields import (
     NON_BLANK_LINE,
     NON_BLANK_TEXT,
     NOT_BLANK,
-    WholeNumber,
+    WHOLE,
 )
 from service.usage.periods import Period, as_utc
 
@@ -249,8 +249,8 @@ class GapCreate(BaseModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CLEAN_LINE] | None = Field(
         default=None, description="The article to write (default: the first example)."
     )
-    size: WholeNumber | None = Field(
-        default=None, ge=1, le=1_000_000, description="Queries in the group (default: examples)."
+    size: Annotated[StrictInt, Field(ge=1, le=1_000_000), WHOLE] | None = Field(
+        default=None, description="Queries in the group (default: examples)."
     )
     closest_article: ArticleId | None = None
 

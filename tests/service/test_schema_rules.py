@@ -119,3 +119,21 @@ def test_json_types_are_taken_as_the_schema_states_them(client, make_key, method
     """Lax coercion accepted 0 as false and true as 1, where the schema says boolean and integer."""
     response = client.request(method, path, json=body, headers={"X-API-Key": make_key("admin")})
     assert assert_error(response, 422, "validation_error")["details"][0]["field"] == field
+
+
+def _keys(node, found):
+    if isinstance(node, dict):
+        found.update(node)
+        for value in node.values():
+            _keys(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _keys(value, found)
+    return found
+
+
+def test_every_bound_reaches_the_schema_as_json_schema(client):
+    """A bound on an optional field once reached it as pydantic's "ge"/"le", which validators ignore."""
+    keys = _keys(client.get("/openapi.json").json(), set())
+    assert not keys & {"ge", "le", "gt", "lt"}
+    assert {"maximum", "minimum", "pattern", "maxLength"} <= keys
