@@ -83,7 +83,7 @@ def _model(settings: ServiceSettings, state: _State) -> Check:
         embedder = make_embedder(settings)
         embedder.embed_queries(["退款多久到账", "refund status"])
     except Exception as exc:  # noqa: BLE001 - any failure to load or run the model is the finding
-        hint = "pip install -e '.[st]'" if "sentence" in repr(exc).lower() else "see docs/configuration.md"
+        hint = "reinstall: bash scripts/install.sh" if "sentence" in repr(exc).lower() else "see docs/configuration.md"
         return Check("model", False, f"{settings.embedding_backend}: {type(exc).__name__}: {exc}", hint)
     state.embedder = embedder
     return Check("model", True, f"{settings.embedding_backend} loads offline and embeds ({embedder.dim} dimensions)")

@@ -31,6 +31,7 @@ from service.credits.schemas import (
 from service.credits.statement import current_month, month_bounds, statement_csv
 from service.deps import MaskerDep, SessionDep, require_roles
 from service.errors import Forbidden, InvalidInput, NotFound
+from service.fields import ROW_ID_MAX
 from service.keys.auth import Principal
 from service.usage.schemas import AgentId, Label
 
@@ -105,7 +106,7 @@ def read_entries(
     period: PeriodQuery = None,
     rule: Annotated[Label | None, Query(description="Only this rule id.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
 ) -> EntriesPublic:
     """Newest first; filters by month and rule."""
     _may_read(principal, agent_id)
@@ -179,7 +180,9 @@ def create_redemption(
 
 
 @router.get("/entries/{entry_id}/explain", summary="An entry and the facts that produced it")
-def explain_entry(entry_id: Annotated[int, Path(ge=1)], principal: ReaderDep, session: SessionDep) -> dict[str, Any]:
+def explain_entry(
+    entry_id: Annotated[int, Path(ge=1, le=ROW_ID_MAX)], principal: ReaderDep, session: SessionDep
+) -> dict[str, Any]:
     """Rule, rules version, reason, the usage event / outcome / flag / article version, and the reversal chain."""
     found = audit.explain(session=session, entry_id=entry_id)
     if found is None or (principal.role == "agent" and found["entry"]["agent_id"] != principal.agent_id):

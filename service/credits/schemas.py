@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from service.fields import NON_BLANK_LINE, NOT_BLANK, NOT_ZERO, YEAR_RANGE, WholeNumber
 from service.usage.periods import as_utc
 from service.usage.schemas import AgentId, EventId
 
-Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Reward = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A month from 1970 to 2999 (service.fields.YEAR_RANGE): year 0 or 9999-12 would overflow the date range.
+Period = Annotated[str, StringConstraints(pattern=rf"^{YEAR_RANGE}-(0[1-9]|1[0-2])$")]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NON_BLANK_LINE, NOT_BLANK
+]
+Reward = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NON_BLANK_LINE, NOT_BLANK
+]
 UtcTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
@@ -83,7 +89,7 @@ class AdjustmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agent_id: AgentId
-    points: Annotated[StrictInt, AfterValidator(_nonzero)] = Field(ge=-1_000_000, le=1_000_000)
+    points: Annotated[WholeNumber, AfterValidator(_nonzero), NOT_ZERO] = Field(ge=-1_000_000, le=1_000_000)
     reason: Reason
     idempotency_key: EventId | None = Field(None, description="A retry with it writes nothing new.")
 
@@ -94,7 +100,7 @@ class RedemptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agent_id: AgentId
-    points: StrictInt = Field(gt=0, le=1_000_000)
+    points: WholeNumber = Field(gt=0, le=1_000_000)
     reward: Reward
     idempotency_key: EventId = Field(description="Required: a retry with it writes nothing new.")
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from indexer.config import SearchMode
 from indexer.conversation import Turn, render
-from service.fields import QUERY_MAX, Channel, Lang, Query, TicketId
+from service.fields import QUERY_MAX, VISIBLE, Channel, Documented, Lang, Query, TicketId, WholeNumber
 
 MAX_CONTEXT_KEYS = 20
 MAX_CONTEXT_NAME = 40
@@ -18,14 +17,24 @@ MAX_CONTEXT_VALUE = 200
 MAX_TURNS = 50
 
 
-def _visible(value: str | None) -> str | None:
-    if value is not None and not any(unicodedata.category(ch)[0] in "LMNPS" for ch in value):
-        raise ValueError("must contain a visible character (not only spaces, controls or zero-width ones)")
-    return value
-
-
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
+
+
+# A filter takes one value or a list of them; the schema says so (the model keeps a list).
+FilterValues = Annotated[
+    list[str],
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+# Placeholder values: what _context_limits enforces, stated in the schema.
+Context = Annotated[
+    dict[str, str],
+    Documented.of(
+        maxProperties=MAX_CONTEXT_KEYS,
+        propertyNames={"minLength": 1, "maxLength": MAX_CONTEXT_NAME, "pattern": VISIBLE.pattern},
+        additionalProperties={"type": "string", "maxLength": MAX_CONTEXT_VALUE},
+    ),
+]
 
 
 class SuggestFilters(BaseModel):
@@ -33,10 +42,10 @@ class SuggestFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    category: list[str] = Field(default_factory=list)
-    product: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    channel: list[str] = Field(default_factory=list)
+    category: FilterValues = Field(default_factory=list)
+    product: FilterValues = Field(default_factory=list)
+    tags: FilterValues = Field(default_factory=list)
+    channel: FilterValues = Field(default_factory=list)
 
     _lists = field_validator("category", "product", "tags", "channel", mode="before")(_as_list)
 
@@ -49,13 +58,20 @@ class ChatTurn(BaseModel):
     role: Literal["customer", "agent"]
     text: Query = Field(min_length=1)
 
-    _text = field_validator("text")(_visible)
-
 
 class SuggestRequest(BaseModel):
     """POST /v1/suggest body: the customer's message as ``query`` or the conversation as ``messages``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # Exactly one of the two (what _query_or_messages enforces), stated in the schema.
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["query"], "properties": {"query": {"type": "string"}}},
+                {"required": ["messages"], "properties": {"messages": {"type": "array"}}},
+            ]
+        },
+    )
 
     query: Query | None = Field(
         None,
@@ -68,20 +84,18 @@ class SuggestRequest(BaseModel):
         min_length=1,
         max_length=MAX_TURNS,
         description="The conversation as turns, oldest first, instead of `query`: the customer's turns are "
-        "searched, greetings and the agent's lines are not.",
+        f"searched, greetings and the agent's lines are not. At most {QUERY_MAX:,} characters in all, like a query.",
     )
     ticket_id: TicketId | None = None
     channel: Channel | None = None
     lang: Lang | None = None
-    top_k: int = Field(5, ge=1, le=50, strict=True)
+    top_k: WholeNumber = Field(5, ge=1, le=50)
     mode: SearchMode = "hybrid"
     filters: SuggestFilters = Field(default_factory=SuggestFilters)
-    context: dict[str, str] | None = Field(
+    context: Context | None = Field(
         None,
         description='Reply placeholder values, e.g. {"订单号": "…"}; PII in them is masked before use.',
     )
-
-    _query = field_validator("query")(_visible)
 
     @model_validator(mode="after")
     def _query_or_messages(self) -> SuggestRequest:
@@ -111,8 +125,10 @@ class SuggestRequest(BaseModel):
         if len(value) > MAX_CONTEXT_KEYS:
             raise ValueError(f"at most {MAX_CONTEXT_KEYS} keys")
         for name, text in value.items():
-            if not name.strip() or len(name) > MAX_CONTEXT_NAME:
-                raise ValueError(f"key {name[:MAX_CONTEXT_NAME]!r}: names are 1–{MAX_CONTEXT_NAME} characters")
+            if not VISIBLE.search(name) or len(name) > MAX_CONTEXT_NAME:
+                raise ValueError(
+                    f"key {name[:MAX_CONTEXT_NAME]!r}: names are 1–{MAX_CONTEXT_NAME} characters, one of them visible"
+                )
             if len(text) > MAX_CONTEXT_VALUE:
                 raise ValueError(f"value of {name!r}: at most {MAX_CONTEXT_VALUE} characters")
         return value

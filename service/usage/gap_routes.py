@@ -21,7 +21,13 @@ router = APIRouter(prefix="/v1/gaps", tags=["gaps"])
 EditorDep = Annotated[Principal, Depends(require_roles("editor", "admin"))]
 
 
-@router.post("", response_model=GapPublic, status_code=201, summary="Record a content gap")
+@router.post(
+    "",
+    response_model=GapPublic,
+    status_code=201,
+    summary="Record a content gap",
+    responses={200: {"model": GapPublic, "description": "These examples were recorded before: the first record."}},
+)
 def post_gap(
     body: GapCreate, principal: EditorDep, session: SessionDep, masker: MaskerDep, response: Response
 ) -> GapPublic:

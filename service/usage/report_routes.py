@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.deps import HolderDep, SessionDep, SettingsDep, require_roles
 from service.errors import InvalidInput, NotFound
+from service.fields import Day
 from service.keys.auth import Principal
 from service.usage.analytics import GroupBy, Options
 from service.usage.periods import Period, day_end, day_start
@@ -31,15 +32,15 @@ async def get_report(
     holder: HolderDep,
     period: Period = "week",
     group_by: GroupBy = "all",
-    since: Annotated[date | None, Query(description="First day (report time zone).")] = None,
-    until: Annotated[date | None, Query(description="Last day, included.")] = None,
+    since: Annotated[Day | None, Query(description="First day (report time zone), 1970 to 2999.")] = None,
+    until: Annotated[Day | None, Query(description="Last day, included.")] = None,
 ) -> ReportPublic:
     """One report over ``[since, until]`` in ``KB_USAGE_TIME_ZONE``; every table states its definition."""
     if report not in REPORT_NAMES:
         raise NotFound(f"unknown report {report!r} (one of: {', '.join(REPORT_NAMES)})", details={"report": report})
     if since and until and since > until:
         raise InvalidInput(
-            "since is after until", details=[{"field": "since", "message": "after until", "type": "value_error"}]
+            "since is after until", details=[{"field": "since", "message": "after until", "type": "range"}]
         )
     zone = ZoneInfo(settings.usage_time_zone)
     opts = Options(period=period, zone=zone, group_by=group_by, window_days=settings.usage_reopen_window_days)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 
 from service.deps import HolderDep, MaskerDep, SessionDep, SettingsDep, WriterDep, require_roles
 from service.errors import Forbidden, InvalidInput, NotFound
+from service.fields import ROW_ID_MAX
 from service.keys.auth import Principal
 from service.suggestions.models import Suggestion
 from service.usage import crud, ingest, outcomes
@@ -33,7 +34,9 @@ from service.usage.schemas import (
     FlagResolve,
     FlagsPublic,
     FlagStatus,
+    Label,
     LinkCreate,
+    OutcomeCreate,
     OutcomePublic,
     OutcomesPublic,
     TicketId,
@@ -133,7 +136,7 @@ def _check_article(holder: HolderDep, article_id: str) -> None:
     if retriever is not None and article_id not in retriever.articles:
         raise InvalidInput(
             f"article_id {article_id!r} is not in the serving index build {retriever.version}",
-            details=[{"field": "article_id", "message": "unknown article", "type": "value_error"}],
+            details=[{"field": "article_id", "message": "unknown article", "type": "unknown_value"}],
         )
 
 
@@ -181,7 +184,27 @@ def unlink_article(
     )
 
 
-@router.post("/tickets/{ticket_id}/outcome", response_model=OutcomePublic, summary="Record a ticket outcome")
+# The body is read by hand (a webhook body through ?mapping= has the ticket system's shape); the schema
+# states kbassist's own shape, which is what is checked when no mapping is named.
+_OUTCOME_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                **OutcomeCreate.model_json_schema(),
+                "description": "kbassist's own shape; with ?mapping=NAME, the ticket system's webhook body instead.",
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/tickets/{ticket_id}/outcome",
+    response_model=OutcomePublic,
+    summary="Record a ticket outcome",
+    openapi_extra={"requestBody": _OUTCOME_BODY},
+)
 def post_outcome(
     ticket_id: Annotated[TicketId, Path()],
     body: Annotated[Any, Body()],
@@ -196,7 +219,7 @@ def post_outcome(
     if mapping is not None and mapping not in mappings:
         raise InvalidInput(
             f"unknown mapping {mapping!r} (configured: {', '.join(sorted(mappings))})",
-            details=[{"field": "mapping", "message": "unknown", "type": "value_error"}],
+            details=[{"field": "mapping", "message": "unknown", "type": "unknown_value"}],
         )
     return outcomes.record(
         session=session,
@@ -219,7 +242,7 @@ def get_outcomes(
 
 @router.get("/agents", response_model=AgentsPublic, summary="List agents")
 def get_agents(
-    _principal: AdminDep, session: SessionDep, team: Annotated[str | None, Query(max_length=64)] = None
+    _principal: AdminDep, session: SessionDep, team: Annotated[Label | None, Query()] = None
 ) -> AgentsPublic:
     """Agents by id, optionally of one team."""
     rows = [AgentPublic.model_validate(a, from_attributes=True) for a in crud.list_agents(session=session, team=team)]
@@ -251,7 +274,11 @@ def get_flags(
 
 @router.post("/flags/{flag_id}/resolve", response_model=FlagPublic, summary="Resolve a flag")
 def resolve_flag(
-    flag_id: int, body: FlagResolve, principal: EditorDep, session: SessionDep, masker: MaskerDep
+    flag_id: Annotated[int, Path(ge=1, le=ROW_ID_MAX)],
+    body: FlagResolve,
+    principal: EditorDep,
+    session: SessionDep,
+    masker: MaskerDep,
 ) -> FlagPublic:
     """Close a flag with a note (masked); resolving a resolved flag returns it unchanged."""
     editor = principal.agent_id or f"key:{principal.key_id}"

@@ -6,10 +6,21 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from indexer.article import GAP_ID_RE
 from service.db import utcnow
+from service.fields import (
+    CLEAN_LINE,
+    CLEAN_TEXT,
+    NO_CONTROL,
+    NO_CONTROL_SCHEMA,
+    NON_BLANK_LINE,
+    NON_BLANK_TEXT,
+    NOT_BLANK,
+    WHOLE,
+)
 from service.usage.periods import Period, as_utc
 
 EventType = Literal[
@@ -37,8 +48,8 @@ AgentId = Annotated[str, StringConstraints(pattern=f"^{AGENT_ID.pattern}$")]
 TicketId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.#:\-]{0,127}$")]
 ArticleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NON_BLANK_LINE, NOT_BLANK]
+Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT), CLEAN_TEXT]
 
 
 def _not_future(value: datetime | None) -> datetime | None:
@@ -47,8 +58,8 @@ def _not_future(value: datetime | None) -> datetime | None:
         return value
     if value.tzinfo is None:
         raise ValueError("must carry a time zone, e.g. 2026-12-01T10:00:00+08:00")
-    if value > utcnow():
-        raise ValueError("must not be in the future")
+    if value > utcnow():  # its own error type: the one rule here a schema cannot state (it moves with the clock)
+        raise PydanticCustomError("future_time", "must not be in the future")
     return value
 
 
@@ -129,9 +140,14 @@ class OutcomeCreate(BaseModel):
     complexity: Complexity | None = None
     agent_ids: list[AgentId] = Field(default_factory=list, max_length=20)
     team: Label | None = None
-    channel: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = None
+    channel: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), NON_BLANK_LINE, NOT_BLANK]
+        | None
+    ) = None
     occurred_at: PastTime | None = None
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    idempotency_key: (
+        Annotated[str, StringConstraints(min_length=1, max_length=128), NO_CONTROL, NO_CONTROL_SCHEMA] | None
+    ) = None
 
 
 class OutcomePublic(BaseModel):
@@ -162,9 +178,9 @@ class AgentUpsert(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CLEAN_LINE] | None = None
     team: Label | None = None
-    active: bool = True
+    active: StrictBool = True  # JSON true/false only: lax mode would read 0 or "no" as False
 
 
 class AgentPublic(BaseModel):
@@ -222,13 +238,20 @@ class GapCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    examples: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT)]] = (
-        Field(min_length=1, max_length=MAX_GAP_EXAMPLES, description="The group's example queries.")
-    )
-    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+    examples: list[
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT),
+            NON_BLANK_TEXT,
+            NOT_BLANK,
+        ]
+    ] = Field(min_length=1, max_length=MAX_GAP_EXAMPLES, description="The group's example queries.")
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CLEAN_LINE] | None = Field(
         default=None, description="The article to write (default: the first example)."
     )
-    size: int | None = Field(default=None, ge=1, le=1_000_000, description="Queries in the group (default: examples).")
+    size: Annotated[StrictInt, Field(ge=1, le=1_000_000), WHOLE] | None = Field(
+        default=None, description="Queries in the group (default: examples)."
+    )
     closest_article: ArticleId | None = None
 
 

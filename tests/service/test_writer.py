@@ -129,4 +129,6 @@ def test_rows_are_validated_where_they_are_built():
         row("t", agent_id="x" * 65)
     with pytest.raises(ValueError, match="renamed"):
         SuggestionRow(renamed="x", **row("t").model_dump())
-    assert row("t", query="退款\x00", ticket_id="T-1\x1b").query == "退款"
+    assert row("t", query="退款\x00", ticket_id="T-1").query == "退款"
+    with pytest.raises(ValueError, match="ticket_id"):  # an id is refused, never cleaned into another one
+        row("t", ticket_id="T-1\x1b")

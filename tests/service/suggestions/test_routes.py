@@ -130,11 +130,17 @@ def test_a_burst_with_a_nul_query_stores_every_row(client, make_key):
     """20 normal requests and one with a NUL: all 21 are stored, the NUL removed at the edge."""
     agent, integration = make_key("agent", "a-1"), make_key("integration")
     ids = [suggest(client, agent, query=f"退款 {i}").json()["suggestion_id"] for i in range(20)]
-    nul = suggest(client, integration, headers={"X-Agent-Id": "a-2"}, query="退款\u0000", ticket_id="T-\u00001")
+    nul = suggest(client, integration, headers={"X-Agent-Id": "a-2"}, query="退款\u0000", ticket_id="T-1")
     assert nul.status_code == 200, nul.text
     rows = [stored(client, i) for i in [*ids, nul.json()["suggestion_id"]]]
     assert all(r is not None for r in rows)
     assert rows[-1] is not None and rows[-1].query == "退款" and rows[-1].ticket_id == "T-1"
+
+
+def test_an_id_with_a_control_character_is_refused_not_cleaned(client, make_key):
+    """Cleaned, "T-\\x001" would silently name ticket T-1: an id is sent as it is or refused."""
+    response = suggest(client, make_key("agent", "a-1"), ticket_id="T-\u00001")
+    assert assert_error(response, 422, "validation_error")["details"][0]["field"] == "ticket_id"
 
 
 def post_raw(client, key, body):
@@ -146,7 +152,7 @@ def post_raw(client, key, body):
 
 @pytest.mark.parametrize("value", ["退款\x1b[31m多久\x7f\x85", "退款\r\n多久\t到账"])
 def test_control_characters_are_removed_before_storing(client, make_key, value):
-    response = post_raw(client, make_key("agent", "a-1"), {"query": value, "channel": "chat\x00", "lang": "zh\x0b"})
+    response = post_raw(client, make_key("agent", "a-1"), {"query": value, "channel": "chat\x00", "lang": "zh"})
     assert response.status_code == 200, response.text
     row = stored(client, response.json()["suggestion_id"])
     assert row is not None and row.channel == "chat" and row.lang == "zh"
