@@ -76,7 +76,7 @@ def stored(server, ids, expected, timeout=10.0):
 
 def test_a_burst_with_a_nul_query_stores_all_21_rows(server):
     integration = server.key("integration")
-    ids, nul = burst(server, lambda: suggest(server, integration, "a-2", query="退款\u0000", ticket_id="T-\u00001"))
+    ids, nul = burst(server, lambda: suggest(server, integration, "a-2", query="退款\u0000", ticket_id="T-1"))
     assert nul.status_code == 200, nul.text
     every = [*ids, nul.json()["suggestion_id"]]
     assert stored(server, every, 21) == set(every)
@@ -94,6 +94,14 @@ def test_a_burst_with_an_overlong_agent_id_refuses_that_one_and_stores_the_other
     assert stored(server, ids, 20) == set(ids)
     with Session(server.engine) as session:
         assert session.exec(select(Suggestion).where(Suggestion.agent_id == "a" * length)).first() is None
+
+
+def test_a_burst_with_a_nul_in_the_ticket_id_refuses_that_one_and_stores_the_others(server):
+    integration = server.key("integration")
+    ids, nul = burst(server, lambda: suggest(server, integration, "a-2", query="退款", ticket_id="T-\u00001"))
+    error = assert_error(nul, 422, "validation_error")
+    assert [d["field"] for d in error["details"]] == ["ticket_id"]
+    assert stored(server, ids, 20) == set(ids)
 
 
 def test_a_row_the_database_refuses_is_dropped_alone_and_not_quoted_in_the_log(server):
