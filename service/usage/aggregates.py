@@ -1,0 +1,320 @@
+"""The ticket and suggestion reports counted in the database (GROUP BY), on SQLite and PostgreSQL.
+
+Loading a month of events into Python to count them took 2–4 s per report at a million events
+(``bench/usage_bench.py``); here only the counts leave the database. Each function is the SQL
+form of the definition of the same name in ``service.usage.analytics`` (over the same rows:
+``service.usage.facts`` says which), and is tested against it on hand-built data on both
+dialects. Groups and periods are computed in an inner query and grouped on in an outer one:
+PostgreSQL does not recognise two renderings of one expression with bound parameters as equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from service.suggestions.models import Suggestion
+from service.usage import buckets, tables
+from service.usage.facts import event_range, in_range, tickets_in
+from service.usage.models import (
+    LINK_TYPES,
+    STAGE_OF,
+    USE_TYPES,
+    Agent,
+    ArticleSeen,
+    TicketOutcome,
+    TicketOutcomeAgent,
+    UsageEvent,
+)
+from service.usage.tables import Options, Table
+from service.usage.tickets import CLOSED
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _period(session: Session, column: Any, opts: Options) -> Any:
+    return buckets.period_start(column, opts.period, opts.zone, _dialect(session))
+
+
+def _or_dash(column: Any) -> Any:
+    """``column or "-"`` as Python reads it: NULL and the empty string both become ``-``."""
+    return sa.func.coalesce(sa.func.nullif(column, ""), "-")
+
+
+def _outcome_tickets(since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
+    """Outcomes of the tickets with one in the range: their whole history, so a later reopen counts."""
+    if since is None and until is None:
+        return sa.true()
+    return col(TicketOutcome.ticket_id).in_(tickets_in(since, until))
+
+
+def _latest_outcomes(since: datetime | None, until: datetime | None) -> sa.Subquery:
+    """Each ticket's latest outcome (by time, then id, as ``ticket_states`` orders them)."""
+    order = (col(TicketOutcome.occurred_at).desc(), col(TicketOutcome.id).desc())
+    position = sa.func.row_number().over(partition_by=col(TicketOutcome.ticket_id), order_by=order)
+    ranked = (
+        sa.select(
+            col(TicketOutcome.id),
+            col(TicketOutcome.ticket_id),
+            col(TicketOutcome.status),
+            col(TicketOutcome.occurred_at),
+            col(TicketOutcome.team),
+            col(TicketOutcome.channel),
+            position.label("position"),
+        )
+        .where(_outcome_tickets(since, until))
+        .subquery("ranked_outcomes")
+    )
+    return sa.select(ranked).where(ranked.c.position == 1).subquery("latest")
+
+
+def _within(later: Any, earlier: Any, days: int, dialect: str) -> sa.ColumnElement[bool]:
+    """``later - earlier <= days`` to the microsecond.
+
+    SQLite stores ``YYYY-MM-DD HH:MM:SS.ffffff`` text: shifting the date part by whole days and keeping
+    the time part is exact, where ``julianday`` arithmetic keeps milliseconds at best.
+    """
+    if dialect == "postgresql":
+        bound = later - sa.literal(timedelta(days=days), sa.Interval())
+    else:
+        bound = sa.func.date(later, f"-{days} days", type_=sa.String).concat(sa.func.substr(later, 11))
+    condition: sa.ColumnElement[bool] = earlier >= bound
+    return condition
+
+
+def _solved_tickets(since: datetime | None, until: datetime | None, window_days: int, dialect: str) -> sa.Subquery:
+    """Tickets whose latest outcome closes them and with no reopen within the window of a close before it."""
+    latest = _latest_outcomes(since, until)
+    close, reopen = aliased(TicketOutcome), aliased(TicketOutcome)
+    reopened_soon = sa.exists().where(
+        col(reopen.ticket_id) == latest.c.ticket_id,
+        col(reopen.status) == "reopened",
+        col(close.ticket_id) == col(reopen.ticket_id),
+        col(close.status).in_(CLOSED),
+        sa.or_(
+            col(close.occurred_at) < col(reopen.occurred_at),
+            sa.and_(col(close.occurred_at) == col(reopen.occurred_at), col(close.id) < col(reopen.id)),
+        ),
+        _within(col(reopen.occurred_at), col(close.occurred_at), window_days, dialect),
+    )
+    query = sa.select(latest.c.ticket_id).where(latest.c.status.in_(CLOSED), sa.not_(reopened_soon))
+    return query.subquery("solved")
+
+
+def _net_links(since: datetime | None, until: datetime | None) -> sa.Subquery:
+    """(ticket, article) pairs whose last link or unlink event is a link (``tickets.net_links``)."""
+    order = (col(UsageEvent.occurred_at).desc(), col(UsageEvent.id).desc())
+    position = sa.func.row_number().over(
+        partition_by=(col(UsageEvent.ticket_id), col(UsageEvent.article_id)), order_by=order
+    )
+    ranked = (
+        sa.select(col(UsageEvent.ticket_id), col(UsageEvent.article_id), col(UsageEvent.type), position.label("pos"))
+        .where(
+            col(UsageEvent.type).in_(LINK_TYPES),
+            col(UsageEvent.ticket_id).is_not(None),
+            col(UsageEvent.ticket_id) != "",
+            event_range(since, until),
+        )
+        .subquery("ranked_links")
+    )
+    query = sa.select(ranked.c.ticket_id, ranked.c.article_id).where(ranked.c.pos == 1, ranked.c.type == "linked")
+    return query.subquery("links")
+
+
+def _first_team(outcome_id: Any, dialect: str) -> Any:
+    """The team of the first handling agent (by id, in code-point order as Python sorts) who is active and has one."""
+    agent_id = col(TicketOutcomeAgent.agent_id)
+    ordered = agent_id.collate("C") if dialect == "postgresql" else agent_id
+    return (
+        sa.select(col(Agent.team))
+        .select_from(TicketOutcomeAgent)
+        .join(Agent, col(Agent.agent_id) == agent_id)
+        .where(
+            col(TicketOutcomeAgent.outcome_id) == outcome_id,
+            col(Agent.active),
+            col(Agent.team).is_not(None),
+            col(Agent.team) != "",
+        )
+        .order_by(ordered)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _grouped(session: Session, inner: sa.Select[Any], *sums: str) -> dict[tuple[str, Any], list[int]]:
+    """``{(group, period label): [count, sum of each column in sums]}`` from an inner query of grp, period, …."""
+    sub = inner.subquery("cells")
+    totals = [sa.func.count(), *(sa.func.sum(sub.c[name]) for name in sums)]
+    query = sa.select(sub.c.grp, sub.c.period, *totals).group_by(sub.c.grp, sub.c.period)
+    return {(str(g), p): [int(n or 0) for n in counts] for g, p, *counts in session.connection().execute(query)}
+
+
+def _labelled(cells: dict[tuple[str, Any], list[int]], opts: Options) -> dict[tuple[str, str], list[int]]:
+    return {(g, buckets.label(p, opts.period)): counts for (g, p), counts in cells.items()}
+
+
+def link_rate(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
+    """``analytics.link_rate`` counted in SQL."""
+    dialect = _dialect(session)
+    latest = _latest_outcomes(since, until)
+    links = _net_links(since, until)
+    linked = sa.select(links.c.ticket_id).distinct().subquery("linked")
+    source: Any = latest.outerjoin(linked, linked.c.ticket_id == latest.c.ticket_id)
+    if opts.group_by == "agent":
+        source = source.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == latest.c.id)
+        group: Any = sa.func.coalesce(col(TicketOutcomeAgent.agent_id), "-")
+    elif opts.group_by == "team":
+        team = sa.func.nullif(latest.c.team, "")
+        group = sa.func.coalesce(team, _first_team(latest.c.id, dialect), "-")
+    elif opts.group_by == "channel":
+        group = _or_dash(latest.c.channel)
+    else:
+        group = sa.literal("all")
+    is_linked = sa.case((linked.c.ticket_id.is_not(None), 1), else_=0)
+    inner = (
+        sa.select(group.label("grp"), _period(session, latest.c.occurred_at, opts).label("period"))
+        .add_columns(is_linked.label("linked"))
+        .select_from(source)
+        .where(latest.c.status.in_(CLOSED))
+    )
+    return tables.link_rate_table(_labelled(_grouped(session, inner, "linked"), opts))
+
+
+def adoption(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
+    """``analytics.adoption`` counted in SQL."""
+    used = sa.exists().where(
+        col(UsageEvent.suggestion_id) == col(Suggestion.id),
+        col(UsageEvent.type).in_(USE_TYPES),
+        in_range(col(UsageEvent.occurred_at), since, until),
+    )
+    source: Any = Suggestion
+    if opts.group_by == "team":
+        source = sa.outerjoin(
+            Suggestion, Agent, sa.and_(col(Agent.agent_id) == col(Suggestion.agent_id), col(Agent.active))
+        )
+        group: Any = _or_dash(col(Agent.team))
+    elif opts.group_by == "agent":
+        group = _or_dash(col(Suggestion.agent_id))
+    elif opts.group_by == "channel":
+        group = _or_dash(col(Suggestion.channel))
+    else:
+        group = sa.literal("all")
+    inner = (
+        sa.select(group.label("grp"), _period(session, col(Suggestion.created_at), opts).label("period"))
+        .add_columns(sa.case((used, 1), else_=0).label("adopted"))
+        .select_from(source)
+        .where(in_range(col(Suggestion.created_at), since, until))
+    )
+    return tables.adoption_table(_labelled(_grouped(session, inner, "adopted"), opts))
+
+
+def adoption_by_rank(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
+    """``analytics.adoption_by_rank`` counted in SQL."""
+    del opts
+    order = (col(UsageEvent.occurred_at), col(UsageEvent.id))
+    position = sa.func.row_number().over(partition_by=col(UsageEvent.suggestion_id), order_by=order)
+    ranked = (
+        sa.select(col(UsageEvent.rank), position.label("pos"))
+        .where(
+            col(UsageEvent.type).in_(USE_TYPES),
+            col(UsageEvent.suggestion_id).is_not(None),
+            col(UsageEvent.suggestion_id) != "",
+            col(UsageEvent.rank).is_not(None),
+            event_range(since, until),
+        )
+        .subquery("ranked_uses")
+    )
+    query = sa.select(ranked.c.rank, sa.func.count()).where(ranked.c.pos == 1).group_by(ranked.c.rank)
+    return tables.adoption_by_rank_table({int(r): int(n) for r, n in session.connection().execute(query)})
+
+
+def funnel(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
+    """``analytics.funnel`` counted in SQL: pairs by their furthest stage, solved from the ticket's outcomes."""
+    stage = sa.case(STAGE_OF, value=col(UsageEvent.type), else_=0)
+    pairs = (
+        sa.select(
+            col(UsageEvent.article_id),
+            sa.func.max(UsageEvent.ticket_id).label("ticket_id"),
+            sa.func.max(stage).label("stage"),
+        )
+        .where(col(UsageEvent.suggestion_id).is_not(None), in_range(col(UsageEvent.occurred_at), since, until))
+        .group_by(col(UsageEvent.suggestion_id), col(UsageEvent.article_id))
+        .subquery("pairs")
+    )
+    solved = _solved_tickets(since, until, opts.window_days, _dialect(session))
+    linked_stage = STAGE_OF["linked"]
+    reached = sa.case(
+        (sa.and_(pairs.c.stage == linked_stage, solved.c.ticket_id.is_not(None)), linked_stage + 1),
+        else_=pairs.c.stage,
+    )
+    inner = (
+        sa.select(pairs.c.article_id, reached.label("reached"))
+        .select_from(pairs.outerjoin(solved, solved.c.ticket_id == pairs.c.ticket_id))
+        .subquery("reached")
+    )
+    at_least = [sa.func.sum(sa.case((inner.c.reached >= i, 1), else_=0)) for i in range(1, linked_stage + 2)]
+    query = sa.select(inner.c.article_id, sa.func.count(), *at_least).group_by(inner.c.article_id)
+    per_article = {str(a): [int(n or 0) for n in counts] for a, *counts in session.connection().execute(query)}
+    return tables.funnel_table(per_article, opts.window_days)
+
+
+def _ticket_starts(since: datetime | None, until: datetime | None) -> sa.Subquery:
+    """Each ticket's earliest link event, outcome or suggestion (``tickets.ticket_starts`` over the same rows)."""
+    seen = sa.union_all(
+        sa.select(col(UsageEvent.ticket_id).label("ticket_id"), col(UsageEvent.occurred_at).label("at")).where(
+            col(UsageEvent.type).in_(LINK_TYPES), event_range(since, until)
+        ),
+        sa.select(col(TicketOutcome.ticket_id), col(TicketOutcome.occurred_at)).where(_outcome_tickets(since, until)),
+        sa.select(col(Suggestion.ticket_id), col(Suggestion.created_at)).where(
+            in_range(col(Suggestion.created_at), since, until)
+        ),
+    ).subquery("seen")
+    query = sa.select(seen.c.ticket_id, sa.func.min(seen.c.at).label("start")).where(seen.c.ticket_id.is_not(None))
+    return query.group_by(seen.c.ticket_id).subquery("starts")
+
+
+def reuse(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
+    """``analytics.reuse`` counted in SQL."""
+    del opts
+    links, starts = _net_links(since, until), _ticket_starts(since, until)
+    first_seen = col(ArticleSeen.first_seen_at)
+    kind = sa.case((first_seen.is_(None), "unknown"), (first_seen <= starts.c.start, "reuse"), else_="new").label(
+        "kind"
+    )
+    inner = (
+        sa.select(kind)
+        .select_from(
+            links.join(starts, starts.c.ticket_id == links.c.ticket_id).outerjoin(
+                ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id
+            )
+        )
+        .subquery("kinds")
+    )
+    query = sa.select(inner.c.kind, sa.func.count()).group_by(inner.c.kind)
+    return tables.reuse_table({str(k): int(n) for k, n in session.connection().execute(query)})
+
+
+def reuse_distribution(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
+    """``analytics.reuse_distribution`` counted in SQL."""
+    del opts
+    links = _net_links(since, until)
+    query = sa.select(links.c.article_id, sa.func.count()).group_by(links.c.article_id)
+    return tables.reuse_distribution_table({str(a): int(n) for a, n in session.connection().execute(query)})
+
+
+Report = Callable[..., Table]
+REPORTS: dict[str, Report] = {
+    "link-rate": link_rate,
+    "adoption": adoption,
+    "adoption-by-rank": adoption_by_rank,
+    "funnel": funnel,
+    "reuse": reuse,
+    "reuse-distribution": reuse_distribution,
+}
