@@ -40,7 +40,7 @@ def month_of_usage(seed: int = 5) -> dict[type, list[dict]]:
         {"agent_id": "a1", "team": "t1", "active": True},
         {"agent_id": "a2", "team": "", "active": True},
         {"agent_id": "a3", "team": None, "active": True},
-        {"agent_id": "a4", "team": "t9", "active": False},
+        {"agent_id": "A4", "team": "t9", "active": False},
         {"agent_id": "B5", "team": "t1", "active": True},
     ]
     for a in agents:
@@ -122,6 +122,17 @@ def month_of_usage(seed: int = 5) -> dict[type, list[dict]]:
             for agent in rng.sample(agent_ids, rng.randrange(0, 3)):
                 handlers.append({"outcome_id": outcome_id, "agent_id": agent})
             at += timedelta(days=rng.choice([7, 7, 3, 9]))  # a reopen exactly at the window's edge, inside, after
+    # Same-time link and unlink on one ticket (the later id wins), handled first by an inactive agent.
+    for n, (ticket, kinds) in enumerate((("TX1", ("linked", "unlinked")), ("TX2", ("unlinked", "linked")))):
+        for k, kind in enumerate(kinds):
+            events.append(
+                {**events[-1], "event_id": f"x{n}{k}", "type": kind, "ticket_id": ticket, "article_id": "art1"}
+            )
+            events[-1]["occurred_at"] = hours(300)
+        outcome_id += 1
+        outcomes.append({**outcomes[-1], "id": outcome_id, "idempotency_key": f"o{outcome_id}", "ticket_id": ticket})
+        outcomes[-1].update(status="resolved", team=None, occurred_at=hours(310))
+        handlers += [{"outcome_id": outcome_id, "agent_id": "A4"}, {"outcome_id": outcome_id, "agent_id": "a1"}]
     seen = [
         {"article_id": a, "first_seen_at": hours(24 * i), "first_index_version": "v1"} for i, a in enumerate(articles)
     ]
