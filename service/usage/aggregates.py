@@ -10,6 +10,7 @@ PostgreSQL does not recognise two renderings of one expression with bound parame
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from service.suggestions.models import Suggestion
 from service.usage import buckets, tables
 from service.usage.facts import event_range, in_range, tickets_in
 from service.usage.models import (
+    FUNNEL,
     LINK_TYPES,
     STAGE_OF,
     USE_TYPES,
@@ -90,21 +92,24 @@ def _within(later: Any, earlier: Any, days: int, dialect: str) -> sa.ColumnEleme
 
 
 def _solved_tickets(since: datetime | None, until: datetime | None, window_days: int, dialect: str) -> sa.Subquery:
-    """Tickets whose latest outcome closes them and with no reopen within the window of a close before it."""
+    """Tickets whose latest outcome closes them, with no reopen within the window of a close before it."""
     latest = _latest_outcomes(since, until)
     close, reopen = aliased(TicketOutcome), aliased(TicketOutcome)
-    reopened_soon = sa.exists().where(
-        col(reopen.ticket_id) == latest.c.ticket_id,
-        col(reopen.status) == "reopened",
-        col(close.ticket_id) == col(reopen.ticket_id),
-        col(close.status).in_(CLOSED),
-        sa.or_(
-            col(close.occurred_at) < col(reopen.occurred_at),
-            sa.and_(col(close.occurred_at) == col(reopen.occurred_at), col(close.id) < col(reopen.id)),
-        ),
-        _within(col(reopen.occurred_at), col(close.occurred_at), window_days, dialect),
+    # The reopened tickets first, as one set: probing every ticket for a reopen scans all reopens per ticket.
+    reopened_soon = (
+        sa.select(col(reopen.ticket_id))
+        .join(close, col(close.ticket_id) == col(reopen.ticket_id))
+        .where(
+            col(reopen.status) == "reopened",
+            col(close.status).in_(CLOSED),
+            sa.or_(
+                col(close.occurred_at) < col(reopen.occurred_at),
+                sa.and_(col(close.occurred_at) == col(reopen.occurred_at), col(close.id) < col(reopen.id)),
+            ),
+            _within(col(reopen.occurred_at), col(close.occurred_at), window_days, dialect),
+        )
     )
-    query = sa.select(latest.c.ticket_id).where(latest.c.status.in_(CLOSED), sa.not_(reopened_soon))
+    query = sa.select(latest.c.ticket_id).where(latest.c.status.in_(CLOSED), latest.c.ticket_id.not_in(reopened_soon))
     return query.subquery("solved")
 
 
@@ -148,6 +153,17 @@ def _first_team(outcome_id: Any, dialect: str) -> Any:
     )
 
 
+def _member(source: Any, key: Any, members: sa.Subquery, dialect: str) -> tuple[Any, sa.ColumnElement[bool]]:
+    """``source`` and a condition: ``key`` is one of the (distinct) ``ticket_id`` of ``members``.
+
+    SQLite scans a joined derived table once per row but builds an index for an IN list; PostgreSQL
+    re-runs an IN subquery per row here (it does not hash it inside a CASE) but hashes a join.
+    """
+    if dialect == "postgresql":
+        return source.outerjoin(members, members.c.ticket_id == key), members.c.ticket_id.is_not(None)
+    return source, key.in_(sa.select(members.c.ticket_id))
+
+
 def _grouped(session: Session, inner: sa.Select[Any], *sums: str) -> dict[tuple[str, Any], list[int]]:
     """``{(group, period label): [count, sum of each column in sums]}`` from an inner query of grp, period, …."""
     sub = inner.subquery("cells")
@@ -166,7 +182,7 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
     latest = _latest_outcomes(since, until)
     links = _net_links(since, until)
     linked = sa.select(links.c.ticket_id).distinct().subquery("linked")
-    source: Any = latest.outerjoin(linked, linked.c.ticket_id == latest.c.ticket_id)
+    source, is_linked = _member(latest, latest.c.ticket_id, linked, dialect)
     if opts.group_by == "agent":
         source = source.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == latest.c.id)
         group: Any = sa.func.coalesce(col(TicketOutcomeAgent.agent_id), "-")
@@ -177,10 +193,9 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
         group = _or_dash(latest.c.channel)
     else:
         group = sa.literal("all")
-    is_linked = sa.case((linked.c.ticket_id.is_not(None), 1), else_=0)
     inner = (
         sa.select(group.label("grp"), _period(session, latest.c.occurred_at, opts).label("period"))
-        .add_columns(is_linked.label("linked"))
+        .add_columns(sa.case((is_linked, 1), else_=0).label("linked"))
         .select_from(source)
         .where(latest.c.status.in_(CLOSED))
     )
@@ -250,51 +265,58 @@ def funnel(*, session: Session, opts: Options, since: datetime | None, until: da
     )
     solved = _solved_tickets(since, until, opts.window_days, _dialect(session))
     linked_stage = STAGE_OF["linked"]
-    reached = sa.case(
-        (sa.and_(pairs.c.stage == linked_stage, solved.c.ticket_id.is_not(None)), linked_stage + 1),
-        else_=pairs.c.stage,
+    source, is_solved = _member(pairs, pairs.c.ticket_id, solved, _dialect(session))
+    reached = sa.case((sa.and_(pairs.c.stage == linked_stage, is_solved), linked_stage + 1), else_=pairs.c.stage)
+    inner = sa.select(pairs.c.article_id, reached.label("reached")).select_from(source).subquery("reached")
+    query = sa.select(inner.c.article_id, inner.c.reached, sa.func.count()).group_by(
+        inner.c.article_id, inner.c.reached
     )
-    inner = (
-        sa.select(pairs.c.article_id, reached.label("reached"))
-        .select_from(pairs.outerjoin(solved, solved.c.ticket_id == pairs.c.ticket_id))
-        .subquery("reached")
-    )
-    at_least = [sa.func.sum(sa.case((inner.c.reached >= i, 1), else_=0)) for i in range(1, linked_stage + 2)]
-    query = sa.select(inner.c.article_id, sa.func.count(), *at_least).group_by(inner.c.article_id)
-    per_article = {str(a): [int(n or 0) for n in counts] for a, *counts in session.connection().execute(query)}
+    per_article: dict[str, list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
+    for article_id, stage_reached, n in session.connection().execute(query):
+        for i in range(int(stage_reached) + 1):  # a later stage implies the earlier ones
+            per_article[str(article_id)][i] += int(n)
     return tables.funnel_table(per_article, opts.window_days)
 
 
-def _ticket_starts(since: datetime | None, until: datetime | None) -> sa.Subquery:
-    """Each ticket's earliest link event, outcome or suggestion (``tickets.ticket_starts`` over the same rows)."""
-    seen = sa.union_all(
-        sa.select(col(UsageEvent.ticket_id).label("ticket_id"), col(UsageEvent.occurred_at).label("at")).where(
-            col(UsageEvent.type).in_(LINK_TYPES), event_range(since, until)
+def _seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
+    """Whether the ticket was seen before ``at``: a link event, outcome or suggestion (``tickets.ticket_starts``).
+
+    Three indexed EXISTS probes per row, rather than a join to per-ticket start times: SQLite scans
+    a joined derived table once per row.
+    """
+    return sa.or_(
+        sa.exists().where(
+            col(UsageEvent.ticket_id) == ticket_id,
+            col(UsageEvent.occurred_at) < at,
+            col(UsageEvent.type).in_(LINK_TYPES),
+            event_range(since, until),
         ),
-        sa.select(col(TicketOutcome.ticket_id), col(TicketOutcome.occurred_at)).where(_outcome_tickets(since, until)),
-        sa.select(col(Suggestion.ticket_id), col(Suggestion.created_at)).where(
-            in_range(col(Suggestion.created_at), since, until)
+        sa.exists().where(
+            col(TicketOutcome.ticket_id) == ticket_id,
+            col(TicketOutcome.occurred_at) < at,
+            _outcome_tickets(since, until),
         ),
-    ).subquery("seen")
-    query = sa.select(seen.c.ticket_id, sa.func.min(seen.c.at).label("start")).where(seen.c.ticket_id.is_not(None))
-    return query.group_by(seen.c.ticket_id).subquery("starts")
+        sa.exists().where(
+            col(Suggestion.ticket_id) == ticket_id,
+            col(Suggestion.created_at) < at,
+            in_range(col(Suggestion.created_at), since, until),
+        ),
+    )
 
 
 def reuse(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
-    """``analytics.reuse`` counted in SQL."""
+    """``analytics.reuse`` counted in SQL: new when the ticket was seen before the article was first served."""
     del opts
-    links, starts = _net_links(since, until), _ticket_starts(since, until)
+    links = _net_links(since, until)
     first_seen = col(ArticleSeen.first_seen_at)
-    kind = sa.case((first_seen.is_(None), "unknown"), (first_seen <= starts.c.start, "reuse"), else_="new").label(
-        "kind"
+    kind = sa.case(
+        (first_seen.is_(None), "unknown"),
+        (_seen_before(links.c.ticket_id, first_seen, since, until), "new"),
+        else_="reuse",
     )
     inner = (
-        sa.select(kind)
-        .select_from(
-            links.join(starts, starts.c.ticket_id == links.c.ticket_id).outerjoin(
-                ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id
-            )
-        )
+        sa.select(kind.label("kind"))
+        .select_from(links.outerjoin(ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id))
         .subquery("kinds")
     )
     query = sa.select(inner.c.kind, sa.func.count()).group_by(inner.c.kind)
