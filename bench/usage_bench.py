@@ -192,28 +192,42 @@ def generate(engine: sa.Engine, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def report_cases() -> list[tuple[str, str, str, datetime | None, datetime | None]]:
+    """Every report over all time (week) and over the month (a dashboard's range), and the grouped ones by day."""
+    zone = ZoneInfo("Asia/Shanghai")
+    month = (datetime(2026, 11, 1, tzinfo=zone).astimezone(UTC), datetime(2026, 12, 1, tzinfo=zone).astimezone(UTC))
+    cases: list[tuple[str, str, str, datetime | None, datetime | None]] = []
+    for name in REPORT_NAMES:
+        cases += [(name, "all", "week", None, None), (name, "all", "week", *month)]
+    for name in ("link-rate", "adoption"):
+        cases += [(name, group, "day", *month) for group in ("team", "agent", "channel")]
+    return cases
+
+
 def time_reports(engine: sa.Engine) -> None:
     from sklearn.cluster import AgglomerativeClustering  # noqa: F401 - a one-time import, not a report cost
     from sqlmodel import Session
 
     embedder = HashEmbedder()
     kb = KB({}, embedder.embed_queries, lambda _q: None)
-    opts = Options(period="week", zone=ZoneInfo("Asia/Shanghai"))
-    for name in REPORT_NAMES:
+    for name, group_by, period, since, until in report_cases():
+        opts = Options(period=period, zone=ZoneInfo("Asia/Shanghai"), group_by=group_by)  # type: ignore[arg-type]
         with Session(engine) as session:
             began = time.perf_counter()
             table = run_report(
                 name,
                 session=session,
                 opts=opts,
-                since=None,
-                until=None,
+                since=since,
+                until=until,
                 kb=kb,
                 gap_distance=0.35,
                 today=date(2026, 12, 1),
             )
             took = time.perf_counter() - began
-        print(f"  report {name:20s} {took:6.2f} s  ({len(table.rows)} rows){'  OVER 2 s' if took > 2 else ''}")
+        cut = f"{group_by}/{period}/{'month' if since else 'all time'}"
+        over = "  OVER 2 s" if took > 2 else ""
+        print(f"  report {name:20s} {cut:24s} {took:6.2f} s  ({len(table.rows)} rows){over}", flush=True)
 
 
 def free_port() -> int:
@@ -248,9 +262,10 @@ def run(kind: str, args: argparse.Namespace) -> None:
             if args.http:
                 mark_settled(engine)
                 print(f"  {raw_inserts(engine, args.http_events, args.clients)}", flush=True)
-                data = Path(tmp) / "data"
-                line = http_ingest(url, data, engine, args.http_events, args.clients, args.workers, free_port())
-                print(f"  {line}", flush=True)
+                for workers in map(int, args.workers.split(",")):
+                    data = Path(tmp) / f"data{workers}"
+                    line = http_ingest(url, data, engine, args.http_events, args.clients, workers, free_port())
+                    print(f"  {line}", flush=True)
         finally:
             engine.dispose()
             if schema:
@@ -270,7 +285,7 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="Also time event ingest over HTTP.")
     parser.add_argument("--http-events", type=int, default=50_000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="kbassist serve --workers for the HTTP row.")
+    parser.add_argument("--workers", default="1,2", help="kbassist serve --workers for each HTTP row (comma list).")
     args = parser.parse_args()
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         run(kind, args)

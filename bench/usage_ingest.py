@@ -138,6 +138,7 @@ def http_ingest(
     items = batches(engine, n_events, tag)
     server = _serve(url, data_dir, port, workers)
     local = threading.local()
+    lock, errors = threading.Lock(), []
 
     def post(batch: tuple[str, str, list[dict[str, Any]]]) -> int:
         sid, agent, events = batch
@@ -149,7 +150,10 @@ def http_ingest(
             json={"events": events},
             headers={"X-API-Key": key, "X-Agent-Id": agent},
         )
-        response.raise_for_status()
+        if response.status_code != 200:  # counted, not raised: the figure says how many batches failed and why
+            with lock:
+                errors.append(f"{response.status_code} {response.json().get('error', {}).get('code')}")
+            return 0
         return sum(1 for r in response.json()["results"] if r["status"] == 200)
 
     try:
@@ -165,5 +169,6 @@ def http_ingest(
     return (
         f"http batches: {acknowledged:,} events acknowledged in {took:.2f} s = {acknowledged / took:,.0f} events/s "
         f"at {clients} clients, {workers} workers; server CPU {cpu / max(acknowledged, 1) * 1e6:.0f} µs/event; "
-        f"stored {stored:,}, lost {acknowledged - stored}"
+        f"stored {stored:,}, lost {acknowledged - stored}; failed batches {len(errors)}"
+        + (f" ({', '.join(sorted(set(errors)))})" if errors else "")
     )

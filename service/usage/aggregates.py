@@ -133,24 +133,37 @@ def _net_links(since: datetime | None, until: datetime | None) -> sa.Subquery:
     return query.subquery("links")
 
 
-def _first_team(outcome_id: Any, dialect: str) -> Any:
-    """The team of the first handling agent (by id, in code-point order as Python sorts) who is active and has one."""
-    agent_id = col(TicketOutcomeAgent.agent_id)
-    ordered = agent_id.collate("C") if dialect == "postgresql" else agent_id
+def _first_team(outcome_id: Any) -> Any:
+    """``_first_teams`` for one outcome, as a correlated subquery (SQLite: agent ids compare by code point)."""
     return (
         sa.select(col(Agent.team))
         .select_from(TicketOutcomeAgent)
-        .join(Agent, col(Agent.agent_id) == agent_id)
+        .join(Agent, col(Agent.agent_id) == col(TicketOutcomeAgent.agent_id))
         .where(
             col(TicketOutcomeAgent.outcome_id) == outcome_id,
             col(Agent.active),
             col(Agent.team).is_not(None),
             col(Agent.team) != "",
         )
-        .order_by(ordered)
+        .order_by(col(TicketOutcomeAgent.agent_id))
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _first_teams(dialect: str) -> sa.Subquery:
+    """Per outcome, the team of its first handling agent (by id, in code-point order as Python sorts) who is
+    active and has one: ``analytics._team_of``."""
+    agent_id = col(TicketOutcomeAgent.agent_id)
+    ordered = agent_id.collate("C") if dialect == "postgresql" else agent_id
+    position = sa.func.row_number().over(partition_by=col(TicketOutcomeAgent.outcome_id), order_by=ordered)
+    ranked = (
+        sa.select(col(TicketOutcomeAgent.outcome_id), col(Agent.team), position.label("pos"))
+        .join(Agent, col(Agent.agent_id) == agent_id)
+        .where(col(Agent.active), col(Agent.team).is_not(None), col(Agent.team) != "")
+        .subquery("ranked_teams")
+    )
+    return sa.select(ranked.c.outcome_id, ranked.c.team).where(ranked.c.pos == 1).subquery("first_teams")
 
 
 def _member(source: Any, key: Any, members: sa.Subquery, dialect: str) -> tuple[Any, sa.ColumnElement[bool]]:
@@ -187,8 +200,13 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
         source = source.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == latest.c.id)
         group: Any = sa.func.coalesce(col(TicketOutcomeAgent.agent_id), "-")
     elif opts.group_by == "team":
-        team = sa.func.nullif(latest.c.team, "")
-        group = sa.func.coalesce(team, _first_team(latest.c.id, dialect), "-")
+        if dialect == "postgresql":
+            first = _first_teams(dialect)
+            source = source.outerjoin(first, first.c.outcome_id == latest.c.id)
+            first_team: Any = first.c.team
+        else:  # a correlated probe of the (outcome, agent) key: SQLite scans a joined derived table per row
+            first_team = _first_team(latest.c.id)
+        group = sa.func.coalesce(sa.func.nullif(latest.c.team, ""), first_team, "-")
     elif opts.group_by == "channel":
         group = _or_dash(latest.c.channel)
     else:
