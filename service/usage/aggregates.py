@@ -12,29 +12,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from service.suggestions.models import Suggestion
-from service.usage import buckets, tables
-from service.usage.facts import event_range, in_range, tickets_in
+from service.usage import buckets, tables, ticket_sql
 from service.usage.models import (
+    CLOSED,
     FUNNEL,
-    LINK_TYPES,
     STAGE_OF,
     USE_TYPES,
     Agent,
     ArticleSeen,
-    TicketOutcome,
     TicketOutcomeAgent,
     UsageEvent,
 )
 from service.usage.tables import Options, Table
-from service.usage.tickets import CLOSED
+from service.usage.ticket_sql import event_range, in_range
 
 
 def _dialect(session: Session) -> str:
@@ -48,122 +45,6 @@ def _period(session: Session, column: Any, opts: Options) -> Any:
 def _or_dash(column: Any) -> Any:
     """``column or "-"`` as Python reads it: NULL and the empty string both become ``-``."""
     return sa.func.coalesce(sa.func.nullif(column, ""), "-")
-
-
-def _outcome_tickets(since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
-    """Outcomes of the tickets with one in the range: their whole history, so a later reopen counts."""
-    if since is None and until is None:
-        return sa.true()
-    return col(TicketOutcome.ticket_id).in_(tickets_in(since, until))
-
-
-def _latest_outcomes(since: datetime | None, until: datetime | None) -> sa.Subquery:
-    """Each ticket's latest outcome (by time, then id, as ``ticket_states`` orders them)."""
-    order = (col(TicketOutcome.occurred_at).desc(), col(TicketOutcome.id).desc())
-    position = sa.func.row_number().over(partition_by=col(TicketOutcome.ticket_id), order_by=order)
-    ranked = (
-        sa.select(
-            col(TicketOutcome.id),
-            col(TicketOutcome.ticket_id),
-            col(TicketOutcome.status),
-            col(TicketOutcome.occurred_at),
-            col(TicketOutcome.team),
-            col(TicketOutcome.channel),
-            position.label("position"),
-        )
-        .where(_outcome_tickets(since, until))
-        .subquery("ranked_outcomes")
-    )
-    return sa.select(ranked).where(ranked.c.position == 1).subquery("latest")
-
-
-def _within(later: Any, earlier: Any, days: int, dialect: str) -> sa.ColumnElement[bool]:
-    """``later - earlier <= days`` to the microsecond.
-
-    SQLite stores ``YYYY-MM-DD HH:MM:SS.ffffff`` text: shifting the date part by whole days and keeping
-    the time part is exact, where ``julianday`` arithmetic keeps milliseconds at best.
-    """
-    if dialect == "postgresql":
-        bound = later - sa.literal(timedelta(days=days), sa.Interval())
-    else:
-        bound = sa.func.date(later, f"-{days} days", type_=sa.String).concat(sa.func.substr(later, 11))
-    condition: sa.ColumnElement[bool] = earlier >= bound
-    return condition
-
-
-def _solved_tickets(since: datetime | None, until: datetime | None, window_days: int, dialect: str) -> sa.Subquery:
-    """Tickets whose latest outcome closes them, with no reopen within the window of a close before it."""
-    latest = _latest_outcomes(since, until)
-    close, reopen = aliased(TicketOutcome), aliased(TicketOutcome)
-    # The reopened tickets first, as one set: probing every ticket for a reopen scans all reopens per ticket.
-    reopened_soon = (
-        sa.select(col(reopen.ticket_id))
-        .join(close, col(close.ticket_id) == col(reopen.ticket_id))
-        .where(
-            col(reopen.status) == "reopened",
-            col(close.status).in_(CLOSED),
-            sa.or_(
-                col(close.occurred_at) < col(reopen.occurred_at),
-                sa.and_(col(close.occurred_at) == col(reopen.occurred_at), col(close.id) < col(reopen.id)),
-            ),
-            _within(col(reopen.occurred_at), col(close.occurred_at), window_days, dialect),
-        )
-    )
-    query = sa.select(latest.c.ticket_id).where(latest.c.status.in_(CLOSED), latest.c.ticket_id.not_in(reopened_soon))
-    return query.subquery("solved")
-
-
-def _net_links(since: datetime | None, until: datetime | None) -> sa.Subquery:
-    """(ticket, article) pairs whose last link or unlink event is a link (``tickets.net_links``)."""
-    order = (col(UsageEvent.occurred_at).desc(), col(UsageEvent.id).desc())
-    position = sa.func.row_number().over(
-        partition_by=(col(UsageEvent.ticket_id), col(UsageEvent.article_id)), order_by=order
-    )
-    ranked = (
-        sa.select(col(UsageEvent.ticket_id), col(UsageEvent.article_id), col(UsageEvent.type), position.label("pos"))
-        .where(
-            col(UsageEvent.type).in_(LINK_TYPES),
-            col(UsageEvent.ticket_id).is_not(None),
-            col(UsageEvent.ticket_id) != "",
-            event_range(since, until),
-        )
-        .subquery("ranked_links")
-    )
-    query = sa.select(ranked.c.ticket_id, ranked.c.article_id).where(ranked.c.pos == 1, ranked.c.type == "linked")
-    return query.subquery("links")
-
-
-def _first_team(outcome_id: Any) -> Any:
-    """``_first_teams`` for one outcome, as a correlated subquery (SQLite: agent ids compare by code point)."""
-    return (
-        sa.select(col(Agent.team))
-        .select_from(TicketOutcomeAgent)
-        .join(Agent, col(Agent.agent_id) == col(TicketOutcomeAgent.agent_id))
-        .where(
-            col(TicketOutcomeAgent.outcome_id) == outcome_id,
-            col(Agent.active),
-            col(Agent.team).is_not(None),
-            col(Agent.team) != "",
-        )
-        .order_by(col(TicketOutcomeAgent.agent_id))
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def _first_teams(dialect: str) -> sa.Subquery:
-    """Per outcome, the team of its first handling agent (by id, in code-point order as Python sorts) who is
-    active and has one: ``analytics._team_of``."""
-    agent_id = col(TicketOutcomeAgent.agent_id)
-    ordered = agent_id.collate("C") if dialect == "postgresql" else agent_id
-    position = sa.func.row_number().over(partition_by=col(TicketOutcomeAgent.outcome_id), order_by=ordered)
-    ranked = (
-        sa.select(col(TicketOutcomeAgent.outcome_id), col(Agent.team), position.label("pos"))
-        .join(Agent, col(Agent.agent_id) == agent_id)
-        .where(col(Agent.active), col(Agent.team).is_not(None), col(Agent.team) != "")
-        .subquery("ranked_teams")
-    )
-    return sa.select(ranked.c.outcome_id, ranked.c.team).where(ranked.c.pos == 1).subquery("first_teams")
 
 
 def _member(source: Any, key: Any, members: sa.Subquery, dialect: str) -> tuple[Any, sa.ColumnElement[bool]]:
@@ -192,8 +73,8 @@ def _labelled(cells: dict[tuple[str, Any], list[int]], opts: Options) -> dict[tu
 def link_rate(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.link_rate`` counted in SQL."""
     dialect = _dialect(session)
-    latest = _latest_outcomes(since, until)
-    links = _net_links(since, until)
+    latest = ticket_sql.latest_outcomes(since, until)
+    links = ticket_sql.net_links(since, until)
     linked = sa.select(links.c.ticket_id).distinct().subquery("linked")
     source, is_linked = _member(latest, latest.c.ticket_id, linked, dialect)
     if opts.group_by == "agent":
@@ -201,11 +82,11 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
         group: Any = sa.func.coalesce(col(TicketOutcomeAgent.agent_id), "-")
     elif opts.group_by == "team":
         if dialect == "postgresql":
-            first = _first_teams(dialect)
+            first = ticket_sql.first_teams(dialect)
             source = source.outerjoin(first, first.c.outcome_id == latest.c.id)
             first_team: Any = first.c.team
         else:  # a correlated probe of the (outcome, agent) key: SQLite scans a joined derived table per row
-            first_team = _first_team(latest.c.id)
+            first_team = ticket_sql.first_team(latest.c.id)
         group = sa.func.coalesce(sa.func.nullif(latest.c.team, ""), first_team, "-")
     elif opts.group_by == "channel":
         group = _or_dash(latest.c.channel)
@@ -281,7 +162,7 @@ def funnel(*, session: Session, opts: Options, since: datetime | None, until: da
         .group_by(col(UsageEvent.suggestion_id), col(UsageEvent.article_id))
         .subquery("pairs")
     )
-    solved = _solved_tickets(since, until, opts.window_days, _dialect(session))
+    solved = ticket_sql.solved_tickets(since, until, opts.window_days, _dialect(session))
     linked_stage = STAGE_OF["linked"]
     source, is_solved = _member(pairs, pairs.c.ticket_id, solved, _dialect(session))
     reached = sa.case((sa.and_(pairs.c.stage == linked_stage, is_solved), linked_stage + 1), else_=pairs.c.stage)
@@ -296,40 +177,14 @@ def funnel(*, session: Session, opts: Options, since: datetime | None, until: da
     return tables.funnel_table(per_article, opts.window_days)
 
 
-def _seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
-    """Whether the ticket was seen before ``at``: a link event, outcome or suggestion (``tickets.ticket_starts``).
-
-    Three indexed EXISTS probes per row, rather than a join to per-ticket start times: SQLite scans
-    a joined derived table once per row.
-    """
-    return sa.or_(
-        sa.exists().where(
-            col(UsageEvent.ticket_id) == ticket_id,
-            col(UsageEvent.occurred_at) < at,
-            col(UsageEvent.type).in_(LINK_TYPES),
-            event_range(since, until),
-        ),
-        sa.exists().where(
-            col(TicketOutcome.ticket_id) == ticket_id,
-            col(TicketOutcome.occurred_at) < at,
-            _outcome_tickets(since, until),
-        ),
-        sa.exists().where(
-            col(Suggestion.ticket_id) == ticket_id,
-            col(Suggestion.created_at) < at,
-            in_range(col(Suggestion.created_at), since, until),
-        ),
-    )
-
-
 def reuse(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.reuse`` counted in SQL: new when the ticket was seen before the article was first served."""
     del opts
-    links = _net_links(since, until)
+    links = ticket_sql.net_links(since, until)
     first_seen = col(ArticleSeen.first_seen_at)
     kind = sa.case(
         (first_seen.is_(None), "unknown"),
-        (_seen_before(links.c.ticket_id, first_seen, since, until), "new"),
+        (ticket_sql.seen_before(links.c.ticket_id, first_seen, since, until), "new"),
         else_="reuse",
     )
     inner = (
@@ -344,7 +199,7 @@ def reuse(*, session: Session, opts: Options, since: datetime | None, until: dat
 def reuse_distribution(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.reuse_distribution`` counted in SQL."""
     del opts
-    links = _net_links(since, until)
+    links = ticket_sql.net_links(since, until)
     query = sa.select(links.c.article_id, sa.func.count()).group_by(links.c.article_id)
     return tables.reuse_distribution_table({str(a): int(n) for a, n in session.connection().execute(query)})
 

@@ -17,11 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from service.suggestions.models import Suggestion
 from service.usage.models import (
-    LINK_TYPES,
     STAGE_OF,
     USE_TYPES,
     Agent,
@@ -32,6 +30,7 @@ from service.usage.models import (
     UsageEvent,
 )
 from service.usage.periods import as_utc
+from service.usage.ticket_sql import event_range, in_range, tickets_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,29 +136,6 @@ class Facts:
     agent_counts: AgentCounts = field(default_factory=AgentCounts)
 
 
-def in_range(column: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
-    """``since <= column < until``, either bound optional."""
-    condition: sa.ColumnElement[bool] = sa.true()
-    if since is not None:
-        condition = sa.and_(condition, column >= since)
-    if until is not None:
-        condition = sa.and_(condition, column < until)
-    return condition
-
-
-def event_range(since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
-    """The events a report over ``[since, until)`` reads.
-
-    Those that occurred in it, and every link or unlink of a ticket with an outcome in it: a ticket
-    closed in the range keeps the links made on it before the range started.
-    """
-    condition = in_range(col(UsageEvent.occurred_at), since, until)
-    if since is None and until is None:
-        return condition
-    closed = col(UsageEvent.ticket_id).in_(tickets_in(since, until))
-    return sa.or_(condition, sa.and_(col(UsageEvent.type).in_(LINK_TYPES), closed))
-
-
 def load_events(
     *, session: Session, since: datetime | None, until: datetime | None, types: Sequence[str] | None = None
 ) -> list[EventFact]:
@@ -172,16 +148,6 @@ def load_events(
     query = query.where(event_range(since, until)).order_by(col(UsageEvent.occurred_at), col(UsageEvent.id))
     rows = session.connection().execute(query).all()
     return [EventFact(r[0], r[1], r[2], as_utc(r[3]), *r[4:]) for r in rows]
-
-
-def tickets_in(since: datetime | None, until: datetime | None) -> SelectOfScalar[str]:
-    """Ids of the tickets with an outcome in ``[since, until)``."""
-    tickets = select(TicketOutcome.ticket_id)
-    if since is not None:
-        tickets = tickets.where(col(TicketOutcome.occurred_at) >= since)
-    if until is not None:
-        tickets = tickets.where(col(TicketOutcome.occurred_at) < until)
-    return tickets.distinct()
 
 
 def load_outcomes(*, session: Session, since: datetime | None, until: datetime | None) -> list[OutcomeFact]:

@@ -34,6 +34,7 @@ STAGE_OF = {
     "unlinked": 3,
 }
 OUTCOME_STATUSES = ("resolved", "reopened", "closed")
+CLOSED = ("resolved", "closed")  # the statuses that close a ticket (service.usage.tickets)
 COMPLEXITIES = ("L1", "L2", "L3")
 FLAG_STATUSES = ("open", "resolved")
 GAP_STATUSES = ("open", "closed")
