@@ -67,6 +67,7 @@ class UsageEvent(SQLModel, table=True):
         sa.Index("ix_usage_events_type_time", "type", "occurred_at", "article_id", "agent_id"),
         sa.Index("ix_usage_events_pairs", "suggestion_id", "article_id", "type", "occurred_at", "ticket_id"),
         sa.Index("ix_usage_events_article_version", "article_id", "index_version", "type", "occurred_at"),
+        sa.Index("ix_usage_events_type_agent", "type", "agent_id", "article_id", "occurred_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

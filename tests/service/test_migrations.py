@@ -70,7 +70,12 @@ def test_0004_upgrades_existing_versions_matches_the_models_and_downgrades(db_ur
 
 def test_0005_adds_the_report_indexes_the_models_declare_and_downgrades(db_url):
     engine = make_engine(db_url)
-    report_indexes = {"ix_usage_events_pairs", "ix_usage_events_article_version", "ix_usage_events_type_time"}
+    report_indexes = {
+        "ix_usage_events_pairs",
+        "ix_usage_events_article_version",
+        "ix_usage_events_type_time",
+        "ix_usage_events_type_agent",
+    }
     try:
         upgrade(engine)
         downgrade(engine, "0004")

@@ -6,8 +6,8 @@ Create Date: 2026-12-03
 
 Each index covers a report's scan of a month of events, so it reads the index alone: the funnel's
 (suggestion, article) pairs in order, the per-article index versions in order, and (type, time)
-widened with article and agent for the per-article counts and participation over a date range
-(bench/usage_bench.py has the figures).
+widened with article and agent for the per-article counts and participation over a date range,
+and (type, agent, article) for per-agent lookups (bench/usage_bench.py has the figures).
 """
 
 from alembic import op
@@ -21,6 +21,9 @@ INDEXES = {
     "ix_usage_events_pairs": ["suggestion_id", "article_id", "type", "occurred_at", "ticket_id"],
     "ix_usage_events_article_version": ["article_id", "index_version", "type", "occurred_at"],
     "ix_usage_events_type_time": ["type", "occurred_at", "article_id", "agent_id"],
+    # Without it SQLite (no ANALYZE) answers the credit ledger's "did this agent see this article"
+    # through ix_usage_events_type_time, scanning every shown event (seconds per settle run).
+    "ix_usage_events_type_agent": ["type", "agent_id", "article_id", "occurred_at"],
 }
 REPLACED = ("ix_usage_events_type_occurred", ["type", "occurred_at"])  # a prefix of ix_usage_events_type_time
 
