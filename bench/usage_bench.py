@@ -2,16 +2,17 @@
 
 Generates into a fresh SQLite file and/or a fresh PostgreSQL schema: agents in teams,
 suggestions, events (Zipf-distributed article use: a few articles carry most links) and
-ticket outcomes with reopens; then times each report of ``service.usage.reports`` (gaps
-with a hashing embedder, 3,000 queries at most by design) and, with ``--http``, posts
-events in batches of 100 from 8 clients to a real uvicorn server and checks none is lost.
+ticket outcomes with reopens (PostgreSQL then ANALYZEd, as autovacuum would); then times each
+report of ``service.usage.reports`` (gaps with a hashing embedder, 1,000 queries at most by
+design) and, with ``--http``, measures event ingest: the bare INSERTs beside batches of 100
+from 8 clients to ``kbassist serve --workers 2``, checking none is lost (``usage_ingest.py``).
 
     .venv/bin/python bench/usage_bench.py --db both --http
     .venv/bin/python bench/usage_bench.py --db sqlite --suggestions 10000 --events 100000 --tickets 5000
 
 A benchmark, not a test: it prints the figures. Past the ~300-line guide because it is one
-script run by path (never imported): generating the month, timing the reports and the HTTP
-ingest all work on the data it generates, and read best in one file.
+script run by path (never imported): generating the month and timing the reports work on
+the data it generates, and read best in one file; the ingest rows live in ``usage_ingest.py``.
 """
 
 from __future__ import annotations
@@ -22,24 +23,21 @@ import random
 import socket
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import numpy as np
 import psycopg
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.config import ServiceSettings  # noqa: E402
+from usage_ingest import http_ingest, mark_settled, raw_inserts  # noqa: E402
+
 from service.db import make_engine, upgrade  # noqa: E402
-from service.keys import crud as key_crud  # noqa: E402
 from service.suggestions.models import Suggestion  # noqa: E402
 from service.usage.analytics import Options  # noqa: E402
 from service.usage.models import Agent, ArticleSeen, TicketOutcome, TicketOutcomeAgent, UsageEvent  # noqa: E402
@@ -194,85 +192,48 @@ def generate(engine: sa.Engine, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def report_cases() -> list[tuple[str, str, str, datetime | None, datetime | None]]:
+    """Every report over all time (week) and over the month (a dashboard's range), and the grouped ones by day."""
+    zone = ZoneInfo("Asia/Shanghai")
+    month = (datetime(2026, 11, 1, tzinfo=zone).astimezone(UTC), datetime(2026, 12, 1, tzinfo=zone).astimezone(UTC))
+    cases: list[tuple[str, str, str, datetime | None, datetime | None]] = []
+    for name in REPORT_NAMES:
+        cases += [(name, "all", "week", None, None), (name, "all", "week", *month)]
+    for name in ("link-rate", "adoption"):
+        cases += [(name, group, "day", *month) for group in ("team", "agent", "channel")]
+    return cases
+
+
 def time_reports(engine: sa.Engine) -> None:
     from sklearn.cluster import AgglomerativeClustering  # noqa: F401 - a one-time import, not a report cost
     from sqlmodel import Session
 
     embedder = HashEmbedder()
     kb = KB({}, embedder.embed_queries, lambda _q: None)
-    opts = Options(period="week", zone=ZoneInfo("Asia/Shanghai"))
-    for name in REPORT_NAMES:
+    for name, group_by, period, since, until in report_cases():
+        opts = Options(period=period, zone=ZoneInfo("Asia/Shanghai"), group_by=group_by)  # type: ignore[arg-type]
         with Session(engine) as session:
             began = time.perf_counter()
             table = run_report(
                 name,
                 session=session,
                 opts=opts,
-                since=None,
-                until=None,
+                since=since,
+                until=until,
                 kb=kb,
                 gap_distance=0.35,
                 today=date(2026, 12, 1),
             )
             took = time.perf_counter() - began
-        print(f"  report {name:20s} {took:6.2f} s  ({len(table.rows)} rows){'  OVER 2 s' if took > 2 else ''}")
+        cut = f"{group_by}/{period}/{'month' if since else 'all time'}"
+        over = "  OVER 2 s" if took > 2 else ""
+        print(f"  report {name:20s} {cut:24s} {took:6.2f} s  ({len(table.rows)} rows){over}", flush=True)
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def http_ingest(url: str, data_dir: Path, engine: sa.Engine, n_events: int, clients: int = 8) -> None:
-    import uvicorn
-    from sqlmodel import Session
-
-    from service.main import create_app
-
-    settings = ServiceSettings(data_dir=data_dir, database_url=url, reload_interval=0, key_cache_seconds=60)
-    with Session(engine) as session:
-        _, key = key_crud.create_api_key(session=session, role="integration")
-        rows = session.exec(sa.select(Suggestion.id, Suggestion.agent_id, Suggestion.results).limit(2000)).all()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, embedder=HashEmbedder()), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    batches = []
-    for b in range(n_events // 100):
-        sid, agent, results = rows[b % len(rows)]
-        article = results[0]["article_id"]
-        batches.append(
-            (sid, agent, [{"event_id": f"http-{b}-{i}", "type": "shown", "article_id": article} for i in range(100)])
-        )
-
-    def post(batch: tuple[str, str, list[dict]]) -> int:
-        sid, agent, events = batch
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            response = client.post(
-                f"/v1/suggestions/{sid}/events/batch",
-                json={"events": events},
-                headers={"X-API-Key": key, "X-Agent-Id": agent},
-            )
-            response.raise_for_status()
-            return sum(1 for r in response.json()["results"] if r["status"] == 200)
-
-    began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        acknowledged = sum(pool.map(post, batches))
-    took = time.perf_counter() - began
-    server.should_exit = True
-    thread.join()
-    with engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT count(*) FROM usage_events WHERE event_id LIKE 'http-%'")).scalar_one()
-    print(
-        f"  http ingest: {acknowledged} events acknowledged in {took:.2f} s = {acknowledged / took:,.0f} events/s "
-        f"at {clients} clients (batches of 100); stored {stored}, lost {acknowledged - stored}"
-    )
 
 
 def run(kind: str, args: argparse.Namespace) -> None:
@@ -289,13 +250,22 @@ def run(kind: str, args: argparse.Namespace) -> None:
         try:
             upgrade(engine)
             figures = generate(engine, args)
+            if kind == "postgresql":
+                # What autovacuum does within a minute of a bulk load on a live server: plans need row counts.
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("ANALYZE")
             print(
                 f"{kind}: {figures['suggestions']:,} suggestions, {figures['events']:,} events, "
                 f"{figures['outcomes']:,} outcomes generated in {figures['generate_s']:.0f} s"
             )
             time_reports(engine)
             if args.http:
-                http_ingest(url, Path(tmp) / "data", engine, args.http_events)
+                mark_settled(engine)
+                print(f"  {raw_inserts(engine, args.http_events, args.clients)}", flush=True)
+                for workers in map(int, args.workers.split(",")):
+                    data = Path(tmp) / f"data{workers}"
+                    line = http_ingest(url, data, engine, args.http_events, args.clients, workers, free_port())
+                    print(f"  {line}", flush=True)
         finally:
             engine.dispose()
             if schema:
@@ -314,6 +284,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=800)
     parser.add_argument("--http", action="store_true", help="Also time event ingest over HTTP.")
     parser.add_argument("--http-events", type=int, default=50_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", default="1,2", help="kbassist serve --workers for each HTTP row (comma list).")
     args = parser.parse_args()
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         run(kind, args)

@@ -9,42 +9,18 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from typing import Any
 
+from service.usage import tables
 from service.usage.facts import Facts
 from service.usage.models import FUNNEL, USE_TYPES
-from service.usage.periods import Period, bucket
+from service.usage.periods import bucket
+from service.usage.tables import GroupBy as GroupBy
+from service.usage.tables import Options as Options
+from service.usage.tables import Table as Table
+from service.usage.tables import ratio as _ratio
 from service.usage.tickets import net_links, ticket_starts, ticket_states
-
-GroupBy = Literal["all", "team", "agent", "channel"]
-REUSE_BUCKETS = ((1, 1, "1"), (2, 5, "2-5"), (6, 20, "6-20"), (21, None, "21+"))
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A report: its name, what it measures, column names and rows."""
-
-    report: str
-    definition: str
-    columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """How to cut a report."""
-
-    period: Period = "week"
-    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
-    group_by: GroupBy = "all"
-    window_days: int = 7
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def link_rate(facts: Facts, opts: Options) -> Table:
@@ -65,20 +41,7 @@ def link_rate(facts: Facts, opts: Options) -> Table:
             cell = counts[(group, bucket(state.at, opts.period, opts.zone))]
             cell[0] += 1
             cell[1] += state.ticket_id in links
-    rows: list[tuple[Any, ...]] = []
-    previous: dict[str, float | None] = {}
-    for (group, period), (closed, linked) in sorted(counts.items()):
-        rate = _ratio(linked, closed)
-        before = previous.get(group)
-        trend = round(rate - before, 4) if rate is not None and before is not None else None
-        rows.append((group, period, closed, linked, rate, trend))
-        previous[group] = rate
-    definition = (
-        "link rate = closed or resolved tickets with at least one linked article ÷ closed or resolved "
-        "tickets; a ticket counts in the period of its latest outcome when that is resolved or closed; "
-        "links are net of unlinks; trend = change from the group's previous period"
-    )
-    return Table("link-rate", definition, ("group", "period", "closed", "linked", "link_rate", "trend"), rows)
+    return tables.link_rate_table(counts)
 
 
 def _team_of(agent_ids: tuple[str, ...], teams: Mapping[str, str | None]) -> str:
@@ -99,9 +62,7 @@ def adoption(facts: Facts, opts: Options) -> Table:
         cell = counts[(group, bucket(s.created_at, opts.period, opts.zone))]
         cell[0] += 1
         cell[1] += s.id in used
-    rows = [(g, p, n, a, _ratio(a, n)) for (g, p), (n, a) in sorted(counts.items())]
-    definition = "adoption = suggestions with ≥ 1 copied, inserted or linked result ÷ suggestions (by creation period)"
-    return Table("adoption", definition, ("group", "period", "suggestions", "adopted", "adoption"), rows)
+    return tables.adoption_table(counts)
 
 
 def adoption_by_rank(facts: Facts, _opts: Options) -> Table:
@@ -110,33 +71,21 @@ def adoption_by_rank(facts: Facts, _opts: Options) -> Table:
     for e in facts.events:
         if e.type in USE_TYPES and e.suggestion_id and e.rank is not None:
             first.setdefault(e.suggestion_id, e.rank)
-    counts = Counter(first.values())
-    total = sum(counts.values())
-    rows = [(rank, n, _ratio(n, total)) for rank, n in sorted(counts.items())]
-    definition = "for each adopted suggestion, the rank (1 = top) of the first result copied, inserted or linked"
-    return Table("adoption-by-rank", definition, ("rank", "suggestions", "share"), rows)
+    return tables.adoption_by_rank_table(Counter(first.values()))
 
 
 def funnel(facts: Facts, opts: Options) -> Table:
     """The funnel over (suggestion, article) pairs, overall and per article."""
     states = ticket_states(facts.outcomes, opts.window_days)
-    overall = [0] * len(FUNNEL)
     per_article: dict[str, list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
     for pair in facts.pairs:
         stage = pair.stage
         if stage == 3 and pair.ticket_id is not None and pair.ticket_id in states and states[pair.ticket_id].solved:
             stage = 4
-        for row in (overall, per_article[pair.article_id]):
-            for i in range(stage + 1):
-                row[i] += 1
-    ordered = sorted(per_article.items(), key=lambda item: (-item[1][0], item[0]))
-    rows: list[tuple[Any, ...]] = [("all", *overall), *((a, *counts) for a, counts in ordered)]
-    definition = (
-        f"(suggestion, article) pairs reaching each stage; a later stage implies the earlier ones; "
-        f"solved = linked on a ticket that is resolved or closed with no reopen within {opts.window_days} "
-        "days"
-    )
-    return Table("funnel", definition, ("article_id", *FUNNEL), rows)
+        row = per_article[pair.article_id]
+        for i in range(stage + 1):
+            row[i] += 1
+    return tables.funnel_table(per_article, opts.window_days)
 
 
 def reuse(facts: Facts, _opts: Options) -> Table:
@@ -147,29 +96,13 @@ def reuse(facts: Facts, _opts: Options) -> Table:
         for article in articles:
             seen = facts.articles_seen.get(article)
             kinds["unknown" if seen is None else "reuse" if seen <= starts[ticket] else "new"] += 1
-    total = sum(kinds.values())
-    rows = [(k, kinds[k], _ratio(kinds[k], total)) for k in ("reuse", "new", "unknown")]
-    definition = (
-        "per (ticket, linked article): reuse when the service first served the article before the ticket "
-        "started (its first suggestion, event or outcome), new when after; unknown = never served"
-    )
-    return Table("reuse", definition, ("kind", "links", "share"), rows)
+    return tables.reuse_table(kinds)
 
 
 def reuse_distribution(facts: Facts, _opts: Options) -> Table:
     """How reuse spreads over articles: articles by number of tickets linking them, and their share of links."""
-    per_article = Counter(a for articles in net_links(facts.events).values() for a in articles)
-    total = sum(per_article.values())
-    rows = []
-    for low, high, label in REUSE_BUCKETS:
-        counts = [n for n in per_article.values() if n >= low and (high is None or n <= high)]
-        rows.append((label, len(counts), sum(counts), _ratio(sum(counts), total)))
-    return Table(
-        "reuse-distribution",
-        "articles grouped by how many tickets link them; links = their share",
-        ("tickets_linking", "articles", "links", "share_of_links"),
-        rows,
-    )
+    linking = Counter(a for articles in net_links(facts.events).values() for a in articles)
+    return tables.reuse_distribution_table(linking)
 
 
 def articles(facts: Facts, _opts: Options, review_by: Mapping[str, str | None], today: date) -> Table:

@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.event
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from service.db import utcnow
+from service.keys.models import ApiKey
 from service.suggestions.models import Suggestion
 from service.usage.models import Agent, ArticleSeen, Flag, TicketOutcome, TicketOutcomeAgent, UsageEvent
 
@@ -65,6 +67,21 @@ def ensure_agents(*, session: Session, agent_ids: Iterable[str]) -> None:
     now = utcnow()
     rows = [{"agent_id": a, "active": True, "created_at": now, "updated_at": now} for a in sorted(set(agent_ids))]
     _insert_ignoring_conflict(session, Agent, rows, "agent_id")
+
+
+@sqlalchemy.event.listens_for(ApiKey, "after_insert")
+def _record_key_agent(_mapper: Any, connection: sa.Connection, key: ApiKey) -> None:
+    """A key bound to an unknown agent records the agent (no team), in the key's own transaction.
+
+    A listener, because keys may not import usage (docs/architecture.md); every entry point that
+    creates keys (the CLI, the app) imports this module.
+    """
+    if key.agent_id is None:
+        return
+    now = utcnow()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    row = {"agent_id": key.agent_id, "active": True, "created_at": now, "updated_at": now}
+    connection.execute(dialect.insert(Agent).values([row]).on_conflict_do_nothing(index_elements=["agent_id"]))
 
 
 def upsert_agent(*, session: Session, agent_id: str, display_name: str | None, team: str | None, active: bool) -> Agent:

@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from service.suggestions.models import Suggestion
 from service.usage.models import (
@@ -31,6 +30,7 @@ from service.usage.models import (
     UsageEvent,
 )
 from service.usage.periods import as_utc
+from service.usage.ticket_sql import event_range, in_range, tickets_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,15 +136,6 @@ class Facts:
     agent_counts: AgentCounts = field(default_factory=AgentCounts)
 
 
-def _in_range(column: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
-    condition: sa.ColumnElement[bool] = sa.true()
-    if since is not None:
-        condition = sa.and_(condition, column >= since)
-    if until is not None:
-        condition = sa.and_(condition, column < until)
-    return condition
-
-
 def load_events(
     *, session: Session, since: datetime | None, until: datetime | None, types: Sequence[str] | None = None
 ) -> list[EventFact]:
@@ -152,26 +143,11 @@ def load_events(
     columns = ("type", "article_id", "agent_id", "occurred_at", "suggestion_id", "ticket_id", "rank", "index_version")
     # Plain column tuples through the connection: a month of events as ORM objects costs seconds.
     query = sa.select(*(col(getattr(UsageEvent, c)) for c in columns))
-    in_range = _in_range(col(UsageEvent.occurred_at), since, until)
-    if since is not None or until is not None:
-        # A ticket closed in the range keeps the links made on it before the range started.
-        closed = col(UsageEvent.ticket_id).in_(_tickets_in(since, until))
-        in_range = sa.or_(in_range, sa.and_(col(UsageEvent.type).in_(("linked", "unlinked")), closed))
     if types is not None:
         query = query.where(col(UsageEvent.type).in_(types))
-    query = query.where(in_range).order_by(col(UsageEvent.occurred_at), col(UsageEvent.id))
+    query = query.where(event_range(since, until)).order_by(col(UsageEvent.occurred_at), col(UsageEvent.id))
     rows = session.connection().execute(query).all()
     return [EventFact(r[0], r[1], r[2], as_utc(r[3]), *r[4:]) for r in rows]
-
-
-def _tickets_in(since: datetime | None, until: datetime | None) -> SelectOfScalar[str]:
-    """Ids of the tickets with an outcome in ``[since, until)``."""
-    tickets = select(TicketOutcome.ticket_id)
-    if since is not None:
-        tickets = tickets.where(col(TicketOutcome.occurred_at) >= since)
-    if until is not None:
-        tickets = tickets.where(col(TicketOutcome.occurred_at) < until)
-    return tickets.distinct()
 
 
 def load_outcomes(*, session: Session, since: datetime | None, until: datetime | None) -> list[OutcomeFact]:
@@ -180,7 +156,7 @@ def load_outcomes(*, session: Session, since: datetime | None, until: datetime |
     query = sa.select(*(col(getattr(TicketOutcome, c)) for c in columns), col(TicketOutcomeAgent.agent_id))
     query = query.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == col(TicketOutcome.id))
     if since is not None or until is not None:
-        query = query.where(col(TicketOutcome.ticket_id).in_(_tickets_in(since, until)))
+        query = query.where(col(TicketOutcome.ticket_id).in_(tickets_in(since, until)))
     query = query.order_by(col(TicketOutcome.occurred_at), col(TicketOutcome.id))
     rows: dict[int, tuple[Any, ...]] = {}
     agents: dict[int, list[str]] = defaultdict(list)
@@ -218,7 +194,7 @@ def load_pairs(*, session: Session, since: datetime | None, until: datetime | No
             sa.func.max(UsageEvent.ticket_id),
             sa.func.max(stage),
         )
-        .where(col(UsageEvent.suggestion_id).is_not(None), _in_range(col(UsageEvent.occurred_at), since, until))
+        .where(col(UsageEvent.suggestion_id).is_not(None), in_range(col(UsageEvent.occurred_at), since, until))
         .group_by(col(UsageEvent.suggestion_id), col(UsageEvent.article_id))
     )
     return [PairFact(r[0], r[1], r[2], int(r[3])) for r in session.connection().execute(query)]
@@ -228,7 +204,7 @@ def load_article_versions(*, session: Session, since: datetime | None, until: da
     """The index versions each article was served from (in suggestions that got an event)."""
     query = (
         sa.select(col(UsageEvent.article_id), col(UsageEvent.index_version))
-        .where(col(UsageEvent.index_version).is_not(None), _in_range(col(UsageEvent.occurred_at), since, until))
+        .where(col(UsageEvent.index_version).is_not(None), in_range(col(UsageEvent.occurred_at), since, until))
         .distinct()
     )
     versions: dict[str, set[str]] = defaultdict(set)
@@ -241,7 +217,7 @@ def load_used_suggestions(*, session: Session, since: datetime | None, until: da
     """Suggestions with at least one copied, inserted or linked result."""
     query = (
         sa.select(col(UsageEvent.suggestion_id))
-        .where(col(UsageEvent.type).in_(USE_TYPES), _in_range(col(UsageEvent.occurred_at), since, until))
+        .where(col(UsageEvent.type).in_(USE_TYPES), in_range(col(UsageEvent.occurred_at), since, until))
         .distinct()
     )
     return frozenset(row[0] for row in session.connection().execute(query) if row[0] is not None)
@@ -255,7 +231,7 @@ def load_article_counts(
         sa.select(
             col(UsageEvent.article_id), col(UsageEvent.type), sa.func.count(), sa.func.max(UsageEvent.occurred_at)
         )
-        .where(col(UsageEvent.type).in_(types), _in_range(col(UsageEvent.occurred_at), since, until))
+        .where(col(UsageEvent.type).in_(types), in_range(col(UsageEvent.occurred_at), since, until))
         .group_by(col(UsageEvent.article_id), col(UsageEvent.type))
     )
     return [CountFact(a, t, int(n), as_utc(last)) for a, t, n, last in session.connection().execute(query)]
@@ -264,10 +240,10 @@ def load_article_counts(
 def load_agent_counts(*, session: Session, since: datetime | None, until: datetime | None) -> AgentCounts:
     """What each agent did in ``[since, until)``, counted in SQL."""
     conn = session.connection()
-    events = _in_range(col(UsageEvent.occurred_at), since, until)
+    events = in_range(col(UsageEvent.occurred_at), since, until)
     agent, suggestion_agent = col(UsageEvent.agent_id), col(Suggestion.agent_id)
     asked_query = sa.select(suggestion_agent, sa.func.count()).where(
-        suggestion_agent.is_not(None), _in_range(col(Suggestion.created_at), since, until)
+        suggestion_agent.is_not(None), in_range(col(Suggestion.created_at), since, until)
     )
     asked = {str(a): int(n) for a, n in conn.execute(asked_query.group_by(suggestion_agent))}
     by_type: dict[str, dict[str, int]] = {"linked": {}, "flagged": {}}
@@ -291,7 +267,7 @@ def load_gap_queries(*, session: Session, since: datetime | None, until: datetim
         sa.select(col(Suggestion.query))
         .where(
             col(Suggestion.query) != "",
-            _in_range(col(Suggestion.created_at), since, until),
+            in_range(col(Suggestion.created_at), since, until),
             sa.or_(col(Suggestion.answerable).is_(False), reported, sa.and_(shown, sa.not_(used))),
         )
         .order_by(col(Suggestion.created_at).desc())

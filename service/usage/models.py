@@ -34,6 +34,7 @@ STAGE_OF = {
     "unlinked": 3,
 }
 OUTCOME_STATUSES = ("resolved", "reopened", "closed")
+CLOSED = ("resolved", "closed")  # the statuses that close a ticket (service.usage.tickets)
 COMPLEXITIES = ("L1", "L2", "L3")
 FLAG_STATUSES = ("open", "resolved")
 GAP_STATUSES = ("open", "closed")
@@ -62,7 +63,11 @@ class UsageEvent(SQLModel, table=True):
         sa.Index("ix_usage_events_ticket", "ticket_id", "occurred_at"),
         sa.Index("ix_usage_events_article_type", "article_id", "type"),
         sa.Index("ix_usage_events_agent_occurred", "agent_id", "occurred_at"),
-        sa.Index("ix_usage_events_type_occurred", "type", "occurred_at"),
+        # Covering indexes of the reports counted in SQL (migration 0005).
+        sa.Index("ix_usage_events_type_time", "type", "occurred_at", "article_id", "agent_id"),
+        sa.Index("ix_usage_events_pairs", "suggestion_id", "article_id", "type", "occurred_at", "ticket_id"),
+        sa.Index("ix_usage_events_article_version", "article_id", "index_version", "type", "occurred_at"),
+        sa.Index("ix_usage_events_type_agent", "type", "agent_id", "article_id", "occurred_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -11,13 +11,15 @@ from numpy.typing import NDArray
 from sqlmodel import Session
 
 from indexer.search import Retriever
-from service.usage import analytics, gap_records, gaps
+from service.usage import aggregates, analytics, gap_records, gaps
 from service.usage.analytics import Options, Table
 from service.usage.facts import Needs, load_facts
 from service.usage.models import LINK_TYPES, USE_TYPES
 
 REPORT_NAMES = (*analytics.REPORTS, "articles", "gaps")
 _VOTES = ("helpful", "not_helpful")
+# What each report reads as facts. The reports of ``aggregates.REPORTS`` count in SQL instead;
+# their entries serve ``python_report``, the reference they are tested against.
 NEEDS = {
     "link-rate": Needs(event_types=LINK_TYPES, outcomes=True),
     "adoption": Needs(suggestions=True, used_suggestions=True),
@@ -78,6 +80,8 @@ def run_report(
         ReportUnavailable: ``gaps`` without an embedder.
         KeyError: an unknown report name (callers validate against :data:`REPORT_NAMES`).
     """
+    if name in aggregates.REPORTS:
+        return aggregates.REPORTS[name](session=session, opts=opts, since=since, until=until)
     facts = load_facts(session=session, since=since, until=until, needs=NEEDS[name])
     if name == "articles":
         return analytics.articles(facts, opts, kb.review_by, today)
@@ -94,3 +98,14 @@ def run_report(
         rows = [(g.size, " | ".join(g.examples), g.closest_article, *m) for g, m in zip(found, matched, strict=True)]
         return Table("gaps", definition, ("queries", "examples", "closest_article", "gap_id", "recorded"), rows)
     return analytics.REPORTS[name](facts, opts)
+
+
+def python_report(
+    name: str, *, session: Session, opts: Options, since: datetime | None, until: datetime | None
+) -> Table:
+    """A report of ``analytics.REPORTS`` by its Python definition over loaded facts.
+
+    The reference the SQL aggregates are tested against; it loads every event a report reads, so it
+    is too slow for a month of traffic (``bench/usage_bench.py``).
+    """
+    return analytics.REPORTS[name](load_facts(session=session, since=since, until=until, needs=NEEDS[name]), opts)

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.usage.facts import EventFact, OutcomeFact, SuggestionFact
-
-CLOSED = ("resolved", "closed")
+from service.usage.models import CLOSED
 
 
 @dataclass(frozen=True, slots=True)

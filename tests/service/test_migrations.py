@@ -1,4 +1,4 @@
-"""Migration 0004 (content gaps) on both databases: upgrade over existing data, matches the models, downgrades."""
+"""Migrations 0004 (content gaps) and 0005 (report indexes) on both databases: upgrade, match the models, downgrade."""
 
 import sqlalchemy as sa
 from alembic import command
@@ -63,6 +63,34 @@ def test_0004_upgrades_existing_versions_matches_the_models_and_downgrades(db_ur
         assert "gap_id" not in {c["name"] for c in inspector.get_columns("credit_article_versions")}
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT article_id FROM credit_article_versions")).all() == [("a1",)]
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_0005_adds_the_report_indexes_the_models_declare_and_downgrades(db_url):
+    engine = make_engine(db_url)
+    report_indexes = {
+        "ix_usage_events_pairs",
+        "ix_usage_events_article_version",
+        "ix_usage_events_type_time",
+        "ix_usage_events_type_agent",
+    }
+    try:
+        upgrade(engine)
+        downgrade(engine, "0004")
+        assert not report_indexes & {i["name"] for i in sa.inspect(engine).get_indexes("usage_events")}
+        upgrade(engine, "0005")
+        names = {i["name"] for i in sa.inspect(engine).get_indexes("usage_events")}
+        assert report_indexes <= names and "ix_usage_events_type_occurred" not in names
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        assert not [
+            d for d in diffs if not isinstance(d, list) and "index" in d[0] and d[1].table.name == "usage_events"
+        ]
+        downgrade(engine, "0004")
+        names = {i["name"] for i in sa.inspect(engine).get_indexes("usage_events")}
+        assert not report_indexes & names and "ix_usage_events_type_occurred" in names
         upgrade(engine)
     finally:
         engine.dispose()

@@ -6,6 +6,7 @@ from sqlmodel import Session
 from service.config import ServiceSettings
 from service.db import make_engine
 from service.keys import crud
+from service.usage import crud as usage_crud
 from tests.service.conftest import run
 
 
@@ -67,3 +68,16 @@ def test_keys_create_stores_the_name_masked(cli_settings):
     assert result.exit_code == 0, result.output
     listed = run(cli_settings, "keys", "list").output
     assert "王五 [PHONE] [EMAIL]" in listed and "18655556666" not in listed
+
+
+def test_keys_create_records_an_unknown_agent_without_a_team_and_keeps_a_known_ones_team(cli_settings):
+    assert run(cli_settings, "keys", "create", "--role", "agent", "--agent-id", "new.agent").exit_code == 0
+    assert "new.agent\t-\t-\tyes" in run(cli_settings, "agents", "list").output.splitlines()
+    engine = make_engine(cli_settings.database_url)
+    try:
+        with Session(engine) as session:
+            usage_crud.upsert_agent(session=session, agent_id="new.agent", display_name="N", team="t1", active=True)
+    finally:
+        engine.dispose()
+    assert run(cli_settings, "keys", "create", "--role", "agent", "--agent-id", "new.agent").exit_code == 0
+    assert "new.agent\tN\tt1\tyes" in run(cli_settings, "agents", "list").output.splitlines()

@@ -1,0 +1,195 @@
+"""The ticket definitions of ``service.usage.tickets`` as SQL, and which rows a report over a range reads.
+
+``service.usage.aggregates`` builds its reports from these subqueries; ``service.usage.facts`` loads
+the same rows for the Python definitions. Each helper names the Python function it mirrors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from service.suggestions.models import Suggestion
+from service.usage.models import CLOSED, LINK_TYPES, Agent, TicketOutcome, TicketOutcomeAgent, UsageEvent
+
+
+def in_range(column: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
+    """``since <= column < until``, either bound optional."""
+    condition: sa.ColumnElement[bool] = sa.true()
+    if since is not None:
+        condition = sa.and_(condition, column >= since)
+    if until is not None:
+        condition = sa.and_(condition, column < until)
+    return condition
+
+
+def event_range(since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
+    """The events a report over ``[since, until)`` reads.
+
+    Those that occurred in it, and every link or unlink of a ticket with an outcome in it: a ticket
+    closed in the range keeps the links made on it before the range started.
+    """
+    condition = in_range(col(UsageEvent.occurred_at), since, until)
+    if since is None and until is None:
+        return condition
+    closed = col(UsageEvent.ticket_id).in_(tickets_in(since, until))
+    return sa.or_(condition, sa.and_(col(UsageEvent.type).in_(LINK_TYPES), closed))
+
+
+def tickets_in(since: datetime | None, until: datetime | None) -> SelectOfScalar[str]:
+    """Ids of the tickets with an outcome in ``[since, until)``."""
+    tickets = select(TicketOutcome.ticket_id)
+    if since is not None:
+        tickets = tickets.where(col(TicketOutcome.occurred_at) >= since)
+    if until is not None:
+        tickets = tickets.where(col(TicketOutcome.occurred_at) < until)
+    return tickets.distinct()
+
+
+def outcome_tickets(since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
+    """Outcomes of the tickets with one in the range: their whole history, so a later reopen counts."""
+    if since is None and until is None:
+        return sa.true()
+    return col(TicketOutcome.ticket_id).in_(tickets_in(since, until))
+
+
+def latest_outcomes(since: datetime | None, until: datetime | None) -> sa.Subquery:
+    """Each ticket's latest outcome (by time, then id, as ``ticket_states`` orders them)."""
+    order = (col(TicketOutcome.occurred_at).desc(), col(TicketOutcome.id).desc())
+    position = sa.func.row_number().over(partition_by=col(TicketOutcome.ticket_id), order_by=order)
+    ranked = (
+        sa.select(
+            col(TicketOutcome.id),
+            col(TicketOutcome.ticket_id),
+            col(TicketOutcome.status),
+            col(TicketOutcome.occurred_at),
+            col(TicketOutcome.team),
+            col(TicketOutcome.channel),
+            position.label("position"),
+        )
+        .where(outcome_tickets(since, until))
+        .subquery("ranked_outcomes")
+    )
+    return sa.select(ranked).where(ranked.c.position == 1).subquery("latest")
+
+
+def within(later: Any, earlier: Any, days: int, dialect: str) -> sa.ColumnElement[bool]:
+    """``later - earlier <= days`` to the microsecond.
+
+    SQLite stores ``YYYY-MM-DD HH:MM:SS.ffffff`` text: shifting the date part by whole days and keeping
+    the time part is exact, where ``julianday`` arithmetic keeps milliseconds at best.
+    """
+    if dialect == "postgresql":
+        bound = later - sa.literal(timedelta(days=days), sa.Interval())
+    else:
+        bound = sa.func.date(later, f"-{days} days", type_=sa.String).concat(sa.func.substr(later, 11))
+    condition: sa.ColumnElement[bool] = earlier >= bound
+    return condition
+
+
+def solved_tickets(since: datetime | None, until: datetime | None, window_days: int, dialect: str) -> sa.Subquery:
+    """Tickets whose latest outcome closes them, with no reopen within the window of a close before it."""
+    latest = latest_outcomes(since, until)
+    close, reopen = aliased(TicketOutcome), aliased(TicketOutcome)
+    # The reopened tickets first, as one set: probing every ticket for a reopen scans all reopens per ticket.
+    reopened_soon = (
+        sa.select(col(reopen.ticket_id))
+        .join(close, col(close.ticket_id) == col(reopen.ticket_id))
+        .where(
+            col(reopen.status) == "reopened",
+            col(close.status).in_(CLOSED),
+            sa.or_(
+                col(close.occurred_at) < col(reopen.occurred_at),
+                sa.and_(col(close.occurred_at) == col(reopen.occurred_at), col(close.id) < col(reopen.id)),
+            ),
+            within(col(reopen.occurred_at), col(close.occurred_at), window_days, dialect),
+        )
+    )
+    query = sa.select(latest.c.ticket_id).where(latest.c.status.in_(CLOSED), latest.c.ticket_id.not_in(reopened_soon))
+    return query.subquery("solved")
+
+
+def net_links(since: datetime | None, until: datetime | None) -> sa.Subquery:
+    """(ticket, article) pairs whose last link or unlink event is a link (``tickets.net_links``)."""
+    order = (col(UsageEvent.occurred_at).desc(), col(UsageEvent.id).desc())
+    position = sa.func.row_number().over(
+        partition_by=(col(UsageEvent.ticket_id), col(UsageEvent.article_id)), order_by=order
+    )
+    ranked = (
+        sa.select(col(UsageEvent.ticket_id), col(UsageEvent.article_id), col(UsageEvent.type), position.label("pos"))
+        .where(
+            col(UsageEvent.type).in_(LINK_TYPES),
+            col(UsageEvent.ticket_id).is_not(None),
+            col(UsageEvent.ticket_id) != "",
+            event_range(since, until),
+        )
+        .subquery("ranked_links")
+    )
+    query = sa.select(ranked.c.ticket_id, ranked.c.article_id).where(ranked.c.pos == 1, ranked.c.type == "linked")
+    return query.subquery("links")
+
+
+def first_team(outcome_id: Any) -> Any:
+    """``first_teams`` for one outcome, as a correlated subquery (SQLite: agent ids compare by code point)."""
+    return (
+        sa.select(col(Agent.team))
+        .select_from(TicketOutcomeAgent)
+        .join(Agent, col(Agent.agent_id) == col(TicketOutcomeAgent.agent_id))
+        .where(
+            col(TicketOutcomeAgent.outcome_id) == outcome_id,
+            col(Agent.active),
+            col(Agent.team).is_not(None),
+            col(Agent.team) != "",
+        )
+        .order_by(col(TicketOutcomeAgent.agent_id))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def first_teams(dialect: str) -> sa.Subquery:
+    """Per outcome, the team of its first active handling agent who has one (``analytics._team_of``).
+
+    First by agent id in code-point order, as Python sorts (PostgreSQL: ``COLLATE "C"``).
+    """
+    agent_id = col(TicketOutcomeAgent.agent_id)
+    ordered = agent_id.collate("C") if dialect == "postgresql" else agent_id
+    position = sa.func.row_number().over(partition_by=col(TicketOutcomeAgent.outcome_id), order_by=ordered)
+    ranked = (
+        sa.select(col(TicketOutcomeAgent.outcome_id), col(Agent.team), position.label("pos"))
+        .join(Agent, col(Agent.agent_id) == agent_id)
+        .where(col(Agent.active), col(Agent.team).is_not(None), col(Agent.team) != "")
+        .subquery("ranked_teams")
+    )
+    return sa.select(ranked.c.outcome_id, ranked.c.team).where(ranked.c.pos == 1).subquery("first_teams")
+
+
+def seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime | None) -> sa.ColumnElement[bool]:
+    """Whether the ticket was seen before ``at``: a link event, outcome or suggestion (``tickets.ticket_starts``).
+
+    Three indexed EXISTS probes per row, rather than a join to per-ticket start times: SQLite scans
+    a joined derived table once per row.
+    """
+    return sa.or_(
+        sa.exists().where(
+            col(UsageEvent.ticket_id) == ticket_id,
+            col(UsageEvent.occurred_at) < at,
+            col(UsageEvent.type).in_(LINK_TYPES),
+            event_range(since, until),
+        ),
+        sa.exists().where(
+            col(TicketOutcome.ticket_id) == ticket_id,
+            col(TicketOutcome.occurred_at) < at,
+            outcome_tickets(since, until),
+        ),
+        sa.exists().where(
+            col(Suggestion.ticket_id) == ticket_id,
+            col(Suggestion.created_at) < at,
+            in_range(col(Suggestion.created_at), since, until),
+        ),
+    )
