@@ -33,7 +33,8 @@ import numpy as np
 import psycopg
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository (for service) and this folder (for usage_ingest), also when loaded from a file by another script.
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
 from usage_ingest import http_ingest, mark_settled, raw_inserts  # noqa: E402
 
