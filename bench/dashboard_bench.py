@@ -214,14 +214,7 @@ def run(kind: str, args: argparse.Namespace, index_dir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--suggestions", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--tickets", type=int, default=50_000)
-    parser.add_argument("--agents", type=int, default=300)
-    parser.add_argument("--teams", type=int, default=12)
-    parser.add_argument("--articles", type=int, default=800)
+    parser = usage_bench().month_arguments(__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dashboard-bench-index-") as tmp:

@@ -274,8 +274,9 @@ def run(kind: str, args: argparse.Namespace) -> None:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def month_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the databases and the generated month's scale (also dashboard_bench.py's)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--suggestions", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -283,6 +284,11 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=300)
     parser.add_argument("--teams", type=int, default=12)
     parser.add_argument("--articles", type=int, default=800)
+    return parser
+
+
+def main() -> None:
+    parser = month_arguments(__doc__.split("\n")[0])
     parser.add_argument("--http", action="store_true", help="Also time event ingest over HTTP.")
     parser.add_argument("--http-events", type=int, default=50_000)
     parser.add_argument("--clients", type=int, default=8)

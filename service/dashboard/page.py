@@ -8,15 +8,10 @@ library is Apache ECharts, vendored in ``service/static`` (``VENDORED.md``).
 
 from __future__ import annotations
 
-from importlib import resources
+from fastapi import FastAPI
 
-from fastapi import APIRouter, FastAPI, Path
-from fastapi.responses import Response
+from service.pages import install_page
 
-from service.errors import NotFound
-
-STATIC = resources.files("service") / "static"
-PAGE = "dashboard.html"
 JS = "text/javascript; charset=utf-8"
 ASSETS = {
     "dashboard.js": JS,
@@ -32,18 +27,4 @@ DASHBOARD_CSP = (
 
 def install_dashboard(app: FastAPI) -> None:
     """Serve the page at ``/dashboard`` and its scripts and stylesheet under ``/dashboard/``."""
-    headers = {"Content-Security-Policy": DASHBOARD_CSP}
-    files = {name: (STATIC / name).read_bytes() for name in (PAGE, *ASSETS)}
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/dashboard")
-    async def page() -> Response:
-        return Response(files[PAGE], media_type="text/html; charset=utf-8", headers=headers)
-
-    @router.get("/dashboard/{name}")
-    async def asset(name: str = Path(max_length=64)) -> Response:
-        if name not in ASSETS:
-            raise NotFound(f"no dashboard file {name!r}", details={"file": name})
-        return Response(files[name], media_type=ASSETS[name], headers=headers)
-
-    app.include_router(router)
+    install_page(app, "dashboard", ASSETS, DASHBOARD_CSP)

@@ -17,14 +17,13 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from service.dashboard.catalog import BY_ID, CHARTS
 from service.dashboard.month import Section
+from service.pages import STATIC
 
-STATIC = resources.files("service") / "static"
 SCRIPTS = ("echarts.min.js", "dashboard-charts.js", "dashboard-report.js")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 

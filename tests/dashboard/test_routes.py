@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from service.config import ServiceSettings
 from service.dashboard.catalog import CHART_IDS
-from service.dashboard.page import DASHBOARD_CSP, STATIC
+from service.dashboard.page import DASHBOARD_CSP
+from service.pages import STATIC
 from tests.service.conftest import app, assert_error, client, make_key
 
 __all__ = ["app", "client", "make_key"]

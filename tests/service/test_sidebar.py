@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from service.config import ServiceSettings
 from service.main import create_app
-from service.sidebar import STATIC, sidebar_csp
+from service.pages import STATIC
+from service.sidebar import sidebar_csp
 from tests.conftest import FakeEmbedder
 from tests.service.conftest import assert_error, make_settings
 
