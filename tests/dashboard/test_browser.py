@@ -21,7 +21,7 @@ from tests.conftest import FakeEmbedder
 from tests.dashboard.conftest import HOSTILE_TEAM, MONTH
 from tests.security.conftest import Live, serving
 from tests.service.conftest import make_settings, run
-from tests.sidebar.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _chromium_or_skip
+from tests.sidebar.test_browser import SCREENSHOTS, _chromium_or_skip, launched_chromium
 
 SCREENSHOT = SCREENSHOTS / "dashboard.png"
 WIDTH = 1280
@@ -55,13 +55,8 @@ def live(month_url: str, shared_index: Path, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def browser(live: Live) -> Iterator[Any]:
-    sync_api = _chromium_or_skip()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ The run on SQLite takes the screenshot the README shows (written to docs/sidebar
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -72,8 +73,9 @@ def live(db_url: str, xss_kb: Path, xss_index: Path, tmp_path_factory: pytest.Te
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser(live: Live) -> Iterator[Any]:
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, closed afterwards (the dashboard's browser test uses it too)."""
     sync_api = _chromium_or_skip()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -81,6 +83,12 @@ def browser(live: Live) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser(live: Live) -> Iterator[Any]:
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
