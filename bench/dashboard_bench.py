@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,6 @@ from types import ModuleType
 from typing import Any
 
 import httpx
-import psycopg
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -42,12 +40,9 @@ sys.path.insert(0, str(ROOT))
 from indexer.build import BuildOptions, build_index  # noqa: E402
 from service.config import ServiceSettings  # noqa: E402
 from service.credits.models import CreditEntry  # noqa: E402
-from service.db import make_engine, upgrade  # noqa: E402
 from service.keys import crud as key_crud  # noqa: E402
 from tests.conftest import FakeEmbedder  # noqa: E402
 
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MONTH = "2026-11"
 CHARTS = (
     "link-rate", "funnel", "reuse", "top-articles", "never-used", "stale-in-use", "gaps", "flags", "team-points",
@@ -181,40 +176,28 @@ def forget(app: Any) -> None:
 
 
 def run(kind: str, args: argparse.Namespace, index_dir: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
-        schema = None
-        if kind == "sqlite":
-            url = f"sqlite:///{tmp}/dashboard.db"
-        else:
-            schema = f"dash_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_DSN, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA "{schema}"')
-            url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-        engine = make_engine(url)
+    bench = usage_bench()
+    with (
+        tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp,
+        bench.fresh_database(kind, tmp, "dash") as (
+            url,
+            engine,
+        ),
+    ):
+        scale = {k: getattr(args, k) for k in ("suggestions", "events", "tickets", "agents", "teams", "articles")}
+        figures = generate_month(engine, **scale)
+        bench.analyze(engine)
+        print(
+            f"{kind}: {figures['suggestions']:,} suggestions, {figures['events']:,} events, "
+            f"{figures['outcomes']:,} outcomes, {figures['credit_entries']:,} credit entries "
+            f"generated in {figures['generate_s']:.0f} s"
+        )
+        app, server, thread, port, key = serve(url, Path(tmp) / "data", index_dir)
         try:
-            upgrade(engine)
-            scale = {k: getattr(args, k) for k in ("suggestions", "events", "tickets", "agents", "teams", "articles")}
-            figures = generate_month(engine, **scale)
-            if kind == "postgresql":
-                # What autovacuum does within a minute of a bulk load on a live server: plans need row counts.
-                with engine.begin() as conn:
-                    conn.exec_driver_sql("ANALYZE")
-            print(
-                f"{kind}: {figures['suggestions']:,} suggestions, {figures['events']:,} events, "
-                f"{figures['outcomes']:,} outcomes, {figures['credit_entries']:,} credit entries "
-                f"generated in {figures['generate_s']:.0f} s"
-            )
-            app, server, thread, port, key = serve(url, Path(tmp) / "data", index_dir)
-            try:
-                time_requests(app, port, key, args.repeat)
-            finally:
-                server.should_exit = True
-                thread.join()
+            time_requests(app, port, key, args.repeat)
         finally:
-            engine.dispose()
-            if schema:
-                with psycopg.connect(PG_DSN, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            server.should_exit = True
+            thread.join()
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ the data it generates, and read best in one file; the ingest rows live in ``usag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import random
 import socket
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -237,41 +239,52 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(kind: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp:
-        schema = None
-        if kind == "sqlite":
-            url = f"sqlite:///{tmp}/usage.db"
-        else:
-            schema = f"usage_bench_{uuid.uuid4().hex[:8]}"
+@contextlib.contextmanager
+def fresh_database(kind: str, folder: str, name: str) -> Iterator[tuple[str, sa.Engine]]:
+    """A migrated empty database, as (url, engine): a SQLite file in ``folder``, or a PostgreSQL schema of its
+    own (dropped afterwards). Also dashboard_bench.py's."""
+    schema = None
+    if kind == "sqlite":
+        url = f"sqlite:///{folder}/{name}.db"
+    else:
+        schema = f"{name}_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield url, engine
+    finally:
+        engine.dispose()
+        if schema:
             with psycopg.connect(PG_DSN, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA "{schema}"')
-            url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            figures = generate(engine, args)
-            if kind == "postgresql":
-                # What autovacuum does within a minute of a bulk load on a live server: plans need row counts.
-                with engine.begin() as conn:
-                    conn.exec_driver_sql("ANALYZE")
-            print(
-                f"{kind}: {figures['suggestions']:,} suggestions, {figures['events']:,} events, "
-                f"{figures['outcomes']:,} outcomes generated in {figures['generate_s']:.0f} s"
-            )
-            time_reports(engine)
-            if args.http:
-                mark_settled(engine)
-                print(f"  {raw_inserts(engine, args.http_events, args.clients)}", flush=True)
-                for workers in map(int, args.workers.split(",")):
-                    data = Path(tmp) / f"data{workers}"
-                    line = http_ingest(url, data, engine, args.http_events, args.clients, workers, free_port())
-                    print(f"  {line}", flush=True)
-        finally:
-            engine.dispose()
-            if schema:
-                with psycopg.connect(PG_DSN, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def analyze(engine: sa.Engine) -> None:
+    """What autovacuum does within a minute of a bulk load on a live PostgreSQL: plans need row counts."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def run(kind: str, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp, fresh_database(kind, tmp, "usage") as (url, engine):
+        figures = generate(engine, args)
+        analyze(engine)
+        print(
+            f"{kind}: {figures['suggestions']:,} suggestions, {figures['events']:,} events, "
+            f"{figures['outcomes']:,} outcomes generated in {figures['generate_s']:.0f} s"
+        )
+        time_reports(engine)
+        if args.http:
+            mark_settled(engine)
+            print(f"  {raw_inserts(engine, args.http_events, args.clients)}", flush=True)
+            for workers in map(int, args.workers.split(",")):
+                data = Path(tmp) / f"data{workers}"
+                line = http_ingest(url, data, engine, args.http_events, args.clients, workers, free_port())
+                print(f"  {line}", flush=True)
 
 
 def month_arguments(description: str) -> argparse.ArgumentParser:
