@@ -55,5 +55,5 @@ class Suggestion(SuggestionRow, table=True):
     __tablename__ = "suggestions"
     __table_args__ = (
         sa.Index("ix_suggestions_agent_created", "agent_id", "created_at"),
-        sa.Index("ix_suggestions_ticket", "ticket_id"),
+        sa.Index("ix_suggestions_ticket", "ticket_id", "created_at"),
     )
