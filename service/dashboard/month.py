@@ -203,14 +203,14 @@ def prefetch(wanted: Iterable[tuple[Month, ReportKey]]) -> None:
     A request waits for its slowest report rather than their sum: each is one SQL statement
     that holds a core (SQLite and psycopg release the GIL while it runs), so on two cores the
     summary's month and the month before cost about half of one after the other (bench/README.md,
-    "Dashboard requests"). Without a pool to draw connections from (an in-memory SQLite database
-    is one shared connection) the reports are computed one by one when asked for.
+    "Dashboard requests"). Without a pool to draw connections from (a session bound to one
+    connection, an in-memory SQLite database) the reports are computed one by one when asked for.
     """
     missing = list({(id(m), key): (m, key) for m, key in wanted if key not in m._done}.values())
     if len(missing) < 2:
         return
     engine = missing[0][0].session.get_bind()
-    if isinstance(engine, sa.Engine) and isinstance(engine.pool, StaticPool):
+    if not isinstance(engine, sa.Engine) or isinstance(engine.pool, StaticPool):
         return
 
     def one(item: tuple[Month, ReportKey]) -> Table:
