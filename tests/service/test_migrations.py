@@ -112,11 +112,13 @@ def test_0006_adds_and_widens_the_dashboard_indexes_the_models_declare_and_downg
         assert events["ix_usage_events_type_ticket"] == ["type", "ticket_id", "occurred_at", "article_id"]
         assert events["ix_usage_events_suggestion_type"] == ["suggestion_id", "type", "occurred_at"]
         assert suggestions["ix_suggestions_ticket"] == ["ticket_id", "created_at"]
+        assert suggestions["ix_suggestions_created_at"] == ["created_at", "id", "agent_id"]
         downgrade(engine, "0005")
         events, suggestions = index_columns(engine, "usage_events"), index_columns(engine, "suggestions")
         assert "ix_usage_events_type_ticket" not in events
         assert events["ix_usage_events_suggestion_type"] == ["suggestion_id", "type"]
         assert suggestions["ix_suggestions_ticket"] == ["ticket_id"]
+        assert suggestions["ix_suggestions_created_at"] == ["created_at"]
         upgrade(engine)
     finally:
         engine.dispose()

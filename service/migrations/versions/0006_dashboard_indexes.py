@@ -1,4 +1,4 @@
-"""usage indexes for the dashboard's month: links of a ticket, uses of a suggestion, suggestions of a ticket
+"""usage indexes for the dashboard's month: links of a ticket, uses of a suggestion, suggestions in time
 
 Revision ID: 0006
 Revises: 0005
@@ -7,7 +7,8 @@ Create Date: 2026-12-03
 Each lets a report's per-row probe or scan read an index alone instead of a table row per entry
 (bench/README.md, "Dashboard requests", has the figures): the link and unlink events of a ticket
 in time (net links, and "was the ticket seen before" of the reuse report), a suggestion's uses in
-time (adoption), a ticket's suggestions in time (reuse). The last two widen an existing index.
+time (adoption), a ticket's suggestions in time (reuse), and a month's suggestions with their id
+and agent (adoption). The last three widen an existing index.
 """
 
 from alembic import op
@@ -26,6 +27,7 @@ WIDENED = {
         ["suggestion_id", "type", "occurred_at"],
     ),
     "ix_suggestions_ticket": ("suggestions", ["ticket_id"], ["ticket_id", "created_at"]),
+    "ix_suggestions_created_at": ("suggestions", ["created_at"], ["created_at", "id", "agent_id"]),
 }
 
 
