@@ -34,6 +34,7 @@ from service.suggestions import crud as suggestions_crud
 from service.suggestions import routes as suggestions
 from service.suggestions.models import SuggestionRow
 from service.usage import gap_routes as usage_gaps
+from service.usage import gaps
 from service.usage import report_routes as usage_reports
 from service.usage import routes as usage
 from service.usage.ingest import record_build_articles
@@ -65,6 +66,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
         if settings.db_upgrade_on_start:
             upgrade(engine)
         query_embedder = embedder or make_embedder(settings)
+        gaps.load_clustering()
         bank = Bank(engine, settings, rules)
 
         def on_swap(retriever: Retriever) -> None:

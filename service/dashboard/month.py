@@ -9,12 +9,15 @@ selection (the month's days, the picked team, the top rows) and sums of those ro
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from indexer.search import Retriever
@@ -35,8 +38,12 @@ Trend = Literal["day", "week"]
 # Reports shared between requests: several charts and the summary read the same ones, and a KB-wide
 # report is the same for every team picked. Gaps and flags change when an editor acts on them (records a
 # gap, resolves a flag), so each request reads them fresh.
-SHARED_REPORTS = frozenset({"articles", "link-rate", "adoption", "reuse", "funnel"})
+SHARED_REPORTS = frozenset({"articles", "link-rate", "adoption", "reuse", "funnel-overall"})
 TEAM_LIMIT = 100_000  # every agent: team totals are sums over the whole leaderboard
+ReportKey = tuple[str, Period, GroupBy]
+# Reports computed at once by one request (prefetch): more than the cores only queue on them, and each
+# holds a pooled connection while it runs.
+PREFETCH_WORKERS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,32 +166,61 @@ class Month:
     def get(self, name: str, period: Period = "month", group_by: GroupBy = "all") -> Table:
         key = (name, period, group_by)
         if key not in self._done:
-            since, until = self.scope.bounds
-            opts = Options(period=period, zone=self.scope.zone, group_by=group_by, window_days=self.scope.window_days)
-
-            def compute() -> Table:
-                return run_report(
-                    name,
-                    session=self.session,
-                    opts=opts,
-                    since=since,
-                    until=until,
-                    kb=self.content.kb,
-                    gap_distance=self.scope.gap_distance,
-                    today=self.scope.today,
-                )
-
-            if self.shared is None or name not in SHARED_REPORTS:
-                self._done[key] = compute()
-            else:
-                s = self.scope
-                shared_key = (*key, s.month, s.zone.key, s.window_days, s.gap_distance, s.today, self.content.version)
-                self._done[key] = self.shared.get(shared_key, compute)
+            self._done[key] = self._compute(key, self.session)
         return self._done[key]
+
+    def _compute(self, key: ReportKey, session: Session) -> Table:
+        name, period, group_by = key
+        since, until = self.scope.bounds
+        opts = Options(period=period, zone=self.scope.zone, group_by=group_by, window_days=self.scope.window_days)
+
+        def compute() -> Table:
+            return run_report(
+                name,
+                session=session,
+                opts=opts,
+                since=since,
+                until=until,
+                kb=self.content.kb,
+                gap_distance=self.scope.gap_distance,
+                today=self.scope.today,
+            )
+
+        if self.shared is None or name not in SHARED_REPORTS:
+            return compute()
+        s = self.scope
+        shared_key = (*key, s.month, s.zone.key, s.window_days, s.gap_distance, s.today, self.content.version)
+        return self.shared.get(shared_key, compute)
 
     def title(self, article_id: str) -> str | None:
         meta = self.content.articles.get(article_id)
         return str(meta.get("title") or "") if meta is not None else None
+
+
+def prefetch(wanted: Iterable[tuple[Month, ReportKey]]) -> None:
+    """Compute the reports a request needs at once, each on a connection of its own.
+
+    A request waits for its slowest report rather than their sum: each is one SQL statement
+    that holds a core (SQLite and psycopg release the GIL while it runs), so on two cores the
+    summary's month and the month before cost about half of one after the other (bench/README.md,
+    "Dashboard requests"). Without a pool to draw connections from (a session bound to one
+    connection, an in-memory SQLite database) the reports are computed one by one when asked for.
+    """
+    missing = list({(id(m), key): (m, key) for m, key in wanted if key not in m._done}.values())
+    if len(missing) < 2:
+        return
+    engine = missing[0][0].session.get_bind()
+    if not isinstance(engine, sa.Engine) or isinstance(engine.pool, StaticPool):
+        return
+
+    def one(item: tuple[Month, ReportKey]) -> Table:
+        month, key = item
+        with Session(engine) as session:
+            return month._compute(key, session)
+
+    with ThreadPoolExecutor(max_workers=min(len(missing), PREFETCH_WORKERS)) as pool:
+        for (month, key), table in zip(missing, pool.map(one, missing), strict=True):
+            month._done[key] = table
 
 
 def _week(day: str) -> str:
@@ -214,12 +250,14 @@ def link_rate(r: Month) -> Section:
 
 def funnel(r: Month) -> Section:
     """The funnel's overall row as one row per stage, with the adoption rate (team or all) beside it."""
-    table = r.get("funnel")
+    adoption_key: ReportKey = ("adoption", "month", "team" if r.scope.team else "all")
+    prefetch([(r, ("funnel-overall", "month", "all")), (r, adoption_key)])
+    table = r.get("funnel-overall")  # the funnel report's overall row, counted without its per-article rows
     overall = next((row[1:] for row in table.rows if row[0] == "all"), (0,) * len(FUNNEL))
     rows = [(stage, n, _ratio(n, overall[0])) for stage, n in zip(FUNNEL, overall, strict=True)]
     suggestions, adopted, rate = r.adoption()
     extra = {"suggestions": suggestions, "adopted": adopted, "adoption": rate, "adoption_team_scoped": True}
-    adoption = r.get("adoption", "month", "team" if r.scope.team else "all")  # the table adoption() read
+    adoption = r.get(*adoption_key)  # the table adoption() read
     definition = f"{table.definition}; share = pairs ÷ shown pairs. {adoption.definition}"
     return Section("funnel", "funnel", definition, ("stage", "pairs", "share_of_shown"), rows, False, None, extra)
 

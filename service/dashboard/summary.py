@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from service.dashboard.month import Month, previous_month
+from service.dashboard.month import Month, ReportKey, prefetch, previous_month
+from service.usage.tables import GroupBy
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,12 @@ class Figures:
     reuse_share: float | None
     points: int
     agents_with_points: int
+
+
+def figure_reports(month: Month) -> list[ReportKey]:
+    """The reports :func:`figures` reads (the link-rate, funnel and reuse sections' own)."""
+    group: GroupBy = "team" if month.scope.team else "all"
+    return [("link-rate", "day", group), ("adoption", "month", group), ("reuse", "month", "all")]
 
 
 def figures(month: Month) -> Figures:
@@ -132,6 +139,7 @@ def paragraph(
 
 def summarize(now: Month, before: Month, *, with_open_work: bool) -> dict[str, Any]:
     """The summary of ``now`` against ``before`` (the previous month, same team): figures and paragraph."""
+    prefetch((m, key) for m in (now, before) for key in figure_reports(m))
     current, previous = figures(now), figures(before)
     open_work = counts(now) if with_open_work else None
     scope = now.scope

@@ -35,7 +35,7 @@ class SuggestionRow(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     id: str = Field(primary_key=True, min_length=32, max_length=32)
-    created_at: datetime = Field(default_factory=utcnow, index=True, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     api_key_id: int | None = Field(default=None, foreign_key="api_keys.id", index=True)
     agent_id: KeyAgentId | None = Field(default=None, sa_type=sa.String(AGENT_ID_MAX))
     ticket_id: TicketId | None = Field(default=None, sa_type=sa.String(TICKET_ID_MAX))
@@ -55,5 +55,7 @@ class Suggestion(SuggestionRow, table=True):
     __tablename__ = "suggestions"
     __table_args__ = (
         sa.Index("ix_suggestions_agent_created", "agent_id", "created_at"),
-        sa.Index("ix_suggestions_ticket", "ticket_id"),
+        sa.Index("ix_suggestions_ticket", "ticket_id", "created_at"),
+        # A month's suggestions with what adoption groups them by, read from the index alone (migration 0006).
+        sa.Index("ix_suggestions_created_at", "created_at", "id", "agent_id"),
     )

@@ -59,7 +59,7 @@ class UsageEvent(SQLModel, table=True):
 
     __tablename__ = "usage_events"
     __table_args__ = (
-        sa.Index("ix_usage_events_suggestion_type", "suggestion_id", "type"),
+        sa.Index("ix_usage_events_suggestion_type", "suggestion_id", "type", "occurred_at"),
         sa.Index("ix_usage_events_ticket", "ticket_id", "occurred_at"),
         sa.Index("ix_usage_events_article_type", "article_id", "type"),
         sa.Index("ix_usage_events_agent_occurred", "agent_id", "occurred_at"),
@@ -68,6 +68,8 @@ class UsageEvent(SQLModel, table=True):
         sa.Index("ix_usage_events_pairs", "suggestion_id", "article_id", "type", "occurred_at", "ticket_id"),
         sa.Index("ix_usage_events_article_version", "article_id", "index_version", "type", "occurred_at"),
         sa.Index("ix_usage_events_type_agent", "type", "agent_id", "article_id", "occurred_at"),
+        # The dashboard's probes (migration 0006): a ticket's links in time.
+        sa.Index("ix_usage_events_type_ticket", "type", "ticket_id", "occurred_at", "article_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
+import sqlalchemy as sa
 from numpy.typing import NDArray
 from sqlmodel import Session
 
@@ -59,6 +60,22 @@ class KB:
         return cls(review, embed, closest)
 
 
+# PostgreSQL settings for the rest of a report's transaction. JIT: the planner's costs for a month's
+# correlated probes pass jit_above_cost, and compiling took 0.3-0.9 s per report, more than it saved
+# (EXPLAIN ANALYZE, bench/README.md "Dashboard requests"). work_mem: a month's (suggestion, article)
+# pairs hash in ~60 MB; at the 4 MB default they sort on disk.
+REPORT_SETTINGS = {"jit": "off", "work_mem": "64MB"}
+
+
+def tune_for_reports(session: Session) -> None:
+    """Apply :data:`REPORT_SETTINGS` until the session's transaction ends (PostgreSQL; SQLite has no such knobs)."""
+    if session.get_bind().dialect.name == "postgresql":
+        for setting, value in REPORT_SETTINGS.items():
+            session.connection().execute(
+                sa.text("SELECT set_config(:name, :value, true)"), {"name": setting, "value": value}
+            )
+
+
 class ReportUnavailable(ValueError):
     """A report that needs something missing (e.g. content gaps without a loaded build)."""
 
@@ -76,10 +93,14 @@ def run_report(
 ) -> Table:
     """Compute one report over ``[since, until)``.
 
+    Besides :data:`REPORT_NAMES`, ``funnel-overall``: the funnel report's overall row alone (the
+    dashboard's funnel chart), counted without the per-article rows.
+
     Raises:
         ReportUnavailable: ``gaps`` without an embedder.
         KeyError: an unknown report name (callers validate against :data:`REPORT_NAMES`).
     """
+    tune_for_reports(session)
     if name in aggregates.REPORTS:
         return aggregates.REPORTS[name](session=session, opts=opts, since=since, until=until)
     facts = load_facts(session=session, since=since, until=until, needs=NEEDS[name])

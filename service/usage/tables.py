@@ -83,12 +83,20 @@ def funnel_table(per_article: Mapping[str, Sequence[int]], window_days: int) -> 
     overall = [sum(counts[i] for counts in per_article.values()) for i in range(len(FUNNEL))]
     ordered = sorted(per_article.items(), key=lambda item: (-item[1][0], item[0]))
     rows: list[tuple[Any, ...]] = [("all", *overall), *((a, *counts) for a, counts in ordered)]
-    definition = (
+    return Table("funnel", _funnel_definition(window_days), ("article_id", *FUNNEL), rows)
+
+
+def funnel_overall_table(overall: Sequence[int], window_days: int) -> Table:
+    """The funnel's overall row alone, from the pairs reaching each FUNNEL stage."""
+    return Table("funnel", _funnel_definition(window_days), ("article_id", *FUNNEL), [("all", *overall)])
+
+
+def _funnel_definition(window_days: int) -> str:
+    return (
         f"(suggestion, article) pairs reaching each stage; a later stage implies the earlier ones; "
         f"solved = linked on a ticket that is resolved or closed with no reopen within {window_days} "
         "days"
     )
-    return Table("funnel", definition, ("article_id", *FUNNEL), rows)
 
 
 def reuse_table(kinds: Mapping[str, int]) -> Table:

@@ -7,6 +7,8 @@ the articles of the build, the hand-off and the summary's numbers.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,9 +18,10 @@ from sqlmodel import Session
 from indexer.parse import parse_markdown
 from service.credits.models import CreditEntry
 from service.dashboard import choices
+from service.dashboard import month as month_module
 from service.dashboard.handoff import skeleton
 from service.dashboard.month import Content, Month, Scope, previous_month
-from service.dashboard.summary import Figures, paragraph
+from service.dashboard.summary import Figures, figures, paragraph, summarize
 from service.db import make_engine, upgrade
 from service.usage import crud
 from service.usage.models import Agent, TicketOutcome, UsageEvent
@@ -150,6 +153,34 @@ def test_skeleton_is_front_matter_the_indexer_reads(tmp_path):
     assert (article.status, article.lang, article.review_by) == ("draft", "zh", date(2027, 6, 1))
     unrecorded = skeleton("how do I pay", ["how do I pay"], {}, None, date(2026, 12, 3))
     assert "gap:" not in unrecorded and "lang: en" in unrecorded and 'category: ""' in unrecorded
+
+
+def test_the_summary_computes_both_months_reports_at_once_on_their_own_connections(engine, monkeypatch):
+    with Session(engine) as session:
+        one_by_one = [asdict(figures(month(engine, session, team=t, name=m))) for t in (None, "red") for m in MONTHS]
+    calls = []
+    arrived = threading.Barrier(2, timeout=10)  # two reports must be running at the same time to pass it
+    real = month_module.run_report
+
+    def recorded(name, *, session, **kwargs):
+        calls.append((name, threading.get_ident(), id(session)))
+        if len(calls) <= 2:
+            arrived.wait()
+        return real(name, session=session, **kwargs)
+
+    monkeypatch.setattr(month_module, "run_report", recorded)
+    with Session(engine) as request_session:
+        for team in (None, "red"):
+            now, before = (month(engine, request_session, team=team, name=m) for m in MONTHS)
+            summary = summarize(now, before, with_open_work=False)
+            assert [summary["current"], summary["before"]] == one_by_one[:2] if team is None else one_by_one[2:]
+    # Link rate, adoption and reuse of each month, each once, none on the request's session.
+    assert sorted(name for name, *_ in calls) == sorted(["link-rate", "adoption", "reuse"] * 4)
+    assert len({thread for _, thread, _ in calls}) > 1
+    assert id(request_session) not in {s for *_, s in calls}
+
+
+MONTHS = ("2026-11", "2026-10")
 
 
 def test_summary_paragraph_states_each_figure_and_its_change():

@@ -1,4 +1,5 @@
-"""Migrations 0004 (content gaps) and 0005 (report indexes) on both databases: upgrade, match the models, downgrade."""
+"""Migrations 0004 (content gaps), 0005 and 0006 (report indexes) on both databases: upgrade, match the models,
+downgrade."""
 
 import sqlalchemy as sa
 from alembic import command
@@ -83,14 +84,41 @@ def test_0005_adds_the_report_indexes_the_models_declare_and_downgrades(db_url):
         upgrade(engine, "0005")
         names = {i["name"] for i in sa.inspect(engine).get_indexes("usage_events")}
         assert report_indexes <= names and "ix_usage_events_type_occurred" not in names
-        with engine.connect() as connection:
-            diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
-        assert not [
-            d for d in diffs if not isinstance(d, list) and "index" in d[0] and d[1].table.name == "usage_events"
-        ]
         downgrade(engine, "0004")
         names = {i["name"] for i in sa.inspect(engine).get_indexes("usage_events")}
         assert not report_indexes & names and "ix_usage_events_type_occurred" in names
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def index_columns(engine, table):
+    return {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes(table)}
+
+
+def test_0006_adds_and_widens_the_dashboard_indexes_the_models_declare_and_downgrades(db_url):
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        index_diffs = [
+            d
+            for d in diffs
+            if not isinstance(d, list) and "index" in d[0] and d[1].table.name in ("usage_events", "suggestions")
+        ]
+        assert index_diffs == []
+        events, suggestions = index_columns(engine, "usage_events"), index_columns(engine, "suggestions")
+        assert events["ix_usage_events_type_ticket"] == ["type", "ticket_id", "occurred_at", "article_id"]
+        assert events["ix_usage_events_suggestion_type"] == ["suggestion_id", "type", "occurred_at"]
+        assert suggestions["ix_suggestions_ticket"] == ["ticket_id", "created_at"]
+        assert suggestions["ix_suggestions_created_at"] == ["created_at", "id", "agent_id"]
+        downgrade(engine, "0005")
+        events, suggestions = index_columns(engine, "usage_events"), index_columns(engine, "suggestions")
+        assert "ix_usage_events_type_ticket" not in events
+        assert events["ix_usage_events_suggestion_type"] == ["suggestion_id", "type"]
+        assert suggestions["ix_suggestions_ticket"] == ["ticket_id"]
+        assert suggestions["ix_suggestions_created_at"] == ["created_at"]
         upgrade(engine)
     finally:
         engine.dispose()

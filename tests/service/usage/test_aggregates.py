@@ -163,7 +163,7 @@ def both(engine, name, opts, since, until):
         sql = run_report(
             name, session=session, opts=opts, since=since, until=until, kb=kb, gap_distance=0.3, today=date(2026, 12, 1)
         )
-        reference = python_report(name, session=session, opts=opts, since=since, until=until)
+        reference = python_report(name.removesuffix("-overall"), session=session, opts=opts, since=since, until=until)
     return sql, reference
 
 
@@ -184,6 +184,18 @@ def test_ungrouped_reports_match_their_python_definitions(engine, name):
         sql, reference = both(engine, name, Options(window_days=window), since, until)
         assert sql == reference, (window, since)
         assert any(any(cell for cell in row[1:]) for row in sql.rows), (window, since)
+
+
+def test_funnel_overall_is_the_overall_row_of_the_python_funnel(engine):
+    solved = set()
+    for window, (since, until) in itertools.product((3, 6, 7, 30), RANGES):
+        overall, reference = both(engine, "funnel-overall", Options(window_days=window), since, until)
+        full = both(engine, "funnel", Options(window_days=window), since, until)[0]
+        assert overall.rows == reference.rows[:1] == full.rows[:1], (window, since)
+        assert (overall.definition, overall.columns) == (reference.definition, reference.columns)
+        assert all(overall.rows[0][1:4]), (window, since)
+        solved.add(overall.rows[0][-1])
+    assert len(solved) > 2  # solved pairs counted, and the window changes how many
 
 
 def test_the_data_hits_the_cases_that_matter(engine):
