@@ -26,6 +26,8 @@ from indexer.terms import ChunkTerms
 log = logging.getLogger(__name__)
 
 VOCAB = "vocab.index.json"  # the name bm25s.BM25.save gives the vocabulary
+# Chunks (or term pairs) processed at a time while building, which bounds the temporary arrays.
+_BLOCK = 1 << 20
 
 
 class LexicalIndex:
@@ -54,26 +56,31 @@ class LexicalIndex:
         n_docs, n_vocab = terms.n_docs, len(terms.vocab)
         doc_len = np.diff(terms.offsets)
         avg_len = doc_len.mean() if n_docs else np.float64(0.0)
-        docs = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
-        pairs, tf = np.unique(docs << 32 | terms.ids.astype(np.int64), return_counts=True)
-        pair_doc, pair_term = pairs >> 32, pairs & 0xFFFFFFFF
+        pair_doc, pair_term, tf = _term_counts(terms, doc_len)
         df = np.bincount(pair_term, minlength=n_vocab)
         # math.log per distinct document frequency, exactly the scalar bm25s computes per term.
         dfs, df_inverse = np.unique(df, return_inverse=True)
         idf_of_df = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in dfs.tolist()], np.float32)
         idf = idf_of_df[df_inverse]
         norm = k1 * ((1 - b) + b * doc_len.astype(np.float64) / avg_len)
-        tf32 = tf.astype(np.float32)
-        tfc = tf32 / (norm[pair_doc] + tf32)
-        data = (idf[pair_term] * tfc).astype(np.float32)
+        data = np.empty(len(tf), dtype=np.float32)
+        for lo in range(0, len(tf), _BLOCK):  # in blocks: the float64 intermediates stay small
+            part = slice(lo, lo + _BLOCK)
+            tfc = tf[part] / (norm[pair_doc[part]] + tf[part])
+            data[part] = idf[pair_term[part]] * tfc
+        del tf
         # Pairs are sorted by chunk: a stable sort by term alone gives the (term, chunk) order,
         # and for term ids that fit 16 bits numpy sorts them by radix.
-        order = np.argsort(pair_term.astype(np.uint16 if n_vocab <= 1 << 16 else np.int64), kind="stable")
+        order = np.argsort(pair_term.astype(np.uint16) if n_vocab <= 1 << 16 else pair_term, kind="stable")
+        del pair_term
+        data = data[order]
+        indices = pair_doc[order]
+        del order, pair_doc
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         bm25.scores = {
-            "data": data[order],
-            "indices": pair_doc[order].astype(np.int32),
+            "data": data,
+            "indices": indices,
             "indptr": indptr,
             "num_docs": n_docs,
         }
@@ -164,3 +171,26 @@ class LexicalIndex:
         if not len(docs):
             return np.zeros(0, dtype=np.int32)
         return np.concatenate([terms[starts[d] : starts[d + 1]] for d in docs.tolist()])
+
+
+def _term_counts(
+    terms: ChunkTerms, doc_len: NDArray[np.int64]
+) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]:
+    """Every (chunk, term) pair, sorted by chunk then term, with the term's count in the chunk."""
+    docs, term_ids, counts = [], [], []
+    offsets = terms.offsets
+    first = 0
+    while first < terms.n_docs:
+        # Whole chunks, about _BLOCK terms at a time.
+        last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + _BLOCK, side="right")) - 1)
+        last = min(last, terms.n_docs)
+        ids = terms.ids[offsets[first] : offsets[last]].astype(np.int64)
+        doc = np.repeat(np.arange(first, last, dtype=np.int64), doc_len[first:last])
+        pairs, tf = np.unique(doc << 32 | ids, return_counts=True)
+        docs.append((pairs >> 32).astype(np.int32))
+        term_ids.append((pairs & 0xFFFFFFFF).astype(np.int32))
+        counts.append(tf.astype(np.float32))
+        first = last
+    if not docs:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+    return np.concatenate(docs), np.concatenate(term_ids), np.concatenate(counts)

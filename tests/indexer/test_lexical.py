@@ -6,6 +6,7 @@ import bm25s
 import numpy as np
 import pytest
 
+import indexer.lexical as lexical_mod
 from indexer.lexical import LexicalIndex
 from indexer.terms import ChunkTerms
 
@@ -17,14 +18,24 @@ def _corpus(seed: int, n_docs: int) -> list[list[str]]:
     return [[rnd.choice(words[: rnd.randint(1, len(words))]) for _ in range(rnd.randint(0, 90))] for _ in range(n_docs)]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_matrix_is_the_one_bm25s_builds_bit_for_bit(seed):
-    docs = _corpus(seed, 1500)
+def _wide_corpus(seed: int) -> list[list[str]]:
+    """Over 65,536 distinct terms (past the 16-bit radix sort)."""
+    rnd = random.Random(seed)
+    return [[f"t{rnd.randrange(300_000)}" for _ in range(rnd.randint(1, 80))] for _ in range(2500)]
+
+
+@pytest.mark.parametrize(
+    ("corpus", "block"), [(_corpus(1, 1500), 1 << 20), (_corpus(2, 1500), 97), (_wide_corpus(3), 5000)]
+)
+def test_matrix_is_the_one_bm25s_builds_bit_for_bit(corpus, block, monkeypatch):
+    monkeypatch.setattr(lexical_mod, "_BLOCK", block)  # small blocks split the counting between chunks
+    docs = corpus
     ours = LexicalIndex.build(docs)
     terms = ChunkTerms.from_lists(docs)
     ids = [terms.ids[terms.offsets[i] : terms.offsets[i + 1]].tolist() for i in range(terms.n_docs)]
     reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
     reference.index((ids, {t: i for i, t in enumerate(terms.vocab)}), show_progress=False)
+    assert len(terms.vocab) > 1 << 16 or block != 5000
     for key in ("data", "indices", "indptr"):
         assert ours._bm25.scores[key].dtype == reference.scores[key].dtype
         np.testing.assert_array_equal(ours._bm25.scores[key], reference.scores[key])
