@@ -26,7 +26,7 @@ from indexer.terms import ChunkTerms
 log = logging.getLogger(__name__)
 
 VOCAB = "vocab.index.json"  # the name bm25s.BM25.save gives the vocabulary
-# Chunks (or term pairs) processed at a time while building, which bounds the temporary arrays.
+# Term pairs scored at a time while building, which bounds the float64 temporaries.
 _BLOCK = 1 << 20
 
 
@@ -48,15 +48,21 @@ class LexicalIndex:
     def from_terms(cls, terms: ChunkTerms, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
         """Index the chunks of ``terms`` (Lucene BM25, as ``bm25s.BM25(method="lucene").index`` would).
 
+        The (chunk, term, count) triples are the table's own: nothing is counted or sorted
+        but the final (term, chunk) order.
+
         Per (term, chunk) pair: ``idf(term) * tf / (k1 * (1 - b + b * len / avg_len) + tf)`` with
         ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` in float32, the rest in float64 as
         bm25s computes it, stored as float32 in a matrix sorted by term, then chunk.
         """
         bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
         n_docs, n_vocab = terms.n_docs, len(terms.vocab)
-        doc_len = np.diff(terms.offsets)
+        sizes = np.diff(terms.offsets)
+        doc_len = np.add.reduceat(terms.counts.astype(np.int64), terms.offsets[:-1]) if n_docs else sizes
         avg_len = doc_len.mean() if n_docs else np.float64(0.0)
-        pair_doc, pair_term, tf = _term_counts(terms, doc_len)
+        pair_doc = np.repeat(np.arange(n_docs, dtype=np.int32), sizes)
+        pair_term = terms.ids
+        tf = terms.counts.astype(np.float32)
         df = np.bincount(pair_term, minlength=n_vocab)
         # math.log per distinct document frequency, exactly the scalar bm25s computes per term.
         dfs, df_inverse = np.unique(df, return_inverse=True)
@@ -69,10 +75,9 @@ class LexicalIndex:
             tfc = tf[part] / (norm[pair_doc[part]] + tf[part])
             data[part] = idf[pair_term[part]] * tfc
         del tf
-        # Pairs are sorted by chunk: a stable sort by term alone gives the (term, chunk) order,
+        # Pairs come chunk by chunk: a stable sort by term alone gives the (term, chunk) order,
         # and for term ids that fit 16 bits numpy sorts them by radix.
         order = np.argsort(pair_term.astype(np.uint16) if n_vocab <= 1 << 16 else pair_term, kind="stable")
-        del pair_term
         data = data[order]
         indices = pair_doc[order]
         del order, pair_doc
@@ -171,26 +176,3 @@ class LexicalIndex:
         if not len(docs):
             return np.zeros(0, dtype=np.int32)
         return np.concatenate([terms[starts[d] : starts[d + 1]] for d in docs.tolist()])
-
-
-def _term_counts(
-    terms: ChunkTerms, doc_len: NDArray[np.int64]
-) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]:
-    """Every (chunk, term) pair, sorted by chunk then term, with the term's count in the chunk."""
-    docs, term_ids, counts = [], [], []
-    offsets = terms.offsets
-    first = 0
-    while first < terms.n_docs:
-        # Whole chunks, about _BLOCK terms at a time.
-        last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + _BLOCK, side="right")) - 1)
-        last = min(last, terms.n_docs)
-        ids = terms.ids[offsets[first] : offsets[last]].astype(np.int64)
-        doc = np.repeat(np.arange(first, last, dtype=np.int64), doc_len[first:last])
-        pairs, tf = np.unique(doc << 32 | ids, return_counts=True)
-        docs.append((pairs >> 32).astype(np.int32))
-        term_ids.append((pairs & 0xFFFFFFFF).astype(np.int32))
-        counts.append(tf.astype(np.float32))
-        first = last
-    if not docs:
-        return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32)
-    return np.concatenate(docs), np.concatenate(term_ids), np.concatenate(counts)

@@ -271,7 +271,7 @@ def _same_build(a: Path, b: Path) -> None:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     for name in ("vectors.npy", *(f"bm25/{f}" for f in ("data.csc.index.npy", "indices.csc.index.npy"))):
         np.testing.assert_array_equal(np.load(a / name), np.load(b / name), err_msg=name)
-    for name in ("bm25/indptr.csc.index.npy", "bm25/term_ids.npy", "bm25/term_offsets.npy"):
+    for name in ("bm25/indptr.csc.index.npy", "bm25/term_ids.npy", "bm25/term_counts.npy", "bm25/term_offsets.npy"):
         np.testing.assert_array_equal(np.load(a / name), np.load(b / name), err_msg=name)
 
 
@@ -314,8 +314,9 @@ def _as_format_1(build: Path) -> None:
     lines = (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     with (build / "chunks.jsonl").open("w", encoding="utf-8") as fh:
         for i, line in enumerate(lines):
-            fh.write(json.dumps({**json.loads(line), "tokens": terms.tokens(i)}, ensure_ascii=False) + "\n")
-    for name in ("term_ids.npy", "term_offsets.npy"):
+            tokens = [t for t, c in terms.counter(i).items() for _ in range(c)]
+            fh.write(json.dumps({**json.loads(line), "tokens": tokens}, ensure_ascii=False) + "\n")
+    for name in ("term_ids.npy", "term_counts.npy", "term_offsets.npy"):
         (build / "bm25" / name).unlink()
     manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     (build / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}), encoding="utf-8")

@@ -6,25 +6,27 @@ import pytest
 from indexer.terms import EMPTY_DOC, ChunkTerms, TermsBuilder
 
 
-def test_ids_follow_first_occurrence_and_empty_chunks_get_the_placeholder():
+def test_terms_are_counted_per_chunk_with_ids_in_first_occurrence_order():
     terms = ChunkTerms.from_lists([["b", "a", "b"], [], ["c", "a"]])
     assert terms.vocab == ["b", "a", EMPTY_DOC, "c"]
-    assert terms.ids.tolist() == [0, 1, 0, 2, 3, 1] and terms.offsets.tolist() == [0, 3, 4, 6]
-    assert [terms.tokens(i) for i in range(terms.n_docs)] == [["b", "a", "b"], [EMPTY_DOC], ["c", "a"]]
+    assert terms.ids.tolist() == [0, 1, 2, 3, 1] and terms.counts.tolist() == [2, 1, 1, 1, 1]
+    assert terms.offsets.tolist() == [0, 2, 3, 5]
+    assert [terms.counter(i) for i in range(terms.n_docs)] == [{"b": 2, "a": 1}, {EMPTY_DOC: 1}, {"c": 1, "a": 1}]
 
 
 def test_rows_of_an_earlier_table_plus_new_tokens_equal_a_table_from_strings():
-    old_docs = [["x", "y"], ["gone", "y"], ["z"], ["y", "w"]]
+    old_docs = [["x", "y", "x"], ["gone", "y"], ["z"], ["y", "w"]]
     base = ChunkTerms.from_lists(old_docs)
     builder = TermsBuilder(base)
-    builder.add_rows(2, 4)  # z / y w kept, now first
+    builder.add_rows(2, 3)
+    builder.add_rows(3, 4)  # z / y w kept, now first (one run of rows)
     builder.add_tokens([["new", "x"], []])
-    builder.add_rows(0, 1)  # x y
+    builder.add_rows(0, 1)  # x y x
     built = builder.finish()
-    expected = ChunkTerms.from_lists([["z"], ["y", "w"], ["new", "x"], [], ["x", "y"]])
+    expected = ChunkTerms.from_lists([["z"], ["y", "w"], ["new", "x"], [], ["x", "y", "x"]])
     assert built.vocab == expected.vocab and "gone" not in built.vocab
-    np.testing.assert_array_equal(built.ids, expected.ids)
-    np.testing.assert_array_equal(built.offsets, expected.offsets)
+    for name in ("ids", "counts", "offsets"):
+        np.testing.assert_array_equal(getattr(built, name), getattr(expected, name))
 
 
 def test_saved_ids_outside_the_vocabulary_are_refused(tmp_path):
