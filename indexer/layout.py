@@ -8,7 +8,7 @@ A build folder holds::
     vectors.npy         one vector per chunk (row i = chunk i), read memory-mapped
     dense.faiss         the FAISS index over those vectors (:mod:`indexer.store`)
     bm25/               the BM25 index over the chunks' terms (:mod:`indexer.lexical`), with
-                        every chunk's terms as ids (:mod:`indexer.terms`) for a rebuild to reuse
+                        every chunk's term counts (:mod:`indexer.terms`) for a rebuild to reuse
     _dictionary.txt     the analyzer files of the content, copied so the build is
     _synonyms.txt       self-contained (:data:`indexer.analyzer.ANALYZER_FILES`)
 
