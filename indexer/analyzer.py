@@ -20,6 +20,7 @@ import jieba
 import Stemmer
 
 from indexer.lang import CJK_CHARS
+from indexer.prefixdict import LazyPrefixDict
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ class Analyzer:
 
     def __init__(self, dictionary: Path | None = None, synonyms: Path | None = None, bigrams: bool = True) -> None:
         self._jieba = jieba.Tokenizer()
+        # jieba's dictionary is read a first character at a time (indexer.prefixdict): a publish
+        # that tokenises one article need not load all of it. Every text jieba sees goes through
+        # self._dict.ensure first.
+        self._dict = LazyPrefixDict()
+        self._dict.attach(self._jieba)
         self.bigrams = bigrams
         self.synonyms: dict[str, str] = {}
         digest = hashlib.sha256(f"bigrams={bigrams};unigrams=1;stem=english".encode())
@@ -64,6 +70,7 @@ class Analyzer:
         if dictionary is not None and dictionary.is_file():
             data = dictionary.read_bytes()
             digest.update(data)
+            self._dict.ensure(data.decode("utf-8", errors="ignore"))
             with dictionary.open("rb") as fh:  # jieba leaves a path's file open; give it a handle
                 self._jieba.load_userdict(fh)
         if synonyms is not None and synonyms.is_file():
@@ -74,6 +81,7 @@ class Analyzer:
                 for term in terms:
                     self.synonyms.setdefault(term, terms[0])
                     if _CJK_RUN_RE.search(term):
+                        self._dict.ensure(term)
                         self._jieba.add_word(term)
         self.fingerprint = digest.hexdigest()[:16]
 
@@ -84,17 +92,19 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """jieba's segmentation of ``text`` with the content folder's dictionary (no HMM guesses)."""
+        self._dict.ensure(text)
         words: list[str] = self._jieba.lcut(text, HMM=False)
         return words
 
     def is_word(self, text: str) -> bool:
         """Whether ``text`` is a word of jieba's dictionary (with the content folder's additions)."""
-        self._jieba.check_initialized()
+        self._dict.ensure(text[:1])
         return bool(self._jieba.FREQ.get(text))
 
     def tokens(self, text: str) -> list[str]:
         """BM25 terms: words (synonyms mapped, English stemmed) plus Chinese character bigrams and unigrams."""
         text = text.lower()
+        self._dict.ensure(text)
         out: list[str] = []
         for word in self._jieba.lcut(text, HMM=True):
             word = word.strip()

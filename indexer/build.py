@@ -2,9 +2,10 @@
 
 Steps: read and validate the content; reuse chunks, vectors and terms of every
 article whose content hash is unchanged since the current build (same embedder,
-chunk size and analyzer); embed only new or changed articles; write the build into a
-temporary folder; load it back and run a smoke query; rename it into place; publish.
-Until the last rename nothing the service reads has changed.
+chunk size and analyzer); embed only new or changed articles, streaming their vectors
+into the new build's files as they come; write the build into a temporary folder; load
+it back and run a smoke query; rename it into place; publish. Until the last rename
+nothing the service reads has changed.
 
 Past the ~300-line guide because the steps of that one pipeline (plan, embed, write,
 check, publish, and rollback, its inverse) read best next to each other; the build
@@ -13,10 +14,13 @@ folder's format itself is :mod:`indexer.layout`.
 
 from __future__ import annotations
 
+import gc
+import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +33,21 @@ from indexer.article import Article
 from indexer.chunk import Chunk, chunk_article, embed_text
 from indexer.embed import Embedder, embedder_id
 from indexer.errors import BuildError, IndexLoadError, KBError
-from indexer.lang import detect_lang
-from indexer.layout import Reusable, read_build, read_manifest, read_reusable, write_build
+from indexer.layout import (
+    Previous,
+    Written,
+    chunk_line,
+    file_digest,
+    read_indexes,
+    read_manifest,
+    read_previous,
+    write_build,
+)
 from indexer.manifest import Manifest
 from indexer.parse import Problem
 from indexer.private import restrict_tree
 from indexer.sources import config_dir, read_entries
+from indexer.terms import TermsBuilder
 from indexer.validate import Report, Vocabulary, validate
 from indexer.versions import (
     TMP_PREFIX,
@@ -83,23 +96,55 @@ class BuildResult:
     embed_seconds: float = 0.0
 
 
+# Rows of vectors copied from the previous build per block (bounded memory, few FAISS calls).
+_COPY_BLOCK = 4096
+
+
 @dataclass(slots=True)
 class _Plan:
     """What the new build holds, article by article, before anything is embedded.
 
-    ``vector_parts`` has one entry per article: the reused vectors, or None where the
-    article's chunks are among ``to_embed`` (at the ``embed_slots`` position, in order).
+    ``runs`` lists where the chunks' vectors come from, in chunk order: ``(True, start,
+    count)`` copies rows of the previous build, ``(False, start, count)`` takes rows of
+    the embeddings of ``to_embed``.
     """
 
-    chunks: list[Chunk] = field(default_factory=list)
-    tokens: list[list[str]] = field(default_factory=list)
-    vector_parts: list[NDArray[np.float32] | None] = field(default_factory=list)
+    terms: TermsBuilder
+    chunks: list[str] = field(default_factory=list)  # lines of chunks.jsonl
+    chunk_articles: list[str] = field(default_factory=list)  # the article id of each
+    runs: list[tuple[bool, int, int]] = field(default_factory=list)
     to_embed: list[str] = field(default_factory=list)
-    embed_slots: list[tuple[int, int]] = field(default_factory=list)  # (first row, count) per article to embed
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+    def add_run(self, reused: bool, start: int, count: int) -> None:
+        """Append ``count`` rows, merged into the last run when they continue it."""
+        if self.runs:
+            last_reused, last_start, last_count = self.runs[-1]
+            if last_reused == reused and last_start + last_count == start:
+                self.runs[-1] = (reused, last_start, last_count + count)
+                return
+        self.runs.append((reused, start, count))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration of a build.
+
+    A build creates hundreds of thousands of long-lived objects (articles, chunk lines,
+    parsed JSON) and almost no reference cycles; the collector's full passes over them took
+    over half the time of reading a 10k-article KB. Memory freed by reference counting is
+    freed as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def new_version() -> str:
@@ -125,54 +170,84 @@ def _current_manifest(root: Path) -> Manifest | None:
         return None
 
 
-def _reusable(root: Path, manifest: Manifest, emb_id: str, chunk_size: int, analyzer_fp: str) -> dict[str, Reusable]:
-    """Per content hash, what the current build (``manifest``) holds for that article (if compatible)."""
+def _previous(root: Path, manifest: Manifest, emb_id: str, chunk_size: int, analyzer_fp: str) -> Previous | None:
+    """What the current build (``manifest``) holds for a rebuild to reuse, if it is compatible."""
     if (manifest.embedder_id, manifest.chunk_size) != (emb_id, chunk_size):
         log.info(
             "current build %s was made with another embedder or chunk size; embedding everything", manifest.version
         )
-        return {}
-    return read_reusable(builds_dir(root) / manifest.version, manifest, same_terms=manifest.analyzer == analyzer_fp)
+        return None
+    return read_previous(builds_dir(root) / manifest.version, manifest, same_terms=manifest.analyzer == analyzer_fp)
 
 
-def _embed(embedder: Embedder, texts: list[str], batch: int, progress: ProgressFn | None) -> NDArray[np.float32]:
-    parts = []
-    for start in range(0, len(texts), batch):
-        parts.append(embedder.embed_documents(texts[start : start + batch]))
-        if progress is not None:
-            progress(min(start + batch, len(texts)), len(texts))
-    if not parts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    return np.vstack(parts).astype(np.float32, copy=False)
+class _Embedding:
+    """Embeds the plan's texts batch by batch, on demand, timing the embedder."""
+
+    def __init__(self, embedder: Embedder, texts: list[str], batch: int, progress: ProgressFn | None) -> None:
+        self._embedder, self._texts, self._batch, self._progress = embedder, texts, batch, progress
+        self._done = 0
+        self._pending = np.zeros((0, embedder.dim), np.float32)
+        self.seconds = 0.0
+
+    def take(self, count: int) -> Iterator[NDArray[np.float32]]:
+        """The next ``count`` vectors, in blocks."""
+        while count:
+            if not len(self._pending):
+                texts = self._texts[self._done : self._done + self._batch]
+                started = time.perf_counter()
+                self._pending = np.asarray(self._embedder.embed_documents(texts), dtype=np.float32)
+                self.seconds += time.perf_counter() - started
+                self._done += len(texts)
+                if self._progress is not None:
+                    self._progress(self._done, len(self._texts))
+            block, self._pending = self._pending[:count], self._pending[count:]
+            count -= len(block)
+            yield block
 
 
-def _check_build(folder: Path, embedder: Embedder, analyzer: Analyzer, articles: list[Article]) -> None:
-    """Read the new build back as the service will and run a smoke query; raise BuildError if anything is off.
+def _vector_blocks(plan: _Plan, previous: Previous | None, fresh: _Embedding) -> Iterator[NDArray[np.float32]]:
+    """Every chunk's vector in plan order, in blocks: copied from the previous build or embedded now."""
+    for reused, start, count in plan.runs:
+        if not reused:
+            yield from fresh.take(count)
+            continue
+        assert previous is not None  # the plan reuses rows only when there is a previous build
+        for first in range(start, start + count, _COPY_BLOCK):
+            yield previous.vectors[first : min(first + _COPY_BLOCK, start + count)]
 
-    The build is read through :func:`indexer.layout.read_build` and queried with the
-    embedder's own dense scorer and the BM25 index, so a build that cannot serve a query
-    is never published.
+
+def _check_build(
+    folder: Path, written: Written, embedder: Embedder, analyzer: Analyzer, articles: list[Article], plan: _Plan
+) -> None:
+    """Read the new build back and run a smoke query; raise BuildError if anything is off.
+
+    The JSON Lines files are read back whole and must hash to what was written (they were
+    serialised from the plan, whose chunks all belong to published articles); the FAISS,
+    vector and BM25 files are loaded as the service loads them and answer a smoke query.
+    So a build that cannot serve a query is never published, and the check costs one read
+    of each file rather than parsing every article and chunk again.
     """
-    try:
-        manifest = read_manifest(folder)
-        build = read_build(folder, manifest)
-    except (KBError, OSError, ValueError) as exc:
-        raise BuildError(f"new build does not load: {exc}") from exc
-    if len(build.chunks) != manifest.n_chunks or len(build.articles) != manifest.n_articles:
-        raise BuildError(
-            f"new build is inconsistent: {len(build.chunks)} chunks / {len(build.articles)} articles loaded, "
-            f"manifest says {manifest.n_chunks} / {manifest.n_articles}"
-        )
-    orphans = sorted({c.article_id for c in build.chunks} - build.articles.keys())
+    orphans = sorted(set(plan.chunk_articles) - {a.id for a in articles})
     if orphans:
         raise BuildError(f"new build has chunks of articles it does not hold: {orphans[:5]}")
+    try:
+        manifest = read_manifest(folder)
+        on_disk = {name: file_digest(folder / name) for name in written.digests}
+        dense, _vectors, lexical = read_indexes(folder, manifest.n_chunks)
+    except (KBError, OSError, ValueError) as exc:
+        raise BuildError(f"new build does not load: {exc}") from exc
+    changed = sorted(name for name, digest in written.digests.items() if on_disk[name] != digest)
+    if changed or (manifest.n_chunks, manifest.n_articles) != (len(plan.chunks), len(articles)):
+        raise BuildError(
+            f"new build is inconsistent: {', '.join(changed) or 'manifest'} not as written "
+            f"({len(plan.chunks)} chunks / {len(articles)} articles planned, "
+            f"manifest says {manifest.n_chunks} / {manifest.n_articles})"
+        )
     if articles:
         probe = articles[0]
         query = probe.title or probe.body[:50]
-        scorer = embedder.dense_scorer(build.dense, np.asarray(build.vectors))
-        dense_ids = scorer.candidates(embedder.embed_queries([query])[0], detect_lang(query), None, 5)
-        lexical = build.lexical.scores(analyzer.tokens(query))
-        if not np.any(dense_ids >= 0) and not np.any(lexical > 0):
+        _scores, dense_ids = dense.search(embedder.embed_queries([query]), 5)
+        if not np.any(dense_ids >= 0) and not np.any(lexical.scores(analyzer.tokens(query)) > 0):
             raise BuildError(f"smoke query for article {probe.id!r} returned nothing")
 
 
@@ -196,7 +271,7 @@ def build_index(
         BuildError: invalid content under ``--strict``, or the new build failed its checks.
     """
     started = time.perf_counter()
-    with build_lock(root):
+    with build_lock(root), _collector_paused():
         clean_stale_tmp(root)
         report = load_content(source, options.csv_map)
         if options.strict and report.errors:
@@ -205,19 +280,23 @@ def build_index(
         if not articles:
             raise BuildError(f"no valid published article in {source}; nothing was published")
         analyzer = Analyzer.for_content(config_dir(source))
-        plan = _plan(root, articles, embedder, analyzer, options)
-
-        t_embed = time.perf_counter()
-        vectors = _vectors(plan, _embed(embedder, plan.to_embed, options.batch_size, progress), embedder.dim)
-        embed_seconds = time.perf_counter() - t_embed
+        current = _current_manifest(root)
+        previous = _previous_build(root, current, embedder, analyzer, options)
+        plan = _plan(current, articles, analyzer, options, previous)
+        fresh = _Embedding(embedder, plan.to_embed, options.batch_size, progress)
+        blocks = _vector_blocks(plan, previous, fresh)
 
         version = new_version()
         tmp = builds_dir(root) / f"{TMP_PREFIX}{version}-{os.getpid()}"
         tmp.mkdir(parents=True)
-        kind = write_build(tmp, articles, plan.chunks, plan.tokens, vectors, options.exact_max, config_dir(source))
-        _manifest(version, embedder, kind, analyzer, options, articles, plan, report, started).write(tmp)
+        terms = plan.terms.finish()
+        written = write_build(
+            tmp, articles, plan.chunks, terms, blocks, embedder.dim, options.exact_max, config_dir(source)
+        )
+        del previous, blocks, terms
+        _manifest(version, embedder, written.kind, analyzer, options, articles, plan, report, started).write(tmp)
         restrict_tree(tmp)
-        _check_build(tmp, embedder, analyzer, articles)
+        _check_build(tmp, written, embedder, analyzer, articles, plan)
 
         os.replace(tmp, builds_dir(root) / version)
         publish(root, version)
@@ -233,61 +312,62 @@ def build_index(
             n_chunks=len(plan.chunks),
             embedded_chunks=len(plan.to_embed),
             seconds=time.perf_counter() - started,
-            faiss_index=kind,
+            faiss_index=written.kind,
             problems=report.problems,
-            embed_seconds=embed_seconds,
+            embed_seconds=fresh.seconds,
         )
 
 
-def _plan(root: Path, articles: list[Article], embedder: Embedder, analyzer: Analyzer, options: BuildOptions) -> _Plan:
+def _previous_build(
+    root: Path, current: Manifest | None, embedder: Embedder, analyzer: Analyzer, options: BuildOptions
+) -> Previous | None:
+    """The published build (``current``) to reuse, unless ``--full`` or there is none (or it does not fit)."""
+    if options.full or current is None:
+        return None
+    return _previous(root, current, embedder_id(embedder), options.chunk_size, analyzer.fingerprint)
+
+
+def _plan(
+    current: Manifest | None,
+    articles: list[Article],
+    analyzer: Analyzer,
+    options: BuildOptions,
+    previous: Previous | None,
+) -> _Plan:
     """Compare ``articles`` with the published build: what changed, what is reused, what must be embedded."""
-    current = _current_manifest(root)
-    previous = current.article_hashes if current is not None else {}
-    reuse = (
-        {}
-        if options.full or current is None
-        else _reusable(root, current, embedder_id(embedder), options.chunk_size, analyzer.fingerprint)
-    )
-    plan = _Plan()
+    before = current.article_hashes if current is not None else {}
+    reuse = previous.rows if previous is not None else {}
+    plan = _Plan(TermsBuilder(previous.terms if previous is not None else None))
     for art in articles:
         h = art.content_hash
-        old = previous.get(art.id)
+        old = before.get(art.id)
         if old is None:
             plan.added.append(art.id)
         elif old != h:
             plan.changed.append(art.id)
         else:
             plan.unchanged.append(art.id)
-        hit = reuse.get(h)
-        if hit is not None:
-            plan.chunks.extend(hit.chunks)
-            if hit.tokens is None:
-                plan.tokens.extend(analyzer.tokens(embed_text(art.title, c)) for c in hit.chunks)
+        rows = reuse.get(h)
+        if previous is not None and rows is not None:
+            start, stop = rows
+            plan.chunks.extend(previous.chunks[start:stop])
+            plan.chunk_articles.extend([art.id] * (stop - start))
+            if previous.terms is None:
+                kept = [Chunk.from_json(json.loads(line)) for line in previous.chunks[start:stop]]
+                plan.terms.add_tokens([analyzer.tokens(embed_text(art.title, c)) for c in kept])
             else:
-                plan.tokens.extend(hit.tokens)
-            plan.vector_parts.append(hit.vectors)
+                plan.terms.add_rows(start, stop)
+            plan.add_run(True, start, stop - start)
             continue
         pieces = chunk_article(art, options.chunk_size)
-        plan.embed_slots.append((len(plan.to_embed), len(pieces)))
         texts = [embed_text(art.title, c) for c in pieces]
+        plan.add_run(False, len(plan.to_embed), len(pieces))
         plan.to_embed.extend(texts)
-        plan.chunks.extend(pieces)
-        plan.tokens.extend(analyzer.tokens(t) for t in texts)
-        plan.vector_parts.append(None)
-    plan.removed = sorted(set(previous) - {a.id for a in articles})
+        plan.chunks.extend(chunk_line(c) for c in pieces)
+        plan.chunk_articles.extend(c.article_id for c in pieces)
+        plan.terms.add_tokens([analyzer.tokens(t) for t in texts])
+    plan.removed = sorted(set(before) - {a.id for a in articles})
     return plan
-
-
-def _vectors(plan: _Plan, fresh: NDArray[np.float32], dim: int) -> NDArray[np.float32]:
-    """Every chunk's vector in plan order: reused ones, and the ``fresh`` ones where the plan embedded."""
-    slots = iter(plan.embed_slots)
-    parts = []
-    for part in plan.vector_parts:
-        if part is None:
-            first, count = next(slots)
-            part = fresh[first : first + count]
-        parts.append(part)
-    return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
 
 
 def _manifest(

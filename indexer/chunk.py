@@ -9,7 +9,7 @@ client can highlight the passage in the article.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from indexer.article import HEADING_MARK, Article
 
@@ -30,10 +30,15 @@ class Chunk:
     text: str
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-safe dict of this chunk."""
-        data = asdict(self)
-        data["heading_path"] = list(self.heading_path)
-        return data
+        """A JSON-safe dict of this chunk, ``article_id`` first (a rebuild reads just that key of a line)."""
+        return {
+            "article_id": self.article_id,
+            "ordinal": self.ordinal,
+            "heading_path": list(self.heading_path),
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Chunk:

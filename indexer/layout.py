@@ -4,24 +4,30 @@ A build folder holds::
 
     manifest.json       how the build was made (:mod:`indexer.manifest`); written last
     articles.jsonl      one article per line: its metadata and body
-    chunks.jsonl        one chunk per line, with the BM25 terms it was indexed with
+    chunks.jsonl        one chunk per line
     vectors.npy         one vector per chunk (row i = chunk i), read memory-mapped
     dense.faiss         the FAISS index over those vectors (:mod:`indexer.store`)
-    bm25/               the BM25 index over the chunks' terms (:mod:`indexer.lexical`)
+    bm25/               the BM25 index over the chunks' terms (:mod:`indexer.lexical`), with
+                        every chunk's term counts (:mod:`indexer.terms`) for a rebuild to reuse
     _dictionary.txt     the analyzer files of the content, copied so the build is
     _synonyms.txt       self-contained (:data:`indexer.analyzer.ANALYZER_FILES`)
 
 This module is the only one that knows these names; the builder writes through
 :func:`write_build` and checks its work through :func:`read_build`, which is how the
 retriever reads a build.
+
+Format 1 builds (before :data:`indexer.manifest.FORMAT_VERSION` 2) kept each chunk's
+terms as strings in ``chunks.jsonl`` and no term ids: they still load, and a rebuild
+reuses their vectors and reads their terms from there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,7 @@ from indexer.errors import IndexLoadError
 from indexer.lexical import LexicalIndex
 from indexer.manifest import Manifest
 from indexer.store import DenseIndex
+from indexer.terms import ChunkTerms
 
 log = logging.getLogger(__name__)
 
@@ -62,49 +69,117 @@ class Build:
 
 
 @dataclass(slots=True)
-class Reusable:
-    """What an earlier build holds for one article: its chunks, their vectors and (if still valid) terms."""
+class Previous:
+    """What a published build holds, for a rebuild to reuse.
 
-    chunks: list[Chunk]
+    ``chunks`` are the lines of its ``chunks.jsonl`` (:func:`chunk_line`), which an unchanged
+    article's chunks keep as they are. ``rows`` maps an article's content hash to the rows
+    ``[start, stop)`` of its chunks (chunks, vectors and terms share row numbers). ``terms``
+    is None when the analyzer changed since (the terms must be made again; vectors do not
+    depend on it).
+    """
+
+    version: str
+    chunks: list[str]
     vectors: NDArray[np.float32]
-    tokens: list[list[str]] | None
+    terms: ChunkTerms | None
+    rows: dict[str, tuple[int, int]]
+
+
+@dataclass(slots=True)
+class Written:
+    """What :func:`write_build` wrote: the FAISS index kind and the SHA-256 of each JSON Lines file."""
+
+    kind: str
+    digests: dict[str, str]
+
+
+def chunk_line(chunk: Chunk) -> str:
+    """The line of ``chunks.jsonl`` that holds ``chunk`` (without its newline)."""
+    return json.dumps(chunk.to_json(), ensure_ascii=False)
+
+
+_ARTICLE_ID_KEY = '{"article_id": '
+_decoder = json.JSONDecoder()
+
+
+def line_article(line: str) -> str:
+    """The article id of a ``chunks.jsonl`` line, decoding only that key when it comes first (it does)."""
+    if line.startswith(_ARTICLE_ID_KEY):
+        value, _ = _decoder.raw_decode(line, len(_ARTICLE_ID_KEY))
+        return str(value)
+    return str(json.loads(line)["article_id"])
+
+
+def _write_lines(path: Path, lines: Iterable[str]) -> str:
+    """Write ``lines`` (each without its newline) to ``path``; return the SHA-256 of the file."""
+    digest = hashlib.sha256()
+    with path.open("w", encoding="utf-8") as fh:
+        for line in lines:
+            text = line + "\n"
+            digest.update(text.encode("utf-8"))
+            fh.write(text)
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def write_build(
     folder: Path,
     articles: Sequence[Article],
-    chunks: Sequence[Chunk],
-    tokens: Sequence[list[str]],
-    vectors: NDArray[np.float32],
+    chunks: Sequence[str],
+    terms: ChunkTerms,
+    vectors: Iterable[NDArray[np.float32]],
+    dim: int,
     exact_max: int,
     config: Path,
-) -> str:
-    """Write every file of a build except the manifest into ``folder``; return the FAISS index kind.
+) -> Written:
+    """Write every file of a build except the manifest into ``folder``.
+
+    Vectors arrive in blocks and go straight to ``vectors.npy`` and FAISS, so the build
+    never holds a second copy of them (the embedder can stream them as it makes them).
 
     Args:
         folder: an existing, empty folder.
         articles: the published articles.
-        chunks: their chunks, in vector order.
-        tokens: the BM25 terms of each chunk.
-        vectors: one row per chunk.
+        chunks: their chunks' lines (:func:`chunk_line`), in vector order.
+        terms: the BM25 terms of each chunk.
+        vectors: the chunks' vectors as consecutive blocks of rows, ``len(chunks)`` rows in all.
+        dim: their dimension.
         exact_max: exact FAISS search up to this many vectors (see :class:`indexer.store.DenseIndex`).
         config: the content's folder of analyzer files.
     """
     for name in CONFIG_FILES:
         if (config / name).is_file():
             shutil.copyfile(config / name, folder / name)
-    with (folder / ARTICLES).open("w", encoding="utf-8") as fh:
-        for art in articles:
-            fh.write(json.dumps({**art.metadata(), "body": art.body}, ensure_ascii=False) + "\n")
-    with (folder / CHUNKS).open("w", encoding="utf-8") as fh:
-        for chunk, toks in zip(chunks, tokens, strict=True):
-            fh.write(json.dumps({**chunk.to_json(), "tokens": toks}, ensure_ascii=False) + "\n")
-    np.save(folder / VECTORS, vectors)
-    dense = DenseIndex.build(vectors, exact_max)
+    digests = {
+        ARTICLES: _write_lines(
+            folder / ARTICLES, (json.dumps({**a.metadata(), "body": a.body}, ensure_ascii=False) for a in articles)
+        ),
+        CHUNKS: _write_lines(folder / CHUNKS, chunks),
+    }
+    dense = DenseIndex.create(len(chunks), dim, exact_max)
+    rows = 0
+    with (folder / VECTORS).open("wb") as fh:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False}
+        np.lib.format.write_array_header_1_0(fh, {**header, "shape": (len(chunks), dim)})
+        for block in vectors:
+            block = np.ascontiguousarray(block, dtype=np.float32)
+            fh.write(block.data)
+            dense.add(block)
+            rows += len(block)
+    if rows != len(chunks):
+        raise ValueError(f"{rows} vectors written for {len(chunks)} chunks")
     dense.save(folder / DENSE)
+    kind = dense.kind
+    del dense  # FAISS holds a copy of every vector: free it before the build is read back
     (folder / LEXICAL).mkdir()
-    LexicalIndex.build(tokens).save(folder / LEXICAL)
-    return dense.kind
+    LexicalIndex.from_terms(terms).save(folder / LEXICAL)
+    return Written(kind, digests)
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -135,49 +210,89 @@ def read_build(folder: Path, manifest: Manifest) -> Build:
         with (folder / CHUNKS).open(encoding="utf-8") as fh:
             for line in fh:
                 chunks.append(Chunk.from_json(json.loads(line)))
-        dense = DenseIndex.load(folder / DENSE)
-        vectors = np.load(folder / VECTORS, mmap_mode="r")
-        lexical = LexicalIndex.load(folder / LEXICAL, len(chunks))
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         raise IndexLoadError(f"{folder}: cannot load build: {exc}") from exc
-    if dense.ntotal != len(chunks) or len(vectors) != len(chunks):
-        raise IndexLoadError(
-            f"{folder}: FAISS holds {dense.ntotal} and vectors.npy {len(vectors)} vectors for {len(chunks)} chunks"
-        )
+    dense, vectors, lexical = read_indexes(folder, len(chunks))
     return Build(folder, manifest, articles, chunks, dense, vectors, lexical)
 
 
-def read_reusable(folder: Path, manifest: Manifest, same_terms: bool) -> dict[str, Reusable]:
-    """Per article content hash, what the build in ``folder`` holds for that article.
+def read_indexes(folder: Path, n_chunks: int) -> tuple[DenseIndex, NDArray[np.float32], LexicalIndex]:
+    """The FAISS index, the memory-mapped vectors and the BM25 index of a build of ``n_chunks`` chunks.
+
+    Raises:
+        IndexLoadError: a file is missing or corrupt, or holds another number of chunks.
+    """
+    try:
+        dense = DenseIndex.load(folder / DENSE)
+        vectors = np.load(folder / VECTORS, mmap_mode="r")
+        lexical = LexicalIndex.load(folder / LEXICAL, n_chunks)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise IndexLoadError(f"{folder}: cannot load build: {exc}") from exc
+    if dense.ntotal != n_chunks or len(vectors) != n_chunks:
+        raise IndexLoadError(
+            f"{folder}: FAISS holds {dense.ntotal} and vectors.npy {len(vectors)} vectors for {n_chunks} chunks"
+        )
+    return dense, vectors, lexical
+
+
+def read_previous(folder: Path, manifest: Manifest, same_terms: bool) -> Previous | None:
+    """What the build in ``folder`` (whose manifest is ``manifest``) holds for a rebuild to reuse.
 
     Args:
         folder: a published build.
         manifest: its manifest.
-        same_terms: whether the analyzer is unchanged, so the stored BM25 terms are still valid
-            (vectors do not depend on the analyzer).
+        same_terms: whether the analyzer is unchanged, so the stored BM25 terms are still valid.
 
     Returns:
-        Nothing (an empty dict, with a warning) when the build cannot be read.
+        None (with a warning) when the build cannot be read.
     """
     try:
-        vectors = np.load(folder / VECTORS)
-        by_article: dict[str, list[int]] = {}
-        chunks: list[Chunk] = []
-        tokens: list[list[str]] = []
-        with (folder / CHUNKS).open(encoding="utf-8") as fh:
-            for i, line in enumerate(fh):
+        vectors = np.load(folder / VECTORS, mmap_mode="r")
+        chunks = (folder / CHUNKS).read_text(encoding="utf-8").splitlines()
+        articles = [line_article(line) for line in chunks]
+        old_tokens: list[list[str]] = []
+        if chunks and '"tokens": ' in chunks[0]:  # format 1: terms as strings in each line
+            for i, line in enumerate(chunks):
                 data = json.loads(line)
-                chunks.append(Chunk.from_json(data))
-                tokens.append(data["tokens"])
-                by_article.setdefault(chunks[-1].article_id, []).append(i)
+                old_tokens.append(data.pop("tokens"))
+                chunks[i] = chunk_line(Chunk.from_json(data))
+        terms = _previous_terms(folder, manifest, old_tokens, len(chunks)) if same_terms else None
     except (OSError, ValueError, KeyError) as exc:
         log.warning("cannot reuse current build %s (%s); embedding everything", manifest.version, exc)
-        return {}
-    out = {}
-    for article_id, rows in by_article.items():
-        content_hash = manifest.article_hashes.get(article_id)
-        if content_hash:
-            out[content_hash] = Reusable(
-                [chunks[r] for r in rows], vectors[rows], [tokens[r] for r in rows] if same_terms else None
-            )
-    return out
+        return None
+    if len(vectors) != len(chunks):
+        log.warning(
+            "current build %s holds %d vectors for %d chunks; embedding everything",
+            manifest.version,
+            len(vectors),
+            len(chunks),
+        )
+        return None
+    rows: dict[str, tuple[int, int]] = {}
+    split: set[str] = set()  # articles whose chunks are not contiguous (our builds never write one): not reused
+    start = 0
+    for i in range(1, len(articles) + 1):
+        if i == len(articles) or articles[i] != articles[start]:
+            content_hash = manifest.article_hashes.get(articles[start], "")
+            if content_hash in rows:
+                split.add(content_hash)
+            elif content_hash:
+                rows[content_hash] = (start, i)
+            start = i
+    for content_hash in split:
+        del rows[content_hash]
+    return Previous(manifest.version, chunks, vectors, terms, rows)
+
+
+def _previous_terms(folder: Path, manifest: Manifest, old_tokens: list[list[str]], n_chunks: int) -> ChunkTerms | None:
+    """The stored terms of a build's chunks: its term ids, or (format 1) the strings in its chunks."""
+    try:
+        terms = LexicalIndex.read_terms(folder / LEXICAL)
+    except FileNotFoundError:
+        if len(old_tokens) != n_chunks:
+            return None
+        log.info("current build %s predates stored term ids: its terms are read from %s", manifest.version, CHUNKS)
+        return ChunkTerms.from_lists(old_tokens)
+    if terms.n_docs != n_chunks:
+        raise ValueError(f"{terms.n_docs} chunks of terms for {n_chunks} chunks")
+    return terms

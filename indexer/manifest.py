@@ -9,7 +9,7 @@ from pathlib import Path
 from indexer import __version__
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks.jsonl without terms; term ids in bm25/
 
 
 @dataclass(slots=True)

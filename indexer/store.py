@@ -29,25 +29,49 @@ class DenseIndex:
     def __init__(self, index: faiss.Index, kind: str) -> None:
         self.index = index
         self.kind = kind
+        self._slots: NDArray[np.float32] | None = None
 
     @classmethod
     def build(cls, vectors: NDArray[np.float32], exact_max: int) -> DenseIndex:
         """Index ``vectors`` (n × d); exact when n ≤ ``exact_max``, HNSW otherwise."""
-        n, dim = vectors.shape
-        if n <= exact_max:
-            index: faiss.Index = faiss.IndexFlatIP(dim)
-            kind = "flat"
-        else:
+        index = cls.create(len(vectors), vectors.shape[1], exact_max)
+        index.add(vectors)
+        return index
+
+    @classmethod
+    def create(cls, n: int, dim: int, exact_max: int) -> DenseIndex:
+        """An empty index for ``n`` vectors of dimension ``dim``; fill it with :meth:`add`."""
+        if n > exact_max:
             hnsw = faiss_any.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index = hnsw
-            kind = "hnsw"
+            return cls(hnsw, "hnsw")
+        flat = faiss.IndexFlatIP(dim)
+        index = cls(flat, "flat")
         if n:
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index, kind)
+            # Sized once and filled in place: FAISS grows its storage on every add (a re-allocation
+            # and a copy of all vectors so far), which cost a rebuild more than writing the vectors.
+            size = n * dim * np.dtype(np.float32).itemsize
+            flat.codes.resize(size)
+            index._slots = faiss.rev_swig_ptr(flat.codes.data(), size).view(np.float32).reshape(n, dim)
+        return index
+
+    def add(self, vectors: NDArray[np.float32]) -> None:
+        """Append ``vectors`` (the next rows, in chunk order)."""
+        if not len(vectors):
+            return
+        if self._slots is None:
+            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            return
+        start = self.ntotal
+        if start + len(vectors) > len(self._slots):
+            raise ValueError(f"{start + len(vectors)} vectors added to an index sized for {len(self._slots)}")
+        self._slots[start : start + len(vectors)] = vectors
+        self.index.ntotal = start + len(vectors)
 
     def save(self, path: Path) -> None:
         """Write the index to ``path``."""
+        if self._slots is not None and self.ntotal != len(self._slots):
+            raise ValueError(f"index sized for {len(self._slots)} vectors holds {self.ntotal}")
         faiss.write_index(self.index, str(path))
 
     @classmethod

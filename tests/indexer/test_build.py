@@ -6,6 +6,7 @@ import stat
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer import build as build_mod
@@ -13,6 +14,7 @@ from indexer.build import BuildOptions, build_index
 from indexer.errors import BuildError, BuildLocked
 from indexer.filters import Filters
 from indexer.fusion import FusionParams
+from indexer.lexical import LexicalIndex
 from indexer.search import Retriever
 from indexer.versions import builds_dir, current_build, current_version, list_builds, rollback
 
@@ -113,8 +115,8 @@ def _rename_article(folder):
     ("damage", "message"),
     [
         (_drop_file, "new build does not load"),
-        (_drop_article, "new build is inconsistent"),
-        (_rename_article, "chunks of articles it does not hold"),
+        (_drop_article, "new build is inconsistent: articles.jsonl not as written"),
+        (_rename_article, "new build is inconsistent: articles.jsonl not as written"),
     ],
 )
 def test_check_refuses_a_damaged_build_and_publishes_nothing(
@@ -239,3 +241,102 @@ def test_index_root_and_builds_are_private(kb_dir, tmp_path, fake_embedder, open
     assert {m for p, m in modes.items() if (root / p).is_dir()} == {0o700}
     assert {m for p, m in modes.items() if (root / p).is_file()} == {0o600}
     assert any(p.endswith("dense.faiss") for p in modes) and any(p.startswith("builds/") for p in modes)
+
+
+def _export(path: Path, records: list[dict[str, str]]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def _records(n: int) -> list[dict[str, str]]:
+    zh = [
+        "退款审核通过后原路退回",
+        "银行卡一般一到七个工作日到账",
+        "质量问题退货运费由我们承担",
+        "会员积分可以抵扣现金",
+    ]
+    en = ["refunds return to the original card", "points can be redeemed at checkout", "invoices come in three days"]
+    out = []
+    for i in range(n):
+        pool = zh if i % 3 else en
+        body = "。".join(pool[(i + j) % len(pool)] for j in range(2 + i % 4)) + f" {i}"
+        out.append(
+            {"id": f"a{i}", "title": f"{pool[i % len(pool)]} {i}", "body": body, "lang": "en" if pool is en else "zh"}
+        )
+    return out
+
+
+def _same_build(a: Path, b: Path) -> None:
+    """Two builds hold the same chunks, vectors, BM25 index and term ids, file by file."""
+    for name in ("articles.jsonl", "chunks.jsonl", "bm25/vocab.index.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    for name in ("vectors.npy", *(f"bm25/{f}" for f in ("data.csc.index.npy", "indices.csc.index.npy"))):
+        np.testing.assert_array_equal(np.load(a / name), np.load(b / name), err_msg=name)
+    for name in ("bm25/indptr.csc.index.npy", "bm25/term_ids.npy", "bm25/term_counts.npy", "bm25/term_offsets.npy"):
+        np.testing.assert_array_equal(np.load(a / name), np.load(b / name), err_msg=name)
+
+
+@pytest.mark.parametrize("exact_max", [100_000, 8])
+def test_incremental_build_equals_a_full_build(tmp_path, fake_embedder, exact_max):
+    records = _records(40)
+    export = tmp_path / "kb.jsonl"
+    _export(export, records)
+    options = BuildOptions(chunk_size=40, exact_max=exact_max)
+    build_index(export, tmp_path / "incremental", fake_embedder, options)
+    records[5]["body"] += "。新增一句说明"  # changed
+    records[17]["title"] = "a new title"  # changed
+    del records[30]  # removed
+    records.insert(3, {"id": "new", "title": "全新的文章", "body": "退款到账的新规则。", "lang": "zh"})  # added
+    records[20], records[21] = records[21], records[20]  # reordered
+    _export(export, records)
+    fake_embedder.embedded.clear()
+    again = build_index(export, tmp_path / "incremental", fake_embedder, options)
+    assert sorted(again.changed) == ["a17", "a5"] and again.added == ["new"] and again.removed == ["a30"]
+    assert 0 < again.embedded_chunks == len(fake_embedder.embedded) < again.n_chunks
+    build_index(export, tmp_path / "full", fake_embedder, BuildOptions(chunk_size=40, exact_max=exact_max, full=True))
+    incremental, full = current_build(tmp_path / "incremental"), current_build(tmp_path / "full")
+    _same_build(incremental, full)
+    a, b = Retriever.load(incremental, fake_embedder), Retriever.load(full, fake_embedder)
+    assert a.dense.__class__ is b.dense.__class__ and a.manifest.faiss_index == ("hnsw" if exact_max == 8 else "flat")
+    for query in ("退款多久到账", "refund to my card", "积分", "invoice 3"):
+        np.testing.assert_array_equal(
+            a.lexical.scores(a.analyzer.tokens(query)), b.lexical.scores(b.analyzer.tokens(query))
+        )
+        for mode in ("hybrid", "dense", "lexical"):
+            ra, rb = a.search(query, k=5, mode=mode), b.search(query, k=5, mode=mode)
+            assert [(h.article_id, h.score, h.snippet) for h in ra.hits] == [
+                (h.article_id, h.score, h.snippet) for h in rb.hits
+            ]
+
+
+def _as_format_1(build: Path) -> None:
+    """Rewrite a build as format 1 wrote it: terms as strings in chunks.jsonl, no term ids."""
+    terms = LexicalIndex.read_terms(build / "bm25")
+    lines = (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    with (build / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        for i, line in enumerate(lines):
+            tokens = [t for t, c in terms.counter(i).items() for _ in range(c)]
+            fh.write(json.dumps({**json.loads(line), "tokens": tokens}, ensure_ascii=False) + "\n")
+    for name in ("term_ids.npy", "term_counts.npy", "term_offsets.npy"):
+        (build / "bm25" / name).unlink()
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    (build / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}), encoding="utf-8")
+
+
+def test_format_1_build_still_loads_and_a_rebuild_reuses_it(tmp_path, fake_embedder, caplog):
+    records = _records(12)
+    export = tmp_path / "kb.jsonl"
+    _export(export, records)
+    options = BuildOptions(chunk_size=40)
+    build_index(export, tmp_path / "index", fake_embedder, options)
+    old = current_build(tmp_path / "index")
+    _as_format_1(old)
+    assert Retriever.load(old, fake_embedder).search("退款", k=3).hits
+    records[4]["body"] += "。新增一句说明"
+    _export(export, records)
+    fake_embedder.embedded.clear()
+    with caplog.at_level("INFO", logger="indexer.layout"):
+        again = build_index(export, tmp_path / "index", fake_embedder, options)
+    assert "predates stored term ids" in caplog.text
+    assert again.changed == ["a4"] and 0 < again.embedded_chunks == len(fake_embedder.embedded) < again.n_chunks
+    build_index(export, tmp_path / "full", fake_embedder, BuildOptions(chunk_size=40, full=True))
+    _same_build(current_build(tmp_path / "index"), current_build(tmp_path / "full"))

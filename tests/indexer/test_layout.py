@@ -1,5 +1,7 @@
 """The build folder format: write, read back, reuse."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -7,8 +9,9 @@ from indexer.analyzer import ANALYZER_FILES, Analyzer
 from indexer.build import load_content
 from indexer.chunk import chunk_article, embed_text
 from indexer.errors import IndexLoadError
-from indexer.layout import VECTORS, read_build, read_manifest, read_reusable, write_build
+from indexer.layout import VECTORS, chunk_line, read_build, read_manifest, read_previous, write_build
 from indexer.manifest import Manifest
+from indexer.terms import ChunkTerms
 
 
 def _write(kb_dir, folder, embedder):
@@ -19,7 +22,10 @@ def _write(kb_dir, folder, embedder):
     texts = [embed_text(title[c.article_id], c) for c in chunks]
     vectors = embedder.embed_documents(texts)
     folder.mkdir()
-    kind = write_build(folder, articles, chunks, [analyzer.tokens(t) for t in texts], vectors, 100, kb_dir)
+    terms = ChunkTerms.from_lists([analyzer.tokens(t) for t in texts])
+    blocks = [vectors[i : i + 5] for i in range(0, len(vectors), 5)]
+    lines = [chunk_line(c) for c in chunks]
+    kind = write_build(folder, articles, lines, terms, blocks, vectors.shape[1], 100, kb_dir).kind
     manifest = Manifest(
         version="v1",
         built_at="now",
@@ -51,16 +57,23 @@ def test_written_build_reads_back_whole_and_self_contained(kb_dir, tmp_path, fak
     assert Analyzer.for_content(folder).fingerprint == manifest.analyzer
 
 
-def test_reusable_parts_are_keyed_by_content_hash_and_drop_stale_terms(kb_dir, tmp_path, fake_embedder):
+def test_previous_build_rows_are_keyed_by_content_hash_and_drop_stale_terms(kb_dir, tmp_path, fake_embedder):
     folder = tmp_path / "build"
     articles, chunks, vectors, manifest = _write(kb_dir, folder, fake_embedder)
-    reuse = read_reusable(folder, manifest, same_terms=True)
-    assert set(reuse) == {a.content_hash for a in articles}
-    first = reuse[articles[0].content_hash]
+    previous = read_previous(folder, manifest, same_terms=True)
+    assert previous is not None and set(previous.rows) == {a.content_hash for a in articles}
+    start, stop = previous.rows[articles[0].content_hash]
     rows = [i for i, c in enumerate(chunks) if c.article_id == articles[0].id]
-    assert first.chunks == [chunks[i] for i in rows] and first.tokens is not None
-    np.testing.assert_array_equal(first.vectors, vectors[rows])
-    assert all(r.tokens is None for r in read_reusable(folder, manifest, same_terms=False).values())
+    assert list(range(start, stop)) == rows and previous.chunks == [chunk_line(c) for c in chunks]
+    np.testing.assert_array_equal(previous.vectors[start:stop], vectors[rows])
+    analyzer = Analyzer.for_content(kb_dir)
+    title = {a.id: a.title for a in articles}
+    assert previous.terms is not None
+    assert [previous.terms.counter(i) for i in rows] == [
+        Counter(analyzer.tokens(embed_text(title[chunks[i].article_id], chunks[i])) or ["\u2205"]) for i in rows
+    ]
+    stale = read_previous(folder, manifest, same_terms=False)
+    assert stale is not None and stale.terms is None
 
 
 def test_unreadable_builds_fail_with_the_folder_named(kb_dir, tmp_path, fake_embedder):
@@ -71,7 +84,7 @@ def test_unreadable_builds_fail_with_the_folder_named(kb_dir, tmp_path, fake_emb
     with pytest.raises(IndexLoadError, match="vectors for"):
         read_build(folder, manifest)
     (folder / VECTORS).unlink()
-    assert read_reusable(folder, manifest, same_terms=True) == {}
+    assert read_previous(folder, manifest, same_terms=True) is None
     with pytest.raises(IndexLoadError, match=str(folder)):
         read_build(folder, manifest)
     (folder / "manifest.json").write_text("{", encoding="utf-8")

@@ -1,4 +1,6 @@
+import faiss
 import numpy as np
+import pytest
 
 from indexer.store import DenseIndex
 
@@ -26,3 +28,19 @@ def test_allow_list_applies_before_the_top_k_cut():
     for index in (DenseIndex.build(vectors, 1000), DenseIndex.build(vectors, 50)):
         _, ids = index.search(vectors[:1], 10, allowed)
         assert len(ids[0]) == 10 and all(100 <= i < 200 for i in ids[0])
+
+
+def test_flat_index_filled_in_blocks_is_the_one_faiss_builds(tmp_path):
+    vectors = np.random.default_rng(3).standard_normal((50, 8)).astype(np.float32)
+    index = DenseIndex.create(50, 8, exact_max=100)
+    for start in range(0, 50, 16):
+        index.add(vectors[start : start + 16])
+    reference = faiss.IndexFlatIP(8)
+    reference.add(vectors)
+    assert index.ntotal == 50 and np.array_equal(faiss.serialize_index(index.index), faiss.serialize_index(reference))
+    with pytest.raises(ValueError, match="sized for 50"):
+        index.add(vectors[:1])
+    partial = DenseIndex.create(50, 8, exact_max=100)
+    partial.add(vectors[:10])
+    with pytest.raises(ValueError, match="holds 10"):
+        partial.save(tmp_path / "partial.faiss")
