@@ -123,6 +123,18 @@ class EnsembleScorer:
             queries.append(weighted)
         return self._index.search(np.stack(queries), n, allowed)[1].ravel()
 
+    def parts(self, query: Scores, lang: str, rows: Ids) -> tuple[Scores, Scores | None]:
+        """Per chunk, the USE cosine and (English queries only) the English model's cosine, NaN on other passages.
+
+        The two signals :meth:`scores` mixes, apart, for offline tuning (``kbassist eval holdout``).
+        """
+        cu = np.asarray(self._vectors[rows, : self._split] @ query[: self._split], dtype=np.float32)
+        english = self._english_part(query, lang)
+        if english is None:
+            return cu, None
+        cm = np.asarray(self._vectors[rows, self._split :] @ english, dtype=np.float32)
+        return cu, np.where(self._has_english[rows], cm, np.float32(np.nan)).astype(np.float32)
+
     def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:
         """USE cosine, mixed with the English cosine for English queries on English passages."""
         split = self._split
