@@ -10,6 +10,7 @@ import pytest
 from eval import holdout
 from eval.holdout import Features, Setting
 from indexer.dense import EnsembleScorer
+from indexer.store import DenseIndex
 from service.cli import main
 from tests.conftest import FakeEmbedder
 from tests.eval.conftest import EVAL_MINI
@@ -194,3 +195,22 @@ def test_holdout_command_needs_two_sets(tmp_path, runner, eval_settings, monkeyp
     args = ["eval", "holdout", "--datasets", str(tmp_path / "sets"), "--cache", str(tmp_path / "cache")]
     result = runner.invoke(main, args, obj=eval_settings)
     assert result.exit_code == 1 and "at least two sets" in result.output
+
+
+@pytest.mark.parametrize("mix", ["weighted", "standardized", "confidence"])
+def test_offline_mix_matches_the_scorer_on_one_chunk_articles(mix):
+    # Offline tuning must score what search ships: one chunk per article, all English.
+    rng = np.random.default_rng(3)
+    use, st = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    vectors = np.hstack(
+        [use / np.linalg.norm(use, axis=1, keepdims=True), st / np.linalg.norm(st, axis=1, keepdims=True)]
+    )
+    vectors = vectors.astype(np.float32)
+    query = vectors[0] + np.float32(0.3) * vectors[1]
+    scorer = EnsembleScorer(DenseIndex.build(vectors, 100), vectors, 4, 0.35, 1.0, mix)
+    rows = np.arange(6, dtype=np.int64)
+    same = np.ones(6, bool)
+    live = scorer.scores(query, "en", rows, rows, same)
+    cu, cm = scorer.parts(query, "en", rows)
+    f = _features(use=[cu], st=[cm], relevant=[[True] + [False] * 5], english=[True])
+    np.testing.assert_allclose(holdout.dense_scores(f, mix, 0.35)[0], live, rtol=1e-4, atol=1e-5)
