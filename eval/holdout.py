@@ -163,7 +163,8 @@ def dense_scores(f: Features, mix: EnsembleMix, use_weight: float) -> Matrix:
     share = _top_share(f.use, f.same_lang)[:, None]
     if mix == "weighted":
         s = share
-        mixed = (use_weight * f.use + s * np.nan_to_num(f.st)) / np.maximum(use_weight + s, 1e-9)
+        use = np.where(has, f.use, 0.0)
+        mixed = (use_weight * use + s * np.nan_to_num(f.st)) / np.maximum(use_weight + s, 1e-9)
     else:
         zu, mean, sd = _standardize(np.where(has, f.use, 0.0).astype(np.float32), has)
         zs, _, _ = _standardize(np.nan_to_num(f.st).astype(np.float32), has)

@@ -214,3 +214,10 @@ def test_offline_mix_matches_the_scorer_on_one_chunk_articles(mix):
     cu, cm = scorer.parts(query, "en", rows)
     f = _features(use=[cu], st=[cm], relevant=[[True] + [False] * 5], english=[True])
     np.testing.assert_allclose(holdout.dense_scores(f, mix, 0.35)[0], live, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mix", ["weighted", "standardized", "confidence"])
+def test_padding_stays_out_of_every_mix(mix):
+    f = _features(use=[[0.5, 0.4, -INF]], st=[[0.2, 0.9, NAN]], relevant=[[False, True, False]], english=[True])
+    dense = holdout.dense_scores(f, mix, 0.0)
+    assert dense[0, 2] == -INF and np.isfinite(dense[0, :2]).all()
