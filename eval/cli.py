@@ -14,14 +14,15 @@ from typing import cast
 
 import click
 
-from eval import calibrate, data, overlap, report
+from eval import calibrate, data, holdout, overlap, report
 from eval.datasets import PUBLIC_DATASETS, golden_dataset, load_dataset, sample
-from eval.run import CACHE, cached_retriever, evaluate, run_queries
+from eval.run import CACHE, cache_key, cached_retriever, evaluate, run_queries
 from eval.stats import compare_all
 from indexer.answerable import ANSWER_MODELS_FILE, load_answer_models, save_answer_model
 from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode, Settings
+from indexer.embed import embedder_id
 from indexer.errors import KBError
-from indexer.factory import make_embedder, settings_from
+from indexer.factory import fusion_from, make_embedder, settings_from
 
 BACKENDS: tuple[str, ...] = typing.get_args(EmbeddingBackend)
 
@@ -241,6 +242,59 @@ def calibrate_cmd(
         # So a refit can be judged against what it overwrote (and reverted with git) before it ships.
         click.echo(f"\nThe model it replaced, {previous!r}, on the same signals:\n")
         click.echo(report.calibration_table(sets, held_out, previous))
+
+
+@eval_group.command("holdout")
+@click.option(
+    "--datasets",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=PUBLIC_DATASETS,
+    show_default=True,
+    help="Folder holding the public sets (every subfolder with an articles.jsonl).",
+)
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True, help="Queries sampled per set.")
+@click.option("--seed", type=int, default=13, show_default=True, help="Seed of the samples.")
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where each set's candidate signals are cached (default: $KB_DATA_DIR/eval-cache/holdout).",
+)
+@click.pass_context
+def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache: Path | None) -> None:
+    """Fit fusion on all public sets but one and score it on that one, for each set (ensemble backend).
+
+    Each set is searched once; every fusion rule and constant of the grid is then scored
+    on the cached candidate signals (eval/holdout.py).
+    """
+    settings = _settings_for(ctx, "ensemble")
+    folder = cache or settings.data_dir / CACHE / "holdout"
+    sets: dict[str, holdout.Features] = {}
+    try:
+        for path in sorted(p.parent for p in datasets.glob("*/articles.jsonl")):
+            ds = load_dataset(path, settings.data_dir / CACHE)
+            queries = sample(ds.queries, limit, seed)
+            embedder = make_embedder(settings, None)
+            digest = "\0".join(
+                [cache_key(ds.articles, embedder_id(embedder), settings.chunk_size), holdout.query_digest(queries)]
+                + [repr(fusion_from(settings)), f"{settings.use_weight},{settings.st_weight}"]
+            )
+            target = holdout.cache_path(folder, ds.name, digest)
+            if target.is_file():
+                sets[ds.name] = holdout.Features.load(target)
+                continue
+            retriever = cached_retriever(ds.articles, settings, make_embedder)
+            sets[ds.name] = holdout.collect(retriever, queries)
+            sets[ds.name].save(target)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if len(sets) < 2:
+        raise click.ClickException(f"{datasets}: leaving one set out needs at least two sets")
+    shipped = holdout.shipped_setting(settings)
+    scores = holdout.score_grid(sets, [*holdout.grid(), shipped])
+    rows = holdout.leave_one_out(scores, list(sets))
+    lexical = (shipped.lexical_weight, shipped.lexical_weight_en, shipped.lexical_cap)
+    components = {name: holdout.parts(f, *lexical) for name, f in sets.items()}
+    click.echo(holdout.markdown(rows, shipped, scores, components))
 
 
 @eval_group.command("summary")

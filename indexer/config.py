@@ -17,6 +17,7 @@ EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformer
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 StRuntime = Literal["onnx-int8", "onnx", "torch"]
+EnsembleMix = Literal["weighted", "standardized", "confidence"]
 # Subfolder of the data directory holding ONNX exports when KB_MODEL_CACHE_DIR is not set.
 MODEL_CACHE = "models"
 
@@ -74,6 +75,10 @@ class Settings(BaseSettings):
     lexical_cap: float = Field(1.0, ge=0.0, description="Upper bound of the per-query BM25 weight.")
     use_weight: float = Field(0.35, ge=0.0, description="Ensemble: weight of USE for English queries.")
     st_weight: float = Field(1.0, ge=0.0, description="Ensemble: weight of the English model for English queries.")
+    ensemble_mix: EnsembleMix = Field(
+        "weighted",
+        description="Ensemble: how English queries mix the two cosines: weighted, standardized or confidence.",
+    )
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     normalize_queries: bool = Field(
         True, description="Rewrite pinyin, homophone typos and misspelt English into KB words (indexer/normalize.py)."

@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from indexer.config import EnsembleMix
 from indexer.fusion import top_articles
 from indexer.store import DenseIndex
 
@@ -95,14 +96,25 @@ class EnsembleScorer:
         split: dimension of the multilingual part.
         use_weight: weight of the multilingual cosine for English queries.
         st_weight: weight of the English cosine for English queries (before the language share).
+        mix: how the two cosines are mixed (``KB_ENSEMBLE_MIX``): ``weighted`` mixes raw cosines,
+            ``standardized`` and ``confidence`` mix z-scores (:meth:`_standardized`).
     """
 
-    def __init__(self, index: DenseIndex, vectors: Scores, split: int, use_weight: float, st_weight: float) -> None:
+    def __init__(
+        self,
+        index: DenseIndex,
+        vectors: Scores,
+        split: int,
+        use_weight: float,
+        st_weight: float,
+        mix: EnsembleMix = "weighted",
+    ) -> None:
         self._index = index
         self._vectors = vectors
         self._split = split
         self._use_weight = use_weight
         self._st_weight = st_weight
+        self._mix = mix
         self._has_english = np.linalg.norm(vectors[:, split:], axis=1) > 0
 
     def _english_part(self, query: Scores, lang: str) -> Scores | None:
@@ -123,6 +135,18 @@ class EnsembleScorer:
             queries.append(weighted)
         return self._index.search(np.stack(queries), n, allowed)[1].ravel()
 
+    def parts(self, query: Scores, lang: str, rows: Ids) -> tuple[Scores, Scores | None]:
+        """Per chunk, the USE cosine and (English queries only) the English model's cosine, NaN on other passages.
+
+        The two signals :meth:`scores` mixes, apart, for offline tuning (``kbassist eval holdout``).
+        """
+        cu = np.asarray(self._vectors[rows, : self._split] @ query[: self._split], dtype=np.float32)
+        english = self._english_part(query, lang)
+        if english is None:
+            return cu, None
+        cm = np.asarray(self._vectors[rows, self._split :] @ english, dtype=np.float32)
+        return cu, np.where(self._has_english[rows], cm, np.float32(np.nan)).astype(np.float32)
+
     def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:
         """USE cosine, mixed with the English cosine for English queries on English passages."""
         split = self._split
@@ -135,10 +159,42 @@ class EnsembleScorer:
         st_weight = self._st_weight * share
         if st_weight == 0:
             return cu
-        cm = self._vectors[rows, split:] @ english
-        mixed = np.asarray((self._use_weight * cu + st_weight * cm) / (self._use_weight + st_weight), np.float32)
-        if not same_lang.all() and same_lang.sum() >= MIN_FIT:
-            # Fitted on the English candidate articles' best chunks, applied to all their chunks.
-            best = np.maximum.reduceat(mixed, starts)[same_lang], np.maximum.reduceat(cu, starts)[same_lang]
-            mixed = onto_scale(*best)(mixed)
-        return np.asarray(np.where(self._has_english[rows], mixed, cu), dtype=np.float32)
+        cm = np.asarray(self._vectors[rows, split:] @ english, dtype=np.float32)
+        has = self._has_english[rows]
+        english_arts = np.maximum.reduceat(has, starts)
+        if self._mix != "weighted" and english_arts.sum() >= MIN_FIT:
+            mixed = self._standardized(cu, cm, starts, english_arts, st_weight)
+        else:
+            mixed = np.asarray((self._use_weight * cu + st_weight * cm) / (self._use_weight + st_weight), np.float32)
+            if not same_lang.all() and same_lang.sum() >= MIN_FIT:
+                # Fitted on the English candidate articles' best chunks, applied to all their chunks.
+                best = np.maximum.reduceat(mixed, starts)[same_lang], np.maximum.reduceat(cu, starts)[same_lang]
+                mixed = onto_scale(*best)(mixed)
+        return np.asarray(np.where(has, mixed, cu), dtype=np.float32)
+
+    def _standardized(self, cu: Scores, cm: Scores, starts: Ids, arts: NDArray[np.bool_], st_weight: float) -> Scores:
+        """Each cosine as a z-score over the English candidate articles' best chunks, mixed, on USE's scale.
+
+        ``standardized`` weighs the z-scores ``use_weight`` : ``st_weight``; ``confidence``
+        weighs each model by its best article's z-score (how far its first choice stands out),
+        times the language share for the English model.
+        """
+        use_best = np.maximum.reduceat(cu, starts)[arts]
+        st_best = np.maximum.reduceat(cm, starts)[arts]
+        zu, zs = _z(cu, use_best), _z(cm, st_best)
+        if self._mix == "confidence":
+            u = max(float(_z(use_best, use_best).max()), 0.0)
+            s = st_weight / self._st_weight * max(float(_z(st_best, st_best).max()), 0.0) if self._st_weight else 0.0
+        else:
+            u, s = self._use_weight, st_weight
+        if u + s <= 0:
+            return cu
+        z = np.asarray((u * zu + s * zs) / (u + s), np.float32)
+        # A mean of z-scores spreads less than either: map it back onto USE's mean and spread.
+        return onto_scale(np.maximum.reduceat(z, starts)[arts], use_best)(z)
+
+
+def _z(x: Scores, reference: Scores) -> Scores:
+    """``x`` standardized by ``reference``'s mean and spread (shifted only when it is flat)."""
+    spread = float(reference.std())
+    return np.asarray((x - float(reference.mean())) / (spread if spread > 0 else 1.0), np.float32)

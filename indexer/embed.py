@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.config import MODEL_CACHE, Settings, StRuntime
+from indexer.config import MODEL_CACHE, EnsembleMix, Settings, StRuntime
 from indexer.dense import CosineScorer, DenseScorer, EnsembleScorer
 from indexer.errors import EmbedderError
 from indexer.store import DenseIndex
@@ -37,6 +37,7 @@ Vectors = NDArray[np.float32]
 # Defaults live in the settings table; an embedder built without settings uses them.
 _USE_WEIGHT: float = Settings.model_fields["use_weight"].default
 _ST_WEIGHT: float = Settings.model_fields["st_weight"].default
+_MIX: EnsembleMix = Settings.model_fields["ensemble_mix"].default
 
 
 @runtime_checkable
@@ -255,6 +256,7 @@ class EnsembleEmbedder:
         st: the English model.
         use_weight: weight of USE for English queries (``KB_USE_WEIGHT``).
         st_weight: weight of the English model for English queries (``KB_ST_WEIGHT``).
+        mix: how the two cosines are mixed (``KB_ENSEMBLE_MIX``).
     """
 
     backend = "ensemble"
@@ -265,6 +267,7 @@ class EnsembleEmbedder:
         st: SentenceTransformerEmbedder,
         use_weight: float = _USE_WEIGHT,
         st_weight: float = _ST_WEIGHT,
+        mix: EnsembleMix = _MIX,
     ) -> None:
         self.use = use
         self.st = st
@@ -273,6 +276,7 @@ class EnsembleEmbedder:
         self.dim = use.dim + st.dim
         self.use_weight = use_weight
         self.st_weight = st_weight
+        self.mix = mix
 
     def _encode(self, texts: Sequence[str], queries: bool) -> Vectors:
         from indexer.lang import detect_lang
@@ -298,7 +302,7 @@ class EnsembleEmbedder:
 
     def dense_scorer(self, index: DenseIndex, vectors: Vectors) -> DenseScorer:
         """USE for every query, mixed with the English model for English queries on English passages."""
-        return EnsembleScorer(index, vectors, self.split, self.use_weight, self.st_weight)
+        return EnsembleScorer(index, vectors, self.split, self.use_weight, self.st_weight, self.mix)
 
 
 def create_embedder(
@@ -311,6 +315,7 @@ def create_embedder(
     cache_dir: Path | None = None,
     use_weight: float = _USE_WEIGHT,
     st_weight: float = _ST_WEIGHT,
+    mix: EnsembleMix = _MIX,
 ) -> Embedder:
     """Build the embedder named by ``backend`` (see module docstring).
 
@@ -327,7 +332,7 @@ def create_embedder(
         st = SentenceTransformerEmbedder(
             model, threads=threads, allow_download=allow_download, runtime=st_runtime, cache_dir=cache_dir
         )
-        return EnsembleEmbedder(UseEmbedder(threads=threads), st, use_weight=use_weight, st_weight=st_weight)
+        return EnsembleEmbedder(UseEmbedder(threads=threads), st, use_weight=use_weight, st_weight=st_weight, mix=mix)
     raise EmbedderError(f"unknown embedding backend {backend!r} (ensemble | use-multilingual | sentence-transformers)")
 
 

@@ -38,6 +38,7 @@ def make_embedder(settings: Settings, threads: int | None = None) -> Embedder:
         cache_dir=settings.model_cache_dir,
         use_weight=settings.use_weight,
         st_weight=settings.st_weight,
+        mix=settings.ensemble_mix,
     )
 
 

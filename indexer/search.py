@@ -26,6 +26,7 @@ from indexer.answerable import AnswerModel, Signals, answer_model, measure_signa
 from indexer.chunk import Chunk
 from indexer.config import SearchMode
 from indexer.conversation import search_text
+from indexer.dense import EnsembleScorer
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.filters import ChunkMasks, Filters
@@ -70,6 +71,18 @@ class SearchResult:
     confidence: float = 0.0
     lang: str = "zh"
     signals: Signals | None = None
+
+
+@dataclass(slots=True)
+class CandidateSignals:
+    """Per candidate article of one query: USE cosine, English-model cosine (NaN: none), BM25, language match."""
+
+    article_ids: list[str]
+    lang: str
+    use: NDArray[np.float32]
+    st: NDArray[np.float32]
+    bm25: NDArray[np.float32]
+    same_lang: NDArray[np.bool_]
 
 
 @dataclass(slots=True)
@@ -229,6 +242,35 @@ class Retriever:
             confidence=confidence,
             lang=lang,
             signals=signals,
+        )
+
+    def candidate_signals(self, query: str) -> CandidateSignals:
+        """The hybrid candidates of ``query`` with each signal fusion combines, per article (best chunk).
+
+        For offline tuning of fusion (``kbassist eval holdout``): the combination can then be
+        fitted and scored in numpy without searching again. Needs an ensemble build.
+
+        Raises:
+            IndexLoadError: the build's dense scorer is not an ensemble.
+        """
+        if not isinstance(self.dense, EnsembleScorer):
+            raise IndexLoadError(f"{self.folder}: candidate signals need an ensemble build")
+        text = self.normalize(query)
+        lang = detect_lang(text)
+        qv = self.embedder.embed_queries([text])[0]
+        bm25 = self.lexical.scores(self.analyzer.tokens(text))
+        found = self._candidate_chunks(qv, bm25, lang, None, self.fusion.candidates)
+        cand = self._candidates(found, qv, bm25, lang)
+        use, english = self.dense.parts(qv, lang, cand.rows)
+        # fmax: an article without an English vector keeps NaN, one with any keeps its best chunk.
+        st = np.fmax.reduceat(english, cand.starts) if english is not None and len(cand.rows) else None
+        return CandidateSignals(
+            article_ids=[self._article_ids[int(a)] for a in cand.arts],
+            lang=lang,
+            use=cand.best(use),
+            st=st if st is not None else np.full(len(cand.arts), np.nan, np.float32),
+            bm25=cand.best(cand.lexical),
+            same_lang=cand.same_lang,
         )
 
     def _candidate_chunks(
