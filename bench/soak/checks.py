@@ -54,7 +54,7 @@ def classify(calls: Iterable[Call], kill: Kill | None) -> dict[str, Tally]:
         tally = tallies[call.replica]
         if call.status is not None and 200 <= call.status < 300:
             tally.ok += 1
-        elif call.status is None and kill is not None and kill.cut(call):
+        elif call.status is None and call.code != "timeout" and kill is not None and kill.cut(call):
             tally.lost += 1
         else:
             tally.errors.append(call)

@@ -50,6 +50,7 @@ def test_only_failed_connections_to_the_killed_replica_while_down_are_lost():
         call("B", None),  # refused while B was down
         call("B", None, at=59.9, ms=200.0),  # in flight when B was killed
         call("B", None, at=95.0),  # after B was ready again: an error
+        call("B", None, at=70.0, code="timeout"),  # no answer in time is an error even while B was down
         call("A", None),  # the survivor: an error
         call("A", 500, code="internal_error"),
         call("A", 404, code="not_found", suggestion="s-answered-by-b"),  # B answered it before the kill
@@ -61,7 +62,7 @@ def test_only_failed_connections_to_the_killed_replica_while_down_are_lost():
         (500, None),
         (404, "s-answered-by-b"),
     ]
-    assert (tallies["B"].lost, [c.at for c in tallies["B"].errors]) == (2, [95.0])
+    assert (tallies["B"].lost, [(c.at, c.code) for c in tallies["B"].errors]) == (2, [(95.0, None), (70.0, "timeout")])
     assert [c.status for c in classify(calls[:2], None)["B"].errors] == [None]
 
 
