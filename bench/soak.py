@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from soak.checks import WRITER_LAG_SECONDS, Kill, classify, missing, per_minute, unwritten_ok  # noqa: E402
+from soak.checks import Kill, classify, missing, per_minute  # noqa: E402
 from soak.faults import Fault, Reindexer, current_build_version  # noqa: E402
 from soak.replicas import Replica, environ, kbassist, own_database, replica_env  # noqa: E402
 from soak.traffic import Flows, Keys, Router  # noqa: E402
@@ -206,12 +206,11 @@ def drive(
             break
         time.sleep(0.5)
     lost = missing(database_url, flows.acks)
-    explained = unwritten_ok(lost.suggestions, flows.acks.suggestions, kill)
-    tallies = classify(flows.calls, kill, explained)
+    tallies = classify(flows.calls, kill)
     verify = kbassist(env, "credits", "verify", check=False)
     exits = {n: r.stop() for n, r in replicas.items()}
 
-    failures = report(args, ran, kill, reindexer, flows, tallies, lost, explained, verify, replicas, rss)
+    failures = report(args, ran, kill, reindexer, flows, tallies, lost, verify, replicas, rss)
     failures += report_builds(serving, last)
     say(f"replicas stopped (SIGTERM): exit codes {exits} (uvicorn re-raises SIGTERM after its graceful shutdown: -15)")
     say(f"logs in {logs}")
@@ -227,7 +226,6 @@ def report(
     flows: Flows,
     tallies: dict[str, Any],
     lost: Any,
-    explained: set[str],
     verify: Any,
     replicas: dict[str, Replica],
     rss: dict[int, dict[str, float]],
@@ -250,10 +248,7 @@ def report(
         t = tallies.get(name)
         if t is None:
             continue
-        say(
-            f"replica {name}: {t.ok} answered 2xx, {len(t.errors)} errors, {t.lost} lost (connection failed), "
-            f"{t.lost_rows} 404 on suggestions whose rows died unwritten with the killed replica"
-        )
+        say(f"replica {name}: {t.ok} answered 2xx, {len(t.errors)} errors, {t.lost} lost (connection failed)")
         for call in t.errors[:10]:
             answered = acks.suggestions.get(call.suggestion_id or "")
             about = f"; suggestion answered by {answered[0]} at {answered[1]:.2f} s" if answered else ""
@@ -269,14 +264,9 @@ def report(
     )
     if lost.events or lost.outcomes or lost.entries:
         failures.append("acknowledged writes missing from the database")
-    unexplained = set(lost.suggestions) - explained
-    say(
-        f"suggestions answered: {len(acks.suggestions)}; rows never written: {len(lost.suggestions)} "
-        f"({len(explained)} answered by B in the {WRITER_LAG_SECONDS:.0f} s before its SIGKILL, "
-        f"{len(unexplained)} otherwise)"
-    )
-    if unexplained:
-        failures.append(f"{len(unexplained)} suggestion rows lost outside the kill")
+    say(f"suggestions answered 2xx: {len(acks.suggestions)}; missing from the database: {len(lost.suggestions)}")
+    if lost.suggestions:
+        failures.append(f"{len(lost.suggestions)} answered suggestions missing from the database")
     say(f"kbassist credits verify: rc {verify.returncode}: {(verify.stdout + verify.stderr).strip()[:500]}")
     if verify.returncode != 0:
         failures.append("credits verify")

@@ -80,12 +80,6 @@ class ServiceSettings(Settings):
     usage_query_retention_days: int = Field(
         90, ge=0, description="`kbassist usage retention` blanks masked query text older than this (0 = keep)."
     )
-    usage_suggestion_wait_seconds: float = Field(
-        5.0,
-        ge=0.0,
-        le=30.0,
-        description="How long an event waits for its suggestion row written by another process (0 = no wait).",
-    )
     usage_gap_distance: float = Field(
         0.35, gt=0.0, lt=2.0, description="Cosine distance under which content-gap queries join one group."
     )

@@ -15,7 +15,8 @@ Hierarchy::
     ├── InvalidInput        422 validation_error: a rule the schema cannot express
     ├── PayloadTooLarge     413 payload_too_large
     ├── RateLimited         429 rate_limited (with Retry-After)
-    └── IndexNotReady       503 index_not_ready: no build loaded yet
+    ├── IndexNotReady       503 index_not_ready: no build loaded yet
+    └── DatabaseUnavailable 503 database_unavailable: a write the answer depends on could not reach the database
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ ERROR_CODES: dict[str, str] = {
     "headers_too_large": "431: the request line and headers are larger than KB_MAX_HEADER_BYTES.",
     "internal_error": "500: a bug; the log has the traceback.",
     "index_not_ready": "503: no index build is loaded yet.",
+    "database_unavailable": "503: the database could not be reached to record the request (nothing was recorded); "
+    "retry.",
 }
 
 HTTP_CODES = {
@@ -147,6 +150,13 @@ class IndexNotReady(ServiceError):
 
     status_code = 503
     code = "index_not_ready"
+
+
+class DatabaseUnavailable(ServiceError):
+    """The database could not be reached to record what the answer promises is recorded (e.g. a suggestion row)."""
+
+    status_code = 503
+    code = "database_unavailable"
 
 
 class ErrorDetail(BaseModel):

@@ -12,9 +12,6 @@ import sqlalchemy as sa
 from soak.traffic import Acks, Call
 
 IN_FLIGHT_SECONDS = 30.0  # a request begun this long before the kill may still have been cut by it (client timeout)
-WRITER_LAG_SECONDS = (
-    5.0  # suggestion rows answered this long before a SIGKILL may be unwritten (0.2 s writer, CPU stalls)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,41 +39,26 @@ class Tally:
 
     ok: int = 0
     lost: int = 0  # no answer: connections the kill cut or refused
-    lost_rows: int = 0  # 404 on a suggestion whose row died unwritten with the killed replica
     errors: list[Call] = field(default_factory=list)
 
 
-def classify(calls: Iterable[Call], kill: Kill | None, unwritten: set[str]) -> dict[str, Tally]:
-    """Per replica: answered, lost to the kill, and errors (anything else).
+def classify(calls: Iterable[Call], kill: Kill | None) -> dict[str, Tally]:
+    """Per replica: answered, lost to the kill, and errors (anything else, a 404 for an answered suggestion included).
 
     Args:
         calls: every request of the run.
         kill: the fault; without one, every failed connection is an error.
-        unwritten: acknowledged suggestions whose row is not in the database (see :func:`unwritten_ok`).
     """
     tallies: dict[str, Tally] = defaultdict(Tally)
     for call in calls:
         tally = tallies[call.replica]
         if call.status is not None and 200 <= call.status < 300:
             tally.ok += 1
-        elif call.status is None and kill is not None and kill.cut(call):
+        elif call.status is None and call.code != "timeout" and kill is not None and kill.cut(call):
             tally.lost += 1
-        elif call.status == 404 and call.code == "not_found" and call.suggestion_id in unwritten:
-            tallies[call.replica].lost_rows += 1
         else:
             tally.errors.append(call)
     return dict(tallies)
-
-
-def unwritten_ok(missing: Iterable[str], suggestions: dict[str, tuple[str, float]], kill: Kill | None) -> set[str]:
-    """The missing suggestion rows the kill explains: answered by the killed replica just before it died."""
-    if kill is None:
-        return set()
-    return {
-        sid
-        for sid in missing
-        if suggestions[sid][0] == kill.replica and kill.at - WRITER_LAG_SECONDS <= suggestions[sid][1] <= kill.at
-    }
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -111,7 +93,7 @@ def _present(engine: sa.Engine, table: str, column: str, values: Iterable[object
 
 @dataclass
 class Missing:
-    """Acknowledged writes the database does not hold (each list must be empty), and unwritten suggestion rows."""
+    """Acknowledged writes the database does not hold; each list must be empty (a 2xx suggest means a committed row)."""
 
     events: list[str]
     outcomes: list[int]

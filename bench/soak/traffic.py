@@ -20,7 +20,14 @@ from typing import Any
 import httpx
 
 DOWN_SECONDS = 1.0
-CONNECTION_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+CONNECTION_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
+TIMEOUT = 30.0  # seconds a client waits for an answer; past it the call is an error ("timeout"), not a lost one
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +133,7 @@ class Flows:
 
     def _work(self, worker: int, stop: threading.Event, think: float) -> None:
         rng = random.Random(self._seed + worker)
-        clients = {name: httpx.Client(base_url=url, timeout=30) for name, url in self.router.urls.items()}
+        clients = {name: httpx.Client(base_url=url, timeout=TIMEOUT) for name, url in self.router.urls.items()}
         try:
             while not stop.is_set():
                 self.flow(clients, rng)
@@ -146,14 +153,16 @@ class Flows:
         """One request on a picked replica, recorded; the replica and the response (None: the connection failed)."""
         name = self.router.pick(avoid)
         began = time.monotonic()
+        code = None
         try:
             response: httpx.Response | None = clients[name].request(method, path, **kw)
         except CONNECTION_ERRORS:
             self.router.failed(name)
             response = None
+        except httpx.TimeoutException:  # the replica is up but did not answer in time: an error, never "lost"
+            response, code = None, "timeout"
         at, ms = began - self.clock, (time.monotonic() - began) * 1000
         status = response.status_code if response is not None else None
-        code = None
         if response is not None and status is not None and status >= 300:
             code = _error_code(response)
         suggestion = path.split("/")[3] if path.startswith("/v1/suggestions/") else None

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from indexer.article import GAP_ID_RE
 from service.credits import crud
@@ -51,8 +51,7 @@ from service.usage.periods import as_utc
 log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=1)
-# Facts (events, and outcomes) past the cursors settled per transaction.
-SETTLE_PAGE = 500
+TICKETS_PER_TRANSACTION = 20
 EVENTS, OUTCOMES = "usage_events", "ticket_outcomes"
 # How usage records a flag resolved by a key without an agent (service.usage.routes.resolve_flag).
 KEY_EDITOR = "key:"
@@ -66,9 +65,6 @@ class Settled:
     votes: int
     flags: int
     entries: int
-
-    def __add__(self, other: Settled) -> Settled:
-        return Settled(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def _versions(session: Session) -> dict[str, Version]:
@@ -166,65 +162,55 @@ def _settle_flags(session: Session, rules: Rules, zone: ZoneInfo) -> tuple[int, 
     return len(flags), reconcile(session=session, desired=desired, existing=existing, rules=rules, zone=zone)
 
 
-def _page(
-    session: Session,
-    model: type[UsageEvent] | type[TicketOutcome],
-    after: int,
-    page: int,
-    kinds: tuple[str, ...] | None,
-) -> list[Any]:
-    """The next ``page`` rows past the cursor in id order; when that is the last of them, the recent ones too."""
-    query = select(model).where(col(model.id) > after)
-    if kinds is not None:
-        query = query.where(col(UsageEvent.type).in_(kinds))
-    rows = list(session.exec(query.order_by(col(model.id)).limit(page)).all())
-    if len(rows) < page:
-        recent = select(model).where(col(model.id) <= after, col(model.created_at) >= utcnow() - LOOKBACK)
-        if kinds is not None:
-            recent = recent.where(col(UsageEvent.type).in_(kinds))
-        rows += session.exec(recent).all()
-    return rows
+def settle(*, session: Session, rules: Rules, window_days: int, zone: ZoneInfo) -> Settled:
+    """Credit and reverse what the usage facts since the cursors call for, in short serialised transactions.
 
-
-def _settle_page(session: Session, rules: Rules, window_days: int, zone: ZoneInfo, page: int) -> tuple[Settled, bool]:
-    """One transaction: the next page of facts past the cursors; also says whether the cursors have caught up."""
+    The tickets are settled :data:`TICKETS_PER_TRANSACTION` at a time, each batch in its own
+    transaction under the settle lock: a credit locks its agent's balance row until the commit, and
+    one transaction over every ticket touched in :data:`LOOKBACK` held the balances of all active
+    agents for the whole run (over 20 s on a loaded 2-core machine in ``bench/soak.py``), so their
+    redemptions waited past a client's 30 s timeout. Re-deriving a ticket is idempotent, so a run
+    cut between batches (or interleaved with another replica's) writes nothing twice; the cursors
+    move only after the last batch.
+    """
     with crud.ledger_transaction(session, settle=True):
+        recent = utcnow() - LOOKBACK
         event_from, outcome_from = (
             crud.cursor(session=session, name=EVENTS),
             crud.cursor(session=session, name=OUTCOMES),
         )
-        events: list[UsageEvent] = _page(session, UsageEvent, event_from, page, ("linked", "unlinked", "helpful"))
-        outcomes: list[TicketOutcome] = _page(session, TicketOutcome, outcome_from, page, None)
+        kinds = ("linked", "unlinked", "helpful")
+        events = session.exec(
+            select(UsageEvent).where(
+                col(UsageEvent.type).in_(kinds),
+                or_(col(UsageEvent.id) > event_from, col(UsageEvent.created_at) >= recent),
+            )
+        ).all()
+        outcomes = session.exec(
+            select(TicketOutcome).where(
+                or_(col(TicketOutcome.id) > outcome_from, col(TicketOutcome.created_at) >= recent)
+            )
+        ).all()
         versions = _versions(session)
         tickets = {e.ticket_id for e in events if e.type != "helpful" and e.ticket_id} | {o.ticket_id for o in outcomes}
         votes = [e for e in events if e.type == "helpful"]
-        written = _settle_tickets(session, tickets, versions, rules, zone, window_days)
-        written += _settle_votes(session, votes, versions, rules, zone)
+        event_to = max((e.id or 0 for e in events), default=None)
+        outcome_to = max((o.id or 0 for o in outcomes), default=None)
+        written = _settle_votes(session, votes, versions, rules, zone)
         flag_count, flag_written = _settle_flags(session, rules, zone)
         written += flag_written
-        if events:
-            crud.advance_cursor(session=session, name=EVENTS, position=max(e.id or 0 for e in events))
-        if outcomes:
-            crud.advance_cursor(session=session, name=OUTCOMES, position=max(o.id or 0 for o in outcomes))
-    new_events = sum(1 for e in events if (e.id or 0) > event_from)
-    new_outcomes = sum(1 for o in outcomes if (o.id or 0) > outcome_from)
-    return Settled(len(tickets), len(votes), flag_count, written), max(new_events, new_outcomes) < page
-
-
-def settle(*, session: Session, rules: Rules, window_days: int, zone: ZoneInfo, page: int = SETTLE_PAGE) -> Settled:
-    """Credit and reverse what the usage facts since the cursors call for, ``page`` facts per transaction.
-
-    A backlog (a service started on a month of unsettled facts, a long outage of the timer) is
-    settled in bounded, serialised transactions, each advancing the cursors: on SQLite the one
-    write lock is released between them, so event, outcome and ledger writers are not held up
-    for the whole backlog, and a crash keeps what the committed pages settled.
-    """
-    total = Settled(0, 0, 0, 0)
-    caught_up = False
-    while not caught_up:
-        done, caught_up = _settle_page(session, rules, window_days, zone, page)
-        total += done
-    return total
+    ordered = sorted(tickets)
+    for start in range(0, len(ordered), TICKETS_PER_TRANSACTION):
+        with crud.ledger_transaction(session, settle=True):
+            batch = set(ordered[start : start + TICKETS_PER_TRANSACTION])
+            written += _settle_tickets(session, batch, versions, rules, zone, window_days)
+    if event_to is not None or outcome_to is not None:
+        with crud.ledger_transaction(session, settle=True):
+            if event_to is not None:
+                crud.advance_cursor(session=session, name=EVENTS, position=event_to)
+            if outcome_to is not None:
+                crud.advance_cursor(session=session, name=OUTCOMES, position=outcome_to)
+    return Settled(len(tickets), len(votes), flag_count, written)
 
 
 def _named_gap(article_id: str, meta: Mapping[str, Any]) -> str | None:

@@ -1,9 +1,11 @@
 """POST /v1/suggest: customer message -> ranked articles with snippets and scores.
 
-The route is ``async def`` on purpose: the work is pure CPU with no I/O (the row goes
-to a queue), and running it on the event loop avoids handing every request to the
-thread pool, whose GIL contention costs more than the work (``bench/load_test.py``).
-Nothing slow may be added here. The search runs in :class:`service.batcher.SearchBatcher`,
+The route is ``async def`` on purpose: the work is pure CPU, and running it on the event
+loop avoids handing every request to the thread pool, whose GIL contention costs more
+than the work (``bench/load_test.py``). Nothing slow may be added here. Its one I/O, the
+suggestion row, is committed by the group-commit writer (:mod:`service.writer`) while the
+route awaits: a 2xx means the row is in the database, so an event for it is accepted by
+every replica at once. The search runs in :class:`service.batcher.SearchBatcher`,
 which embeds the queries of concurrent requests in one call. The suggested answers are
 pure string work, cached per article (see ``indexer/answer.py``).
 
@@ -13,6 +15,7 @@ except ``snippet``, which is escaped HTML with ``<mark>`` around matched terms.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
@@ -26,6 +29,7 @@ from indexer.filters import Filters
 from indexer.markup import strip_markup
 from indexer.search import Hit, SearchResult
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
+from service.errors import DatabaseUnavailable, ServiceError
 from service.fields import refuse_pii
 from service.suggestions.filters import check_filters
 from service.suggestions.models import ScoredArticle, SuggestionRow
@@ -36,6 +40,7 @@ from service.suggestions.schemas import (
     SuggestResponse,
     SuggestResultPublic,
 )
+from service.writer import RowNotWritten
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +148,7 @@ async def suggest(
     response = build_response(
         result, retriever.version, masked.text, context, settings.answer_max_chars, started=started
     )
-    writer.submit(
+    recorded = writer.submit(
         SuggestionRow(
             id=response.suggestion_id,
             api_key_id=principal.key_id,
@@ -161,4 +166,12 @@ async def suggest(
     )
     top = result.hits[0].score if result.hits else 0.0
     log.info("suggest k=%d took=%.1fms top=%.4f masked=%s", body.top_k, response.took_ms, top, dict(masked.counts))
-    return Response(response.model_dump_json(), media_type="application/json")
+    content = response.model_dump_json()  # serialised while the writer commits
+    try:
+        await asyncio.wrap_future(recorded)
+    except RowNotWritten as exc:
+        # No answer without its row: the client could not record a single event for it (404 on every replica).
+        if exc.unavailable:
+            raise DatabaseUnavailable(f"the suggestion could not be recorded: {exc}") from None
+        raise ServiceError(f"the suggestion could not be recorded: {exc}") from None
+    return Response(content, media_type="application/json")

@@ -1,22 +1,10 @@
-"""Turning validated requests into stored events and outcomes (shared by the routes; no HTTP types).
-
-The suggestion row of an event may still sit in the background writer's queue: the
-suggest response is sent before the row is written. :func:`find_suggestion` therefore
-flushes this process's writer on a miss (``flush`` returns once every row queued before
-it is in the database), then polls for up to ``KB_USAGE_SUGGESTION_WAIT_SECONDS`` before
-answering 404: another process's writer (a second worker, or another replica behind the
-load balancer, whatever this process's ``KB_WORKERS``) may hold it. Only an unknown id
-pays the wait, so it is generous: in the soak (``bench/soak.py``, a shared 2-core machine
-at load ≈ 8) a row written by the other replica once appeared more than 1 s after its
-suggest was answered, and the event waiting 1 s was refused with 404.
-"""
+"""Turning validated requests into stored events and outcomes (shared by the routes; no HTTP types)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,38 +17,18 @@ from indexer.search import Retriever
 from service.db import utcnow
 from service.errors import IdempotencyConflict, InvalidInput, NotFound, ServiceError
 from service.pii import PIIMasker
-from service.suggestions.models import Suggestion, SuggestionRow
+from service.suggestions.models import Suggestion
 from service.usage import crud
 from service.usage.models import UsageEvent
 from service.usage.schemas import EventCreate, EventPublic
-from service.writer import RowWriter
 
 log = logging.getLogger(__name__)
-
-POLL_SECONDS = 0.05
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
     """sha256 of a canonical JSON rendering of ``payload``."""
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def find_suggestion(
-    *, session: Session, writer: RowWriter[SuggestionRow], suggestion_id: str, wait_seconds: float
-) -> Suggestion | None:
-    """The suggestion row, waiting for a pending write of it (see the module docstring)."""
-    row = crud.get_suggestion(session=session, suggestion_id=suggestion_id)
-    if row is not None:
-        return row
-    writer.flush()
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        session.rollback()  # a fresh snapshot: SQLite readers otherwise keep the one they started with
-        row = crud.get_suggestion(session=session, suggestion_id=suggestion_id)
-        if row is not None or time.monotonic() >= deadline:
-            return row
-        time.sleep(POLL_SECONDS)
 
 
 def public(event: UsageEvent) -> EventPublic:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 
-from service.deps import HolderDep, MaskerDep, SessionDep, SettingsDep, WriterDep, require_roles
+from service.deps import HolderDep, MaskerDep, SessionDep, require_roles
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.fields import ROW_ID_MAX
 from service.keys.auth import Principal
@@ -67,12 +67,9 @@ def _agent_of(principal: Principal) -> str:
     return principal.agent_id
 
 
-def _suggestion_for(
-    session: SessionDep, writer: WriterDep, settings: SettingsDep, suggestion_id: str, agent_id: str
-) -> Suggestion:
-    # Always wait: even with one worker here, another replica behind the load balancer may hold the row.
-    wait = settings.usage_suggestion_wait_seconds
-    suggestion = ingest.find_suggestion(session=session, writer=writer, suggestion_id=suggestion_id, wait_seconds=wait)
+def _suggestion_for(session: SessionDep, suggestion_id: str, agent_id: str) -> Suggestion:
+    # No waiting for a pending write: a suggest answers only once its row is committed (service/writer.py).
+    suggestion = crud.get_suggestion(session=session, suggestion_id=suggestion_id)
     if suggestion is None:
         raise ingest.unknown_suggestion(suggestion_id)
     if suggestion.agent_id is not None and suggestion.agent_id != agent_id:
@@ -86,13 +83,11 @@ def post_event(
     body: EventCreate,
     principal: ActorDep,
     session: SessionDep,
-    writer: WriterDep,
-    settings: SettingsDep,
     masker: MaskerDep,
 ) -> EventPublic:
     """Store one event; a retry with the same ``event_id`` returns the first one's answer."""
     agent_id = _agent_of(principal)
-    suggestion = _suggestion_for(session, writer, settings, suggestion_id, agent_id)
+    suggestion = _suggestion_for(session, suggestion_id, agent_id)
     event = ingest.suggestion_event(
         suggestion=suggestion, body=body, agent_id=agent_id, api_key_id=principal.key_id, masker=masker
     )
@@ -109,13 +104,11 @@ def post_events(
     body: EventBatch,
     principal: ActorDep,
     session: SessionDep,
-    writer: WriterDep,
-    settings: SettingsDep,
     masker: MaskerDep,
 ) -> EventBatchPublic:
     """Each event is validated on its own; the valid ones commit together before the answer, in request order."""
     agent_id = _agent_of(principal)
-    suggestion = _suggestion_for(session, writer, settings, suggestion_id, agent_id)
+    suggestion = _suggestion_for(session, suggestion_id, agent_id)
     results = []
     recorded = ingest.record_batch(
         session=session,

@@ -10,7 +10,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from soak.checks import Kill, classify, per_minute, percentile, unwritten_ok  # noqa: E402
+from soak.checks import Kill, classify, per_minute, percentile  # noqa: E402
 from soak.traffic import Call, Router  # noqa: E402
 
 
@@ -50,22 +50,20 @@ def test_only_failed_connections_to_the_killed_replica_while_down_are_lost():
         call("B", None),  # refused while B was down
         call("B", None, at=59.9, ms=200.0),  # in flight when B was killed
         call("B", None, at=95.0),  # after B was ready again: an error
+        call("B", None, at=70.0, code="timeout"),  # no answer in time is an error even while B was down
         call("A", None),  # the survivor: an error
         call("A", 500, code="internal_error"),
-        call("A", 404, code="not_found", suggestion="s-lost"),
-        call("A", 404, code="not_found", suggestion="s-other"),
+        call("A", 404, code="not_found", suggestion="s-answered-by-b"),  # B answered it before the kill
     ]
-    tallies = classify(calls, KILL, {"s-lost"})
-    assert (tallies["A"].ok, tallies["A"].lost, tallies["A"].lost_rows) == (1, 0, 1)
-    assert [(c.status, c.suggestion_id) for c in tallies["A"].errors] == [(None, None), (500, None), (404, "s-other")]
-    assert (tallies["B"].lost, [c.at for c in tallies["B"].errors]) == (2, [95.0])
-    assert [c.status for c in classify(calls[:2], None, set())["B"].errors] == [None]
-
-
-def test_unwritten_suggestion_rows_are_explained_only_by_the_kill():
-    answered = {"b-late": ("B", 59.5), "b-early": ("B", 50.0), "a-late": ("A", 59.5), "b-after": ("B", 61.0)}
-    assert unwritten_ok(answered, answered, KILL) == {"b-late"}
-    assert unwritten_ok(answered, answered, None) == set()
+    tallies = classify(calls, KILL)
+    assert (tallies["A"].ok, tallies["A"].lost) == (1, 0)
+    assert [(c.status, c.suggestion_id) for c in tallies["A"].errors] == [
+        (None, None),
+        (500, None),
+        (404, "s-answered-by-b"),
+    ]
+    assert (tallies["B"].lost, [(c.at, c.code) for c in tallies["B"].errors]) == (2, [(95.0, None), (70.0, "timeout")])
+    assert [c.status for c in classify(calls[:2], None)["B"].errors] == [None]
 
 
 def test_latency_per_minute_uses_answered_calls_of_the_asked_operations():

@@ -48,8 +48,7 @@ class Live:
         return create_key(self.app, role, agent_id)
 
     def stored(self, suggestion_id: str) -> Suggestion:
-        """The suggestion row once the writer has written it."""
-        self.app.state.writer.flush()
+        """The suggestion row (committed before the suggest answer)."""
         with Session(self.app.state.engine) as session:
             row = session.get(Suggestion, suggestion_id)
         assert row is not None

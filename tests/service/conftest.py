@@ -64,7 +64,7 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_settings(data_dir: Path, db_url: str, index_dir: Path) -> ServiceSettings:
-    """Settings for a test service: fast reload polling, no key cache, a short wait for an unknown suggestion."""
+    """Settings for a test service: fast reload polling, no key cache."""
     return ServiceSettings(
         content_dir=KB_MINI,
         data_dir=data_dir,
@@ -72,7 +72,6 @@ def make_settings(data_dir: Path, db_url: str, index_dir: Path) -> ServiceSettin
         database_url=db_url,
         reload_interval=0.05,
         key_cache_seconds=0.0,
-        usage_suggestion_wait_seconds=0.5,
     )
 
 

@@ -1,20 +1,22 @@
-"""The background row writer on both databases: batching, flush, shutdown, and isolating bad rows."""
+"""The group-commit row writer on both databases: committed before the future resolves, batches, bad rows alone."""
 
 import logging
+import threading
 import uuid
 
 import pytest
-from sqlalchemy import func
+import sqlalchemy as sa
+from sqlalchemy import event, func
 from sqlmodel import Session, select
 
-from service import writer as writer_module
 from service.db import make_engine, upgrade
 from service.suggestions.crud import insert_suggestions
 from service.suggestions.models import Suggestion, SuggestionRow
-from service.writer import RowWriter
+from service.writer import RowNotWritten, RowWriter
 
 SECRET_TICKET = "T-13811112222"
 SECRET_QUERY = "退款 13911112222"
+WAIT = 30  # seconds a test waits for a future before failing (never reached when the writer works)
 
 
 @pytest.fixture
@@ -25,9 +27,37 @@ def engine(db_url):
     engine.dispose()
 
 
-def make_writer(engine, interval=60.0):
-    """A suggestion writer; with the default interval only flush/close wake it."""
-    return RowWriter(engine, insert_suggestions, name="suggestion", interval=interval)
+@pytest.fixture
+def reader(db_url):
+    """A second engine: its connections see only what the writer committed."""
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def commits(engine) -> list[int]:
+    """A list that grows by one at every commit on ``engine``."""
+    seen: list[int] = []
+    event.listen(engine, "commit", lambda _connection: seen.append(1))
+    return seen
+
+
+class Gate:
+    """An insert that holds its first batch until ``open()``: rows submitted meanwhile queue up."""
+
+    def __init__(self):
+        self.entered = threading.Event()
+        self._open = threading.Event()
+        self.batches: list[int] = []
+
+    def insert(self, *, connection, rows):
+        self.batches.append(len(rows))
+        self.entered.set()
+        assert self._open.wait(WAIT)
+        insert_suggestions(connection=connection, rows=rows)
+
+    def open(self):
+        self._open.set()
 
 
 def row(tag: str, **fields) -> SuggestionRow:
@@ -55,47 +85,55 @@ def stored(engine, tag: str) -> int:
         return session.exec(select(func.count()).where(Suggestion.id.startswith(tag))).one()  # type: ignore[union-attr]
 
 
-def test_flush_writes_every_row_queued_before_it_in_batches(engine, monkeypatch):
-    monkeypatch.setattr(writer_module, "MAX_BATCH", 7)
-    writer = make_writer(engine)
+def test_a_row_is_committed_when_its_future_resolves(engine, reader):
+    writer = RowWriter(engine, insert_suggestions, name="suggestion")
+    try:
+        tag = uuid.uuid4().hex[:8]
+        writer.submit(row(tag)).result(WAIT)
+        assert stored(reader, tag) == 1
+    finally:
+        writer.close()
+
+
+def test_rows_queued_while_a_batch_commits_are_committed_together(engine, reader):
+    """Group commit: 40 rows arriving during one commit make one batch, one INSERT and one commit."""
+    gate = Gate()
+    writer = RowWriter(engine, gate.insert, name="suggestion")
+    seen = commits(engine)
     tag = uuid.uuid4().hex[:8]
-    for _ in range(30):
-        writer.submit(row(tag))
-    assert stored(engine, tag) == 0
-    writer.flush()
-    assert stored(engine, tag) == 30
-    writer.close()
+    try:
+        first = writer.submit(row(tag))
+        assert gate.entered.wait(WAIT)
+        rest = [writer.submit(row(tag)) for _ in range(40)]
+        assert not any(f.done() for f in [first, *rest])  # nothing is answered before its commit
+        gate.open()
+        for future in [first, *rest]:
+            future.result(WAIT)
+        assert gate.batches == [1, 40] and len(seen) == 2
+        assert stored(reader, tag) == 41
+    finally:
+        gate.open()
+        writer.close()
 
 
-def test_rows_arrive_without_flush_and_close_drains(engine):
-    writer = make_writer(engine, interval=0.05)
+def test_a_duplicate_row_fails_alone_and_the_writer_goes_on(engine, caplog):
+    gate = Gate()
+    writer = RowWriter(engine, gate.insert, name="suggestion")
     tag = uuid.uuid4().hex[:8]
-    writer.submit(row(tag))
-    for _ in range(100):
-        if stored(engine, tag) == 1:
-            break
-        writer._wake.wait(0.05)
-    assert stored(engine, tag) == 1
-    late = uuid.uuid4().hex[:8]
-    for _ in range(5):
-        writer.submit(row(late))
-    writer.close()
-    assert stored(engine, late) == 5
-
-
-def test_a_duplicate_row_is_dropped_alone_and_the_writer_goes_on(engine, caplog):
-    writer = make_writer(engine)
-    tag = uuid.uuid4().hex[:8]
+    gate.open()
     first = row(tag)
-    writer.submit(first)
-    writer.submit(first.model_copy())  # same primary key: the batch fails, then only the copy
-    writer.flush()
-    assert stored(engine, tag) == 1
-    assert "dropped 1 suggestion row" in caplog.text
-    assert "stored 1 of 2 suggestion row(s)" in caplog.text
-    writer.submit(row(tag))
-    writer.close()
+    writer.submit(first).result(WAIT)
+    again = writer.submit(first.model_copy())  # same primary key: its batch fails, then only this row
+    other = writer.submit(row(tag))
+    with pytest.raises(RowNotWritten) as refused:
+        again.result(WAIT)
+    assert refused.value.unavailable is False
+    assert other.result(WAIT) is None
     assert stored(engine, tag) == 2
+    assert "dropped 1 suggestion row" in caplog.text
+    writer.submit(row(tag)).result(WAIT)
+    writer.close()
+    assert stored(engine, tag) == 3
 
 
 @pytest.mark.parametrize(
@@ -106,22 +144,76 @@ def test_a_duplicate_row_is_dropped_alone_and_the_writer_goes_on(engine, caplog)
         ({"ticket_id": SECRET_TICKET + "\ud800"}, True),
     ],
 )
-def test_one_bad_row_in_a_burst_is_dropped_alone_and_unquoted(engine, db_url, caplog, bad, refused_by_sqlite):
-    """20 good rows and one that skipped validation: only that one may be lost, and the log shows no value."""
+def test_one_bad_row_in_a_batch_fails_alone_and_unquoted(engine, db_url, caplog, bad, refused_by_sqlite):
+    """20 good rows and one that skipped validation in one batch: only that one may fail; no value is logged."""
     caplog.set_level(logging.DEBUG)
-    writer = make_writer(engine)
+    gate = Gate()
+    writer = RowWriter(engine, gate.insert, name="suggestion")
     tag = uuid.uuid4().hex[:8]
-    for i in range(20):
-        if i == 10:
-            writer.submit(unvalidated(tag, **{"ticket_id": SECRET_TICKET, **bad}))
-        writer.submit(row(tag, ticket_id=SECRET_TICKET, query=f"{SECRET_QUERY} {i}"))
-    writer.flush()
-    writer.close()
-    refused = refused_by_sqlite or db_url.startswith("postgresql")
-    assert stored(engine, tag) == (20 if refused else 21)
-    if refused:
-        assert "dropped 1 suggestion row" in caplog.text
-    assert "13811112222" not in caplog.text and "13911112222" not in caplog.text and "a" * 65 not in caplog.text
+    try:
+        writer.submit(row(tag))
+        assert gate.entered.wait(WAIT)
+        good = [writer.submit(row(tag, ticket_id=SECRET_TICKET, query=f"{SECRET_QUERY} {i}")) for i in range(20)]
+        poor = writer.submit(unvalidated(tag, **{"ticket_id": SECRET_TICKET, **bad}))
+        good += [writer.submit(row(tag)) for _ in range(5)]
+        gate.open()
+        refused = refused_by_sqlite or db_url.startswith("postgresql")
+        for future in good:
+            assert future.result(WAIT) is None
+        if refused:
+            with pytest.raises(RowNotWritten) as failed:
+                poor.result(WAIT)
+            assert failed.value.unavailable is False and failed.value.__cause__ is None
+            assert "13811112222" not in str(failed.value)
+            assert "dropped 1 suggestion row" in caplog.text
+        else:
+            assert poor.result(WAIT) is None
+        assert gate.batches[1] == 26  # the 26 queued rows were one batch before they were tried alone
+        assert stored(engine, tag) == (26 if refused else 27)
+        assert "13811112222" not in caplog.text and "13911112222" not in caplog.text and "a" * 65 not in caplog.text
+    finally:
+        gate.open()
+        writer.close()
+
+
+def unreachable(db_url: str) -> sa.Engine:
+    """An engine of the same kind whose database cannot be reached."""
+    if db_url.startswith("postgresql"):
+        return sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    return sa.create_engine(f"sqlite:////nonexistent-{uuid.uuid4().hex}/kbassist.db")
+
+
+def test_rows_for_an_unreachable_database_fail_as_unavailable(db_url, caplog):
+    engine = unreachable(db_url)
+    writer = RowWriter(engine, insert_suggestions, name="suggestion")
+    try:
+        futures = [writer.submit(row("gone")) for _ in range(3)]
+        for future in futures:
+            with pytest.raises(RowNotWritten) as failed:
+                future.result(WAIT)
+            assert failed.value.unavailable is True
+        assert "database unavailable" in caplog.text
+    finally:
+        writer.close()
+        engine.dispose()
+
+
+def test_close_commits_what_is_queued_and_refuses_later_rows(engine, reader):
+    gate = Gate()
+    writer = RowWriter(engine, gate.insert, name="suggestion")
+    tag = uuid.uuid4().hex[:8]
+    first = writer.submit(row(tag))
+    assert gate.entered.wait(WAIT)
+    queued = [writer.submit(row(tag)) for _ in range(5)]
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    gate.open()
+    closing.join(WAIT)
+    assert not closing.is_alive()
+    assert all(f.done() and f.exception() is None for f in [first, *queued])
+    assert stored(reader, tag) == 6
+    late = writer.submit(row(tag))
+    assert late.done() and isinstance(late.exception(), RowNotWritten)
 
 
 def test_rows_are_validated_where_they_are_built():

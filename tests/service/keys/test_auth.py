@@ -53,7 +53,6 @@ def test_agent_key_is_bound_to_its_agent(client, make_key):
 
 def test_integration_key_acts_for_the_named_agent(client, make_key):
     response = suggest(client, make_key("integration"), headers={"X-Agent-Id": "a-42"})
-    client.app.state.writer.flush()
     with Session(client.app.state.engine) as session:
         row = session.get(Suggestion, response.json()["suggestion_id"])
     assert row is not None and row.agent_id == "a-42"
@@ -69,7 +68,6 @@ def test_an_agent_id_longer_than_its_column_is_422_on_every_database(client, mak
 
 def test_an_agent_id_of_the_column_length_is_stored_whole(client, make_key):
     response = suggest(client, make_key("integration"), headers={"X-Agent-Id": "a" * 64})
-    client.app.state.writer.flush()
     with Session(client.app.state.engine) as session:
         row = session.get(Suggestion, response.json()["suggestion_id"])
     assert row is not None and row.agent_id == "a" * 64

@@ -15,8 +15,7 @@ from tests.service.conftest import SUGGEST, assert_error, create_key, make_setti
 
 
 def stored(client, suggestion_id):
-    """The suggestion row written for ``suggestion_id`` (after draining the writer)."""
-    client.app.state.writer.flush()
+    """The suggestion row written for ``suggestion_id`` (committed before the answer)."""
     with Session(client.app.state.engine) as session:
         return crud.get_suggestion(session=session, suggestion_id=suggestion_id)
 

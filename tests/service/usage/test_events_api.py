@@ -6,11 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, func, select
 
-from service.suggestions.crud import insert_suggestions
-from service.suggestions.models import Suggestion, SuggestionRow
-from service.usage.ingest import find_suggestion
 from service.usage.models import Agent, Flag, UsageEvent
-from service.writer import RowWriter
 from tests.service.conftest import assert_error
 
 
@@ -43,35 +39,6 @@ def test_event_posted_right_after_suggest_finds_its_queued_suggestion(client, ma
     assert body["suggestion_id"] == s["suggestion_id"] and body["ticket_id"] == "T-100"
     assert body["rank"] == 1 and body["agent_id"] == "ev-a1" and body["type"] == "copied"
     assert count(client, Agent, Agent.agent_id == "ev-a1") == 1
-
-
-def test_find_suggestion_flushes_a_pending_write(client):
-    engine = client.app.state.engine
-    writer = RowWriter(engine, insert_suggestions, name="suggestion", interval=3600)  # never writes unless flushed
-    row_id = uuid.uuid4().hex
-    writer.submit(
-        SuggestionRow(
-            id=row_id,
-            api_key_id=None,
-            agent_id="w",
-            ticket_id=None,
-            channel=None,
-            query="q",
-            lang=None,
-            mode="hybrid",
-            index_version="v",
-            results=[],
-            answerable=True,
-            took_ms=1.0,
-        )
-    )
-    try:
-        with Session(engine) as session:
-            assert session.get(Suggestion, row_id) is None
-            found = find_suggestion(session=session, writer=writer, suggestion_id=row_id, wait_seconds=0)
-        assert found is not None and found.id == row_id
-    finally:
-        writer.close()
 
 
 def test_same_event_id_returns_the_first_answer_and_a_different_payload_is_409(client, make_key):
