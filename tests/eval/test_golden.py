@@ -18,6 +18,7 @@ TYPES = {
     "crosslingual",
     "long_chat",
     "multi_turn",
+    "chat_paste",
     "asr",
     "two_intent",
     "unanswerable",
@@ -52,6 +53,7 @@ def test_golden_set_holds_the_kinds_of_real_traffic():
     types = Counter(q["meta"]["type"] for q in _queries())
     assert types["unanswerable_on_topic"] >= 60
     assert types["multi_turn"] >= 40
+    assert types["chat_paste"] >= 40
     assert types["asr"] > 0 and types["two_intent"] > 0
 
 
