@@ -18,9 +18,10 @@ substantive turns:
   whole turn, and stripped where it opens a turn ("你好，我想问下…" → "我想问下…").
 - **Recency**: the latest substantive customer turn and the :data:`CONTEXT_TURNS` before it
   are searched, so a long chat is searched for its latest ask with the context just before
-  it rather than for its first topic. Earlier turns are not dropped altogether: the latest often leans on them ("我在你们这买的手表" …
-  "拆开戴了两天不喜欢，还能退吗"); searching the latest turn alone, or repeating it, ranked
-  worse on the golden set's multi-turn excerpts (eval/RESULTS.md).
+  it rather than for its first topic. The turns before the latest are not dropped: it often
+  leans on them ("我在你们这买的手表" … "拆开戴了两天不喜欢，还能退吗"); searching the
+  latest turn alone, or repeating it, ranked worse on the golden set's chat excerpts
+  (eval/RESULTS.md).
 
 Text that is none of these is searched as it is.
 """
@@ -52,7 +53,8 @@ _LINE = re.compile(
 )
 _ONLY_STAMP = re.compile(rf"^\s*{_STAMP}\s*$")
 _SMALL_TALK_WORDS = (
-    r"你好|您好|哈喽|嗨|(?:hello|hi|hey)(?: there)?|在吗|在不在|在么|有人吗|(?:are you|anyone) there|请问|谢谢|多谢|感谢|麻烦了|好的|好|嗯|哦|噢|ok|okay|"
+    r"你好|您好|哈喽|嗨|(?:hello|hi|hey)(?: there)?|在吗|在不在|在么|有人吗|(?:are you|anyone) there|请问|"
+    r"谢谢|多谢|感谢|麻烦了|好的|好|嗯|哦|噢|ok|okay|"
     r"thanks|thank you|thx|亲|亲亲|good (?:morning|afternoon|evening)|早上好|下午好|晚上好|早|辛苦了"
 )
 # A turn that is only pleasantries: greetings, "are you there", thanks, acknowledgements.
@@ -79,28 +81,30 @@ class Turn:
     text: str
 
 
-def _labelled(text: str) -> tuple[list[Turn], int]:
-    """``text``'s turns, and how many of its lines carried a speaker label.
+def _labelled(text: str) -> tuple[list[Turn], int, int]:
+    """``text``'s turns, how many of its lines carried a speaker label, and how many did not.
 
     A line without a label continues the turn before it; a line that is only a timestamp is
     skipped.
     """
     turns: list[Turn] = []
-    labelled = 0
+    labelled = unlabelled = 0
     for line in text.splitlines():
         match = _LINE.match(line)
         if match is not None:
             labelled += 1
             role: Role = "agent" if match["label"].lower() in _AGENT else "customer"
             turns.append(Turn(role, match["text"].strip()))
-        elif not line.strip() or _ONLY_STAMP.match(line):
             continue
-        elif turns:
+        if not line.strip() or _ONLY_STAMP.match(line):
+            continue
+        unlabelled += 1
+        if turns:
             last = turns[-1]
             turns[-1] = Turn(last.role, f"{last.text} {line.strip()}".strip())
         else:
             turns.append(Turn("customer", line.strip()))
-    return turns, labelled
+    return turns, labelled, unlabelled
 
 
 def _unlabelled(text: str) -> list[Turn] | None:
@@ -116,11 +120,12 @@ def _unlabelled(text: str) -> list[Turn] | None:
 def parse_turns(text: str) -> list[Turn] | None:
     """``text`` as turns when it reads as a chat, else ``None``.
 
-    A chat is text with at least two lines carrying speaker labels, or several unlabelled
-    lines of which one is small talk or agent boilerplate.
+    A chat is text with at least two lines carrying speaker labels, or labelled lines alone
+    (one turn sent as ``messages``), or several unlabelled lines of which one is small talk or
+    agent boilerplate.
     """
-    turns, labelled = _labelled(text)
-    if labelled >= 2:
+    turns, labelled, unlabelled = _labelled(text)
+    if labelled >= 2 or (labelled == 1 and unlabelled == 0):
         return turns
     return _unlabelled(text) if labelled == 0 else None
 
@@ -139,8 +144,8 @@ def without_opening(text: str) -> str:
 def focus(turns: Sequence[Turn]) -> str:
     """The search text of a conversation: the customer's substantive turns, oldest first.
 
-    The latest one and the :data:`CONTEXT_TURNS` before it. Falls back to every turn's text when the customer said nothing
-    but small talk.
+    The latest one and the :data:`CONTEXT_TURNS` before it. Falls back to every turn's text
+    when the customer said nothing but small talk.
     """
     asked = [without_opening(t.text) for t in turns if t.role == "customer" and t.text and not is_small_talk(t.text)]
     if not asked:
