@@ -68,7 +68,7 @@ _BOILERPLATE = re.compile(
     r"客服.{0,6}为您服务|我是.{0,8}客服|请问(?:您)?(?:有)?什么(?:问题|需要)|"
     r"how (?:can|may) i (?:help|assist)|thank(?:s| you) for (?:contacting|reaching|waiting|your patience|choosing)|"
     r"please (?:hold|wait)|let me (?:check|look)|is there anything else|have a (?:nice|great|good) day|"
-    r"welcome to|my name is|you(?:'re| are) (?:chatting|speaking) with",
+    r"welcome to|you(?:'re| are) (?:chatting|speaking) with",
     re.IGNORECASE,
 )
 

@@ -75,6 +75,9 @@ def test_an_unlabelled_paste_drops_greetings_and_agent_boilerplate():
     assert search_text(paste) == "我前几天买的耳机\n拆封了，还能退吗"
     english = "Hi\nWelcome to Xinglan, my name is Ann. How can I help you today?\nMy refund has not arrived"
     assert search_text(english) == "My refund has not arrived"
+    # What customers say too is not an agent's stock phrase.
+    message = "My name is Ann and my refund has not arrived"
+    assert search_text(f"Hi\n{message}") == message
 
 
 def test_an_unlabelled_message_of_several_lines_without_small_talk_is_searched_whole():
