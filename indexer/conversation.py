@@ -47,7 +47,7 @@ _STAMP = rf"[\[(（【]?\s*{_TIME}\s*[\])）】]?"
 # start a clock time, so "顾客 10:23" is a label and a time, not a label "顾客 10" saying "23".
 _LINE = re.compile(
     rf"^\s*(?:{_STAMP}\s*)?(?P<label>{'|'.join(_AGENT + _CUSTOMER)})"
-    rf"(?:[\s\-_·]?(?!{_TIME})[^\s:：()（）\[\]【】]{{1,8}})?"
+    rf"(?P<name>[\s\-_·]?(?!{_TIME})[^\s:：()（）\[\]【】]{{1,8}})?"
     rf"\s*(?:{_STAMP}\s*[:：]?|[:：])\s*(?P<text>.*)$",
     re.IGNORECASE,
 )
@@ -81,18 +81,21 @@ class Turn:
     text: str
 
 
-def _labelled(text: str) -> tuple[list[Turn], int, int]:
-    """``text``'s turns, how many of its lines carried a speaker label, and how many did not.
+def _labelled(text: str) -> tuple[list[Turn], int, int, bool]:
+    """``text``'s turns, how many of its lines carried a speaker label and how many did not, and whether
+    every label was a bare role (``客户：``, ``customer:``, no name after it).
 
     A line without a label continues the turn before it; a line that is only a timestamp is
     skipped.
     """
     turns: list[Turn] = []
     labelled = unlabelled = 0
+    bare = True
     for line in text.splitlines():
         match = _LINE.match(line)
         if match is not None:
             labelled += 1
+            bare = bare and match["name"] is None
             role: Role = "agent" if match["label"].lower() in _AGENT else "customer"
             turns.append(Turn(role, match["text"].strip()))
             continue
@@ -104,7 +107,7 @@ def _labelled(text: str) -> tuple[list[Turn], int, int]:
             turns[-1] = Turn(last.role, f"{last.text} {line.strip()}".strip())
         else:
             turns.append(Turn("customer", line.strip()))
-    return turns, labelled, unlabelled
+    return turns, labelled, unlabelled, bare
 
 
 def _unlabelled(text: str) -> list[Turn] | None:
@@ -120,12 +123,12 @@ def _unlabelled(text: str) -> list[Turn] | None:
 def parse_turns(text: str) -> list[Turn] | None:
     """``text`` as turns when it reads as a chat, else ``None``.
 
-    A chat is text with at least two lines carrying speaker labels, or labelled lines alone
-    (one turn sent as ``messages``), or several unlabelled lines of which one is small talk or
-    agent boilerplate.
+    A chat is text with at least two lines carrying speaker labels, or one line with a bare
+    role label alone (one turn sent as ``messages``; "客户来电很激动：…" is an agent's note,
+    not a turn), or several unlabelled lines of which one is small talk or agent boilerplate.
     """
-    turns, labelled, unlabelled = _labelled(text)
-    if labelled >= 2 or (labelled == 1 and unlabelled == 0):
+    turns, labelled, unlabelled, bare = _labelled(text)
+    if labelled >= 2 or (labelled == 1 and unlabelled == 0 and bare):
         return turns
     return _unlabelled(text) if labelled == 0 else None
 

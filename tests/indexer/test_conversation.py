@@ -14,7 +14,15 @@ def test_labelled_lines_become_turns_and_unlabelled_lines_continue_one():
     ]
 
 
-@pytest.mark.parametrize("text", ["退款多久到账", "用户名：zhang3\n想改绑手机号", "备注：客户要求退款\n请尽快处理"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "退款多久到账",
+        "用户名：zhang3\n想改绑手机号",
+        "备注：客户要求退款\n请尽快处理",
+        "客户来电很激动：物流5天没更新，我该怎么安抚？",  # an agent's note, not a turn
+    ],
+)
 def test_text_without_two_labelled_lines_is_not_a_conversation(text):
     assert parse_turns(text) is None
     assert search_text(text) == text
