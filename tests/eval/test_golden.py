@@ -71,6 +71,7 @@ TWIN_LEFT_OUT = {
     "我上周就投诉了，工单到现在没人联系我": "fast-channel-247",
     "I've emailed three times about my return": "fast-channel-247",
     "客户：我上周投诉过": "fast-channel-247",
+    "客户：在吗\n坐席：在的，您请说\n客户：我要投诉": "fast-channel-247",
     "海外组用的英文版L1/L2/L3升级规则在哪": "internal-escalation-rules",  # asks for the English version
 }
 
