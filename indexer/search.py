@@ -26,6 +26,7 @@ from indexer.answerable import AnswerModel, Signals, answer_model, measure_signa
 from indexer.chunk import Chunk
 from indexer.config import SearchMode
 from indexer.conversation import search_text
+from indexer.crosslingual import LanguageBridge, multilingual_part
 from indexer.dense import EnsembleScorer
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
@@ -128,6 +129,8 @@ class Retriever:
         self._chunk_order, self._article_bounds = order.astype(np.int64), bounds.astype(np.int64)
         self._article_chunks = [order[bounds[i] : bounds[i + 1]] for i in range(len(self._article_ids))]
         self._article_lang = np.array([str(self.articles[a].get("lang") or "") for a in self._article_ids])
+        vectors = multilingual_part(embedder, np.asarray(build.vectors))
+        self._bridge = LanguageBridge.of(vectors, self._chunk_article, self._article_lang)
         self._masks = ChunkMasks(list(self.articles.values()), self._chunk_article)
 
     @property
@@ -297,6 +300,9 @@ class Retriever:
         dense = (
             self.dense.scores(qv, lang, rows, starts, same_lang) if qv is not None else np.zeros(len(rows), np.float32)
         )
+        shift = self._bridge.shift(lang, arts) if qv is not None else None
+        if shift is not None:  # other-language articles without a counterpart (indexer/crosslingual.py)
+            dense = dense + np.repeat(shift, lengths)
         lexical = bm25[rows] if bm25 is not None else np.zeros(len(rows), np.float32)
         return _Candidates(arts, rows, starts, same_lang, dense, lexical)
 

@@ -76,14 +76,15 @@ class SuggestRequest(BaseModel):
     query: Query | None = Field(
         None,
         min_length=1,
-        description="The customer's message (control characters are removed). A pasted chat whose lines start "
-        "with speaker labels (客户：/坐席：, Customer:/Agent:) is searched by the customer's turns.",
+        description="The customer's message (control characters are removed). A pasted chat (lines with speaker "
+        "labels such as 客户：/坐席： or Customer:/Agent:, with or without timestamps) is searched by the customer's "
+        "latest turns, without greetings and the agent's lines.",
     )
     messages: list[ChatTurn] | None = Field(
         None,
         min_length=1,
         max_length=MAX_TURNS,
-        description="The conversation as turns, oldest first, instead of `query`: the customer's turns are "
+        description="The conversation as turns, oldest first, instead of `query`: the customer's latest turns are "
         f"searched, greetings and the agent's lines are not. At most {QUERY_MAX:,} characters in all, like a query.",
     )
     ticket_id: TicketId | None = None

@@ -18,6 +18,7 @@ TYPES = {
     "crosslingual",
     "long_chat",
     "multi_turn",
+    "chat_paste",
     "asr",
     "two_intent",
     "unanswerable",
@@ -52,6 +53,7 @@ def test_golden_set_holds_the_kinds_of_real_traffic():
     types = Counter(q["meta"]["type"] for q in _queries())
     assert types["unanswerable_on_topic"] >= 60
     assert types["multi_turn"] >= 40
+    assert types["chat_paste"] >= 40
     assert types["asr"] > 0 and types["two_intent"] > 0
 
 
@@ -69,6 +71,7 @@ TWIN_LEFT_OUT = {
     "我上周就投诉了，工单到现在没人联系我": "fast-channel-247",
     "I've emailed three times about my return": "fast-channel-247",
     "客户：我上周投诉过": "fast-channel-247",
+    "客户：在吗\n坐席：在的，您请说\n客户：我要投诉": "fast-channel-247",
     "海外组用的英文版L1/L2/L3升级规则在哪": "internal-escalation-rules",  # asks for the English version
 }
 

@@ -206,6 +206,23 @@ def test_a_pasted_chat_is_searched_like_the_same_turns(client, make_key, embedde
     assert embedded == ["退款多久到账"] and body["searched_as"] == "退款多久到账"
 
 
+def test_one_customer_turn_sent_as_messages_is_searched_without_greeting_or_label(client, make_key, embedded):
+    messages = [{"role": "customer", "text": "您好，退款多久到账"}]
+    response = client.post(SUGGEST, json={"messages": messages}, headers={"X-API-Key": make_key("agent", "a-1")})
+    assert response.status_code == 200, response.text
+    assert embedded == ["退款多久到账"] and response.json()["searched_as"] == "退款多久到账"
+
+
+def test_a_pasted_chat_export_with_timestamps_is_masked_and_searched_by_the_customers_ask(client, make_key, embedded):
+    pasted = (
+        "顾客 2026-12-01 10:23:11\n你好\n客服小美 2026-12-01 10:23:15\n您好，很高兴为您服务，请问有什么可以帮您？\n"
+        "顾客 2026-12-01 10:23:40\n退款多久到账，我手机13812345678"
+    )
+    body = suggest(client, make_key("agent", "a-1"), query=pasted).json()
+    assert embedded == ["退款多久到账，我手机[PHONE]"] and body["searched_as"] == "退款多久到账，我手机[PHONE]"
+    assert "13812345678" not in stored(client, body["suggestion_id"]).query
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
