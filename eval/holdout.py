@@ -59,6 +59,10 @@ class Features:
         same_lang: whether the article is in the query's language.
         relevant: whether the article is judged relevant.
         n_relevant: per query, how many articles are relevant (candidates or not).
+        use_mean, st_mean: the article's mean chunk cosine of each model (same padding).
+        article: index of the article in ``article_ids`` (-1 on padding).
+        article_ids: the articles the cells refer to.
+        text: per query, the text as searched (normalised).
     """
 
     english: Mask
@@ -68,6 +72,11 @@ class Features:
     same_lang: Mask
     relevant: Mask
     n_relevant: NDArray[np.int64]
+    use_mean: Matrix
+    st_mean: Matrix
+    article: NDArray[np.int32]
+    article_ids: NDArray[np.str_]
+    text: NDArray[np.str_]
 
     @property
     def valid(self) -> Mask:
@@ -113,15 +122,21 @@ def collect(retriever: Retriever, queries: Sequence[Query]) -> Features:
     width = max((len(c.article_ids) for _, c in rows), default=0)
     shape = (len(rows), width)
     use, st = np.full(shape, -np.inf, np.float32), np.full(shape, np.nan, np.float32)
+    use_mean, st_mean = use.copy(), st.copy()
     bm25 = np.zeros(shape, np.float32)
     same, relevant = np.zeros(shape, bool), np.zeros(shape, bool)
+    article = np.full(shape, -1, np.int32)
+    index: dict[str, int] = {}
     for i, (q, c) in enumerate(rows):
         n = len(c.article_ids)
         use[i, :n], st[i, :n], bm25[i, :n], same[i, :n] = c.use, c.st, c.bm25, c.same_lang
+        use_mean[i, :n], st_mean[i, :n] = c.use_mean, c.st_mean
         relevant[i, :n] = [a in q.relevant_ids for a in c.article_ids]
+        article[i, :n] = [index.setdefault(a, len(index)) for a in c.article_ids]
     english = np.array([c.lang == "en" for _, c in rows], bool)
     n_relevant = np.array([len(q.relevant_ids) for q, _ in rows], np.int64)
-    return Features(english, use, st, bm25, same, relevant, n_relevant)
+    ids, text = np.array(list(index), dtype=np.str_), np.array([c.text for _, c in rows], dtype=np.str_)
+    return Features(english, use, st, bm25, same, relevant, n_relevant, use_mean, st_mean, article, ids, text)
 
 
 def cache_path(folder: Path, name: str, digest: str) -> Path:

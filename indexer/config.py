@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformers"]
 SearchMode = Literal["hybrid", "dense", "lexical"]
+ArticleScore = Literal["blend", "best"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 StRuntime = Literal["onnx-int8", "onnx", "torch"]
 EnsembleMix = Literal["weighted", "standardized", "confidence"]
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
     ensemble_mix: EnsembleMix = Field(
         "weighted",
         description="Ensemble: how English queries mix the two cosines: weighted, standardized or confidence.",
+    )
+    article_score: ArticleScore = Field(
+        "blend",
+        description="Dense score of an article: blend (mean of its best chunk's and of all its chunks' mean "
+        "score) or best (its best chunk's).",
     )
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     normalize_queries: bool = Field(

@@ -48,6 +48,7 @@ def fusion_from(settings: Settings) -> FusionParams:
         lexical_weight=settings.lexical_weight,
         lexical_weight_en=settings.lexical_weight_en,
         lexical_cap=settings.lexical_cap,
+        article_score=settings.article_score,
         candidates=settings.candidates,
         normalize_queries=settings.normalize_queries,
         answerable_threshold=settings.answerable_threshold,

@@ -1,7 +1,8 @@
 """Search a published build: dense (FAISS), lexical (BM25) or hybrid (:mod:`indexer.fusion`).
 
-Results are articles, not chunks: an article scores by its best chunk in each
-ranking, and that chunk becomes the snippet. Filters and the internal-audience rule
+Results are articles, not chunks: an article scores by its chunks in each ranking
+(BM25: the best chunk; dense: :func:`indexer.fusion.article_dense`), and its best chunk
+becomes the snippet. Filters and the internal-audience rule
 are applied inside each ranker before its top-k cut (:mod:`indexer.filters`).
 
 Longer than our ~300-line guide because it is the one pipeline (embed → candidates →
@@ -30,7 +31,7 @@ from indexer.dense import EnsembleScorer
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.filters import ChunkMasks, Filters
-from indexer.fusion import FusionParams, fuse, lexical_weight
+from indexer.fusion import FusionParams, article_dense, fuse, lexical_weight
 from indexer.lang import detect_lang
 from indexer.layout import Build, read_build, read_manifest
 from indexer.normalize import QueryNormalizer
@@ -75,14 +76,20 @@ class SearchResult:
 
 @dataclass(slots=True)
 class CandidateSignals:
-    """Per candidate article of one query: USE cosine, English-model cosine (NaN: none), BM25, language match."""
+    """Per candidate article of one query: USE cosine, English-model cosine (NaN: none), BM25, language match.
+
+    The cosines are those of the article's best chunk and (``*_mean``) their mean over its chunks.
+    """
 
     article_ids: list[str]
     lang: str
+    text: str
     use: NDArray[np.float32]
     st: NDArray[np.float32]
     bm25: NDArray[np.float32]
     same_lang: NDArray[np.bool_]
+    use_mean: NDArray[np.float32]
+    st_mean: NDArray[np.float32]
 
 
 @dataclass(slots=True)
@@ -104,6 +111,13 @@ class _Candidates:
     def best(self, per_chunk: NDArray[np.float32]) -> NDArray[np.float32]:
         """Per article, the best of its chunks' scores."""
         return np.maximum.reduceat(per_chunk, self.starts) if len(self.rows) else np.zeros(0, np.float32)
+
+    def mean(self, per_chunk: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Per article, the mean of its chunks' scores."""
+        if not len(self.rows):
+            return np.zeros(0, np.float32)
+        lengths = np.diff(np.append(self.starts, len(self.rows)))
+        return np.asarray(np.add.reduceat(per_chunk, self.starts) / lengths, np.float32)
 
 
 class Retriever:
@@ -208,7 +222,8 @@ class Retriever:
         dense_a, lex_a = cand.best(cand.dense), cand.best(cand.lexical)
         top_dense = float(dense_a.max()) if qv is not None and len(dense_a) else 0.0
         top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
-        chunk_score, fused = self._rank_scores(mode, cand, dense_a, lex_a, top_lexical, lang)
+        ranking_dense = article_dense(dense_a, cand.mean(cand.dense), self.fusion.article_score)
+        chunk_score, fused = self._rank_scores(mode, cand, ranking_dense, lex_a, top_lexical, lang)
         arts, starts = cand.arts, cand.starts
         if mode == "lexical":
             keep = lex_a > 0
@@ -264,13 +279,18 @@ class Retriever:
         use, english = self.dense.parts(qv, lang, cand.rows)
         # fmax: an article without an English vector keeps NaN, one with any keeps its best chunk.
         st = np.fmax.reduceat(english, cand.starts) if english is not None and len(cand.rows) else None
+        none = np.full(len(cand.arts), np.nan, np.float32)
+        st_mean = cand.mean(english) if english is not None and len(cand.rows) else none
         return CandidateSignals(
             article_ids=[self._article_ids[int(a)] for a in cand.arts],
             lang=lang,
+            text=text,
             use=cand.best(use),
-            st=st if st is not None else np.full(len(cand.arts), np.nan, np.float32),
+            st=st if st is not None else none,
             bm25=cand.best(cand.lexical),
             same_lang=cand.same_lang,
+            use_mean=cand.mean(use),
+            st_mean=st_mean,
         )
 
     def _candidate_chunks(
