@@ -85,6 +85,9 @@ class Settings(BaseSettings):
         description="Dense score of an article: blend (mean of its best chunk's and of all its chunks' mean "
         "score) or best (its best chunk's).",
     )
+    title_weight: float = Field(
+        0.0, ge=0.0, description="Hybrid: weight of the share of an article's title and tag terms the query names."
+    )
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     normalize_queries: bool = Field(
         True, description="Rewrite pinyin, homophone typos and misspelt English into KB words (indexer/normalize.py)."

@@ -49,6 +49,7 @@ def fusion_from(settings: Settings) -> FusionParams:
         lexical_weight_en=settings.lexical_weight_en,
         lexical_cap=settings.lexical_cap,
         article_score=settings.article_score,
+        title_weight=settings.title_weight,
         candidates=settings.candidates,
         normalize_queries=settings.normalize_queries,
         answerable_threshold=settings.answerable_threshold,

@@ -52,6 +52,7 @@ class FusionParams:
         lexical_weight_en: ``w`` of English queries.
         lexical_cap: upper bound of the per-query weight ``c``.
         article_score: how an article's dense score is made from its chunks' (:func:`article_dense`).
+        title_weight: weight of the title and tag coverage (:mod:`indexer.titles`) in hybrid mode.
         candidates: chunks taken from each ranker before fusion.
         normalize_queries: rewrite pinyin, homophones and misspellings into KB words first.
         answerable_threshold: answer probability below which a result is flagged unanswerable
@@ -62,6 +63,7 @@ class FusionParams:
     lexical_weight_en: float = _default("lexical_weight_en")
     lexical_cap: float = _default("lexical_cap")
     article_score: ArticleScore = _default("article_score")
+    title_weight: float = _default("title_weight")
     candidates: int = _default("candidates")
     normalize_queries: bool = _default("normalize_queries")
     answerable_threshold: float | None = _default("answerable_threshold")

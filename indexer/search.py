@@ -31,12 +31,13 @@ from indexer.dense import EnsembleScorer
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.filters import ChunkMasks, Filters
-from indexer.fusion import FusionParams, article_dense, fuse, lexical_weight
+from indexer.fusion import FusionParams, article_dense, fuse, language_gate, lexical_weight, top_articles
 from indexer.lang import detect_lang
 from indexer.layout import Build, read_build, read_manifest
 from indexer.normalize import QueryNormalizer
 from indexer.plaintext import plain_chunk
 from indexer.snippet import make_snippet
+from indexer.titles import TitleIndex, title_text
 
 Ids = NDArray[np.int64]
 _NO_IDS: Ids = np.zeros(0, np.int64)
@@ -224,6 +225,10 @@ class Retriever:
         top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
         ranking_dense = article_dense(dense_a, cand.mean(cand.dense), self.fusion.article_score)
         chunk_score, fused = self._rank_scores(mode, cand, ranking_dense, lex_a, top_lexical, lang)
+        if mode == "hybrid" and self.fusion.title_weight > 0:
+            # Lexical like BM25, so held back like BM25 when the dense top mixes languages.
+            gate = language_gate(cand.same_lang[top_articles(ranking_dense)])
+            fused = fused + gate * self.fusion.title_weight * self.titles.coverage(terms, cand.arts)
         arts, starts = cand.arts, cand.starts
         if mode == "lexical":
             keep = lex_a > 0
@@ -235,7 +240,7 @@ class Retriever:
         for i in order.tolist():
             span = slice(int(starts[i]), int(ends[i]))
             best_chunk = self.chunks[int(cand.rows[span][int(np.argmax(chunk_score[span]))])]
-            dense_score = float(dense_a[i]) if qv is not None else None
+            dense_score = float(ranking_dense[i]) if qv is not None else None
             lexical_score = float(lex_a[i]) if bm25 is not None else None
             hits.append(self._hit(int(arts[i]), best_chunk, float(fused[i]), dense_score, lexical_score, display))
         signals = None
@@ -367,6 +372,11 @@ class Retriever:
         if allowed is not None:
             scores = scores[allowed]
         return float(scores.max()) if len(scores) else 0.0
+
+    @cached_property
+    def titles(self) -> TitleIndex:
+        """The articles' title and tag terms (built on first use)."""
+        return TitleIndex([title_text(self.articles[a]) for a in self._article_ids], self.analyzer.tokens)
 
     @cached_property
     def normalizer(self) -> QueryNormalizer:
