@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from eval.data import Query
+from indexer.calibration import calibrated_use_weight
 from indexer.search import Retriever
 
 Matrix = NDArray[np.float32]
@@ -40,7 +41,9 @@ class Features:
         article_ids: the articles the cells refer to.
         text: per query, the text as searched (normalised).
         title: title and tag coverage (:mod:`indexer.titles`), 0 on padding; not cached
-            (:func:`with_titles` computes it from the set's build).
+            (:func:`with_build` computes it from the set's build).
+        calibrated: the build's own USE weight for English queries (:mod:`indexer.calibration`;
+            None: too few English titles); not cached either.
     """
 
     english: Mask
@@ -56,6 +59,7 @@ class Features:
     article_ids: NDArray[np.str_]
     text: NDArray[np.str_]
     title: Matrix | None = None
+    calibrated: float | None = None
 
     @property
     def valid(self) -> Mask:
@@ -116,11 +120,12 @@ def query_digest(queries: Sequence[Query]) -> str:
 
 
 # The fields written to the cache file (the title coverage is recomputed from the build).
-CACHED = tuple(f.name for f in dataclasses.fields(Features) if f.name != "title")
+CACHED = tuple(f.name for f in dataclasses.fields(Features) if f.name not in ("title", "calibrated"))
 
 
-def with_titles(f: Features, retriever: Retriever) -> Features:
-    """``f`` with its title and tag coverage, scored as search scores it (the set's build and analyzer)."""
+def with_build(f: Features, retriever: Retriever) -> Features:
+    """``f`` with what the set's build adds: title and tag coverage, scored as search scores it, and the
+    build's calibrated USE weight."""
     index = {a: i for i, a in enumerate(retriever.articles)}
     arts = np.array([index[str(a)] for a in f.article_ids], np.int64)
     title = np.zeros(f.use.shape, np.float32)
@@ -128,4 +133,7 @@ def with_titles(f: Features, retriever: Retriever) -> Features:
         valid = f.article[i] >= 0
         terms = retriever.analyzer.tokens(str(text))
         title[i, valid] = retriever.titles.coverage(terms, arts[f.article[i][valid]])
-    return dataclasses.replace(f, title=title)
+    ids = retriever.articles
+    metas = [ids[a] for a in ids]
+    calibrated = calibrated_use_weight(retriever.embedder, metas, retriever.chunk_articles, retriever.vectors)
+    return dataclasses.replace(f, title=title, calibrated=calibrated)

@@ -286,7 +286,7 @@ def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache
             else:
                 features = holdout.collect(retriever, queries)
                 features.save(target)
-            sets[ds.name] = holdout.with_titles(features, retriever)
+            sets[ds.name] = holdout.with_build(features, retriever)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
     if len(sets) < 2:

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from eval.candidates import Features, Mask, Matrix, cache_path, collect, query_digest, with_titles
-from indexer.config import ArticleScore, EnsembleMix, Settings
+from eval.candidates import Features, Mask, Matrix, cache_path, collect, query_digest, with_build
+from indexer.config import ArticleScore, EnsembleMix, Settings, UseWeightRule
 from indexer.fusion import MIN_GAP, SAME_LANGUAGE_SHARE, TOP
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Features", "cache_path", "collect", "query_digest", "with_titles"]
+__all__ = ["Features", "cache_path", "collect", "query_digest", "with_build"]
 
 # Per setting, per set: (Recall@5, MRR@10).
 Scores = dict["Setting", dict[str, tuple[float, float]]]
@@ -44,7 +44,11 @@ LEXICAL_WEIGHTS = (0.02, 0.03, 0.05, 0.08)
 LEXICAL_WEIGHTS_EN = (0.01, 0.02, 0.03)
 LEXICAL_CAPS = (1.0, 2.0)
 ARTICLE_SCORES: tuple[ArticleScore, ...] = typing.get_args(ArticleScore)
-TITLE_WEIGHTS = (0.0, 0.1, 0.2, 0.3)
+TITLE_WEIGHTS = (0.0, 0.1, 0.2)
+# Factors on each set's calibrated USE weight (indexer/calibration.py), weighted mix only.
+CALIBRATED_SCALES = (0.25, 0.5, 1.0)
+# What the service uses when a build cannot be calibrated (too few English titles).
+FALLBACK_USE_WEIGHT: float = Settings.model_fields["use_weight"].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +63,19 @@ class Setting:
     lexical_cap: float
     article_score: ArticleScore = "best"
     title_weight: float = 0.0
+    use_rule: UseWeightRule = "fixed"
+
+    def effective_use_weight(self, f: Features) -> float:
+        """The USE weight on set ``f``: ``use_weight`` itself, or (calibrated) a factor on the set's own weight."""
+        if self.use_rule == "fixed":
+            return self.use_weight
+        return self.use_weight * (f.calibrated if f.calibrated is not None else FALLBACK_USE_WEIGHT)
 
     def label(self) -> str:
         """Short text for tables."""
         mix = self.mix if self.mix == "confidence" else f"{self.mix} {self.use_weight:g}"
+        if self.use_rule == "calibrated":
+            mix = f"{self.mix} calibrated × {self.use_weight:g}"
         lexical = f"w {self.lexical_weight:g} / en {self.lexical_weight_en:g}, cap {self.lexical_cap:g}"
         return f"{mix}; {lexical}; {self.article_score}; title {self.title_weight:g}"
 
@@ -188,10 +201,19 @@ def grid() -> list[Setting]:
     """Every setting :func:`leave_one_out` chooses from."""
     lexical = list(itertools.product(LEXICAL_WEIGHTS, LEXICAL_WEIGHTS_EN, LEXICAL_CAPS))
     # The confidence mix has no USE weight: one entry.
-    confidence: list[tuple[EnsembleMix, float]] = [("confidence", 0.0)]
-    mixes = [(m, w) for m in MIXES if m != "confidence" for w in USE_WEIGHTS] + confidence
+    mixes: list[tuple[EnsembleMix, float, UseWeightRule]] = [
+        (m, w, "fixed") for m in MIXES if m != "confidence" for w in USE_WEIGHTS
+    ]
+    confidence: tuple[EnsembleMix, float, UseWeightRule] = ("confidence", 0.0, "fixed")
+    calibrated: list[tuple[EnsembleMix, float, UseWeightRule]] = [
+        ("weighted", scale, "calibrated") for scale in CALIBRATED_SCALES
+    ]
+    mixes += [confidence, *calibrated]
     rest = list(itertools.product(lexical, ARTICLE_SCORES, TITLE_WEIGHTS))
-    return [Setting(m, w, *lex, article, title) for (m, w), (lex, article, title) in itertools.product(mixes, rest)]
+    return [
+        Setting(m, w, *lex, article, title, rule)
+        for (m, w, rule), (lex, article, title) in itertools.product(mixes, rest)
+    ]
 
 
 def score_grid(
@@ -202,7 +224,7 @@ def score_grid(
     for name, f in sets.items():
         dense_cache: dict[tuple[EnsembleMix, float, ArticleScore], tuple[Matrix, DenseTop]] = {}
         for s in settings:
-            key = (s.mix, s.use_weight, s.article_score)
+            key = (s.mix, s.effective_use_weight(f), s.article_score)
             if key not in dense_cache:
                 dense = dense_scores(f, *key)
                 dense_cache[key] = dense, DenseTop.of(f, dense)
@@ -290,12 +312,14 @@ def markdown(
 
 def shipped_setting(settings: Settings) -> Setting:
     """The setting the configured defaults correspond to."""
+    calibrated = settings.use_weight_rule == "calibrated"
     return Setting(
         settings.ensemble_mix,
-        settings.use_weight,
+        settings.calibrated_use_scale if calibrated else settings.use_weight,
         settings.lexical_weight,
         settings.lexical_weight_en,
         settings.lexical_cap,
         settings.article_score,
         settings.title_weight,
+        settings.use_weight_rule,
     )

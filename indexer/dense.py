@@ -117,6 +117,15 @@ class EnsembleScorer:
         self._mix = mix
         self._has_english = np.linalg.norm(vectors[:, split:], axis=1) > 0
 
+    @property
+    def use_weight(self) -> float:
+        """Weight of the multilingual cosine for English queries."""
+        return self._use_weight
+
+    def reweighted(self, use_weight: float) -> EnsembleScorer:
+        """The same scorer with another USE weight (the build's calibrated one: :mod:`indexer.calibration`)."""
+        return EnsembleScorer(self._index, self._vectors, self._split, use_weight, self._st_weight, self._mix)
+
     def _english_part(self, query: Scores, lang: str) -> Scores | None:
         """The query's English-model part, when the query is English and has one."""
         part = query[self._split :]

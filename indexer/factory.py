@@ -50,6 +50,8 @@ def fusion_from(settings: Settings) -> FusionParams:
         lexical_cap=settings.lexical_cap,
         article_score=settings.article_score,
         title_weight=settings.title_weight,
+        use_weight_rule=settings.use_weight_rule,
+        calibrated_use_scale=settings.calibrated_use_scale,
         candidates=settings.candidates,
         normalize_queries=settings.normalize_queries,
         answerable_threshold=settings.answerable_threshold,

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.config import ArticleScore, Settings
+from indexer.config import ArticleScore, Settings, UseWeightRule
 
 # Articles whose dense scores define the gap and the language share.
 TOP = 10
@@ -53,6 +53,9 @@ class FusionParams:
         lexical_cap: upper bound of the per-query weight ``c``.
         article_score: how an article's dense score is made from its chunks' (:func:`article_dense`).
         title_weight: weight of the title and tag coverage (:mod:`indexer.titles`) in hybrid mode.
+        use_weight_rule: ensemble builds: ``calibrated`` uses the build's own USE weight
+            (:mod:`indexer.calibration`) times ``calibrated_use_scale``; ``fixed`` the embedder's.
+        calibrated_use_scale: factor on the calibrated weight.
         candidates: chunks taken from each ranker before fusion.
         normalize_queries: rewrite pinyin, homophones and misspellings into KB words first.
         answerable_threshold: answer probability below which a result is flagged unanswerable
@@ -64,6 +67,8 @@ class FusionParams:
     lexical_cap: float = _default("lexical_cap")
     article_score: ArticleScore = _default("article_score")
     title_weight: float = _default("title_weight")
+    use_weight_rule: UseWeightRule = _default("use_weight_rule")
+    calibrated_use_scale: float = _default("calibrated_use_scale")
     candidates: int = _default("candidates")
     normalize_queries: bool = _default("normalize_queries")
     answerable_threshold: float | None = _default("answerable_threshold")

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from indexer.analyzer import Analyzer, chinese_vocabulary, shown_terms
 from indexer.answerable import AnswerModel, Signals, answer_model, measure_signals
+from indexer.calibration import calibrated_use_weight
 from indexer.chunk import Chunk
 from indexer.config import SearchMode
 from indexer.conversation import search_text
@@ -134,7 +135,8 @@ class Retriever:
         self.analyzer = analyzer
         self.fusion = fusion
         # A plain view of the memory-mapped matrix: indexing a np.memmap costs more on every query.
-        self.dense = embedder.dense_scorer(build.dense, np.asarray(build.vectors))
+        self.vectors: NDArray[np.float32] = np.asarray(build.vectors)
+        self.dense = embedder.dense_scorer(build.dense, self.vectors)
         self._article_ids = list(self.articles)
         index_of = {a: i for i, a in enumerate(self._article_ids)}
         self._chunk_article = np.array([index_of[c.article_id] for c in self.chunks], dtype=np.int64)
@@ -144,11 +146,23 @@ class Retriever:
         self._article_chunks = [order[bounds[i] : bounds[i + 1]] for i in range(len(self._article_ids))]
         self._article_lang = np.array([str(self.articles[a].get("lang") or "") for a in self._article_ids])
         self._masks = ChunkMasks(list(self.articles.values()), self._chunk_article)
+        if isinstance(self.dense, EnsembleScorer) and fusion.use_weight_rule == "calibrated":
+            weight = self.manifest.ensemble_use_weight
+            if weight is None:  # a build made before calibration existed, or one it cannot calibrate (quick)
+                metas = [self.articles[a] for a in self._article_ids]
+                weight = calibrated_use_weight(embedder, metas, self._chunk_article, self.vectors)
+            if weight is not None:
+                self.dense = self.dense.reweighted(fusion.calibrated_use_scale * weight)
 
     @property
     def version(self) -> str:
         """The build's version name."""
         return self.manifest.version
+
+    @property
+    def chunk_articles(self) -> Ids:
+        """Per chunk, the index of its article (in ``articles`` order)."""
+        return self._chunk_article
 
     @property
     def n_chunks(self) -> int:
