@@ -13,7 +13,8 @@ retriever never asks which backend it runs on:
   languages, the English passages' mixed scores are then mapped onto the USE scale the
   other passages are scored on (:func:`onto_scale`): the English model's cosines run higher
   than USE's, so without it an English article on a neighbouring topic beat the Chinese
-  article that answers.
+  article that answers. ``use_weight`` is by default the build's own, fitted on its English
+  titles (:mod:`indexer.calibration`), not a constant.
 """
 
 from __future__ import annotations
