@@ -5,11 +5,12 @@ import json
 import numpy as np
 
 from indexer.build import BuildOptions, build_index
-from indexer.calibration import MIN_TITLES, calibrated_use_weight
+from indexer.calibration import MIN_TITLES, WEIGHTS, calibrated_use_weight
 from indexer.embed import EnsembleEmbedder
 from indexer.fusion import FusionParams
 from indexer.search import Retriever
 from indexer.versions import current_build
+from tests.conftest import FakeEmbedder
 from tests.eval.test_holdout import FakeEnsemble
 
 DIM = 16
@@ -78,3 +79,17 @@ def test_retriever_scales_the_build_s_calibrated_weight_unless_the_rule_is_fixed
     assert calibrated.dense.use_weight == 0.4
     fixed = Retriever.load(folder, embedder, fusion=FusionParams(use_weight_rule="fixed"))
     assert fixed.dense.use_weight == 0.35
+
+
+def test_build_stores_the_kb_s_own_weight_in_the_manifest(tmp_path):
+    source = tmp_path / "articles.jsonl"
+    topics = ["refund", "delivery", "invoice", "warranty", "coupon", "password", "address", "payment", "repair"]
+    topics += ["membership", "exchange", "review"]
+    with source.open("w", encoding="utf-8") as out:
+        for i, topic in enumerate(topics):
+            article = {"id": f"a{i}", "title": f"How {topic} works", "body": f"All about {topic} here.", "lang": "en"}
+            out.write(json.dumps(article) + "\n")
+    root = tmp_path / "index"
+    build_index(source, root, EnsembleEmbedder(FakeEmbedder(), FakeEmbedder()), BuildOptions(chunk_size=120))
+    manifest = json.loads((current_build(root) / "manifest.json").read_text())
+    assert manifest["ensemble_use_weight"] in WEIGHTS
