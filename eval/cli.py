@@ -22,7 +22,7 @@ from indexer.answerable import ANSWER_MODELS_FILE, load_answer_models, save_answ
 from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode, Settings
 from indexer.embed import embedder_id
 from indexer.errors import KBError
-from indexer.factory import fusion_from, make_embedder, settings_from
+from indexer.factory import make_embedder, settings_from
 
 BACKENDS: tuple[str, ...] = typing.get_args(EmbeddingBackend)
 
@@ -276,15 +276,17 @@ def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache
             embedder = make_embedder(settings, None)
             digest = "\0".join(
                 [cache_key(ds.articles, embedder_id(embedder), settings.chunk_size), holdout.query_digest(queries)]
-                + [repr(fusion_from(settings)), f"{settings.use_weight},{settings.st_weight}"]
+                # What decides the candidates and their raw signals; fusion's weights do not.
+                + [f"{settings.candidates},{settings.normalize_queries}", f"{settings.use_weight},{settings.st_weight}"]
             )
             target = holdout.cache_path(folder, ds.name, digest)
-            if target.is_file():
-                sets[ds.name] = holdout.Features.load(target)
-                continue
             retriever = cached_retriever(ds.articles, settings, make_embedder)
-            sets[ds.name] = holdout.collect(retriever, queries)
-            sets[ds.name].save(target)
+            if target.is_file():
+                features = holdout.Features.load(target)
+            else:
+                features = holdout.collect(retriever, queries)
+                features.save(target)
+            sets[ds.name] = holdout.with_build(features, retriever)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
     if len(sets) < 2:
@@ -292,8 +294,7 @@ def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache
     shipped = holdout.shipped_setting(settings)
     scores = holdout.score_grid(sets, [*holdout.grid(), shipped])
     rows = holdout.leave_one_out(scores, list(sets))
-    lexical = (shipped.lexical_weight, shipped.lexical_weight_en, shipped.lexical_cap)
-    components = {name: holdout.parts(f, *lexical) for name, f in sets.items()}
+    components = {name: holdout.parts(f, shipped) for name, f in sets.items()}
     click.echo(holdout.markdown(rows, shipped, scores, components))
 
 

@@ -1,132 +1,83 @@
 """Leave-one-dataset-out tuning of hybrid fusion: fit on five public sets, score the sixth.
 
 Searching a set again for every candidate setting would take hours, so each set is
-searched once (:func:`collect`): for every query, the hybrid candidates with the
-signals fusion combines (USE cosine, English-model cosine, BM25, language match) and
-their labels, cached as one ``.npz`` per set. Every fusion rule and setting is then
+searched once (:func:`eval.candidates.collect`): for every query, the hybrid candidates
+with the signals fusion combines (USE cosine, English-model cosine, their mean over the
+article's chunks, BM25, title coverage, language match) and their labels, cached as one
+``.npz`` per set. Every fusion rule and setting is then
 scored on those matrices in numpy (:func:`score_grid`), and :func:`leave_one_out` picks,
 for each set, the setting that does best on the other sets (mean of R@5 and MRR@10,
 each set weighing the same) and reports how it does on the set left out.
 
-Offline scores use each article's best chunk per signal, where search mixes chunk by
-chunk; on the FAQ-style public sets (one or few chunks per article) the two agree to
-within the noise, and the tables in eval/RESULTS.md quote ``kbassist eval run`` for the
-shipped default.
+Offline scores mix each article's best chunk per signal (and the chunks' mean), where
+search mixes chunk by chunk; on the FAQ-style public sets (one or few chunks per article)
+the two agree to within the noise, and the tables in eval/RESULTS.md quote
+``kbassist eval run`` for the shipped default.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from eval.data import Query
-from indexer.config import EnsembleMix, Settings
+from eval.candidates import Features, Mask, Matrix, cache_path, collect, query_digest, with_build
+from indexer.config import ArticleScore, EnsembleMix, Settings, UseWeightRule
 from indexer.fusion import MIN_GAP, SAME_LANGUAGE_SHARE, TOP
-from indexer.search import Retriever
 
 log = logging.getLogger(__name__)
 
-Matrix = NDArray[np.float32]
-Mask = NDArray[np.bool_]
+__all__ = ["Features", "cache_path", "collect", "query_digest", "with_build"]
+
 # Per setting, per set: (Recall@5, MRR@10).
 Scores = dict["Setting", dict[str, tuple[float, float]]]
 
 # How English dense scores are mixed (see :func:`dense_scores`).
 MIXES: tuple[EnsembleMix, ...] = typing.get_args(EnsembleMix)
 USE_WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
-LEXICAL_WEIGHTS = (0.01, 0.02, 0.03, 0.05, 0.08)
-LEXICAL_WEIGHTS_EN = (0.005, 0.01, 0.02, 0.03, 0.05)
-LEXICAL_CAPS = (0.5, 1.0, 2.0)
-
-
-@dataclass(frozen=True, slots=True)
-class Features:
-    """One set's queries × candidate articles (padded; ``valid`` marks real cells).
-
-    Attributes:
-        english: per query, whether it is English.
-        use: USE cosine (-inf on padding).
-        st: English-model cosine; NaN where the query or the article has none.
-        bm25: best-chunk BM25 score (0 on padding).
-        same_lang: whether the article is in the query's language.
-        relevant: whether the article is judged relevant.
-        n_relevant: per query, how many articles are relevant (candidates or not).
-    """
-
-    english: Mask
-    use: Matrix
-    st: Matrix
-    bm25: Matrix
-    same_lang: Mask
-    relevant: Mask
-    n_relevant: NDArray[np.int64]
-
-    @property
-    def valid(self) -> Mask:
-        """Real (non-padding) cells."""
-        return np.isfinite(self.use)
-
-    def save(self, path: Path) -> None:
-        """Write the matrices to ``path`` (``.npz``)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **{name: getattr(self, name) for name in self.__slots__})
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: Path) -> Features:
-        """Read matrices written by :meth:`save`."""
-        with np.load(path) as data:
-            return cls(**{name: data[name] for name in cls.__slots__})
+LEXICAL_WEIGHTS = (0.02, 0.03, 0.05, 0.08)
+LEXICAL_WEIGHTS_EN = (0.01, 0.02, 0.03)
+LEXICAL_CAPS = (1.0, 2.0)
+ARTICLE_SCORES: tuple[ArticleScore, ...] = typing.get_args(ArticleScore)
+TITLE_WEIGHTS = (0.0, 0.1, 0.2)
+# Factors on each set's calibrated USE weight (indexer/calibration.py), weighted mix only.
+CALIBRATED_SCALES = (0.25, 0.5, 1.0)
+# What the service uses when a build cannot be calibrated (too few English titles).
+FALLBACK_USE_WEIGHT: float = Settings.model_fields["use_weight"].default
 
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    """One point of the grid: how English dense scores mix, and the BM25 weight rule's constants."""
+    """One point of the grid: how English dense scores mix, the BM25 weight rule's constants,
+    how chunk scores make an article's, and the weight of title coverage."""
 
     mix: EnsembleMix
     use_weight: float
     lexical_weight: float
     lexical_weight_en: float
     lexical_cap: float
+    article_score: ArticleScore = "best"
+    title_weight: float = 0.0
+    use_rule: UseWeightRule = "fixed"
+
+    def effective_use_weight(self, f: Features) -> float:
+        """The USE weight on set ``f``: ``use_weight`` itself, or (calibrated) a factor on the set's own weight."""
+        if self.use_rule == "fixed":
+            return self.use_weight
+        return self.use_weight * (f.calibrated if f.calibrated is not None else FALLBACK_USE_WEIGHT)
 
     def label(self) -> str:
         """Short text for tables."""
         mix = self.mix if self.mix == "confidence" else f"{self.mix} {self.use_weight:g}"
-        return f"{mix}; w {self.lexical_weight:g} / en {self.lexical_weight_en:g}, cap {self.lexical_cap:g}"
-
-
-def collect(retriever: Retriever, queries: Sequence[Query]) -> Features:
-    """Search each answerable query once and keep its candidates' signals and labels."""
-    rows = []
-    for q in queries:
-        if q.answerable:
-            rows.append((q, retriever.candidate_signals(q.text)))
-    width = max((len(c.article_ids) for _, c in rows), default=0)
-    shape = (len(rows), width)
-    use, st = np.full(shape, -np.inf, np.float32), np.full(shape, np.nan, np.float32)
-    bm25 = np.zeros(shape, np.float32)
-    same, relevant = np.zeros(shape, bool), np.zeros(shape, bool)
-    for i, (q, c) in enumerate(rows):
-        n = len(c.article_ids)
-        use[i, :n], st[i, :n], bm25[i, :n], same[i, :n] = c.use, c.st, c.bm25, c.same_lang
-        relevant[i, :n] = [a in q.relevant_ids for a in c.article_ids]
-    english = np.array([c.lang == "en" for _, c in rows], bool)
-    n_relevant = np.array([len(q.relevant_ids) for q, _ in rows], np.int64)
-    return Features(english, use, st, bm25, same, relevant, n_relevant)
-
-
-def cache_path(folder: Path, name: str, digest: str) -> Path:
-    """Where the features of one set and configuration are cached."""
-    return folder / f"{name}-{hashlib.sha256(digest.encode()).hexdigest()[:16]}.npz"
+        if self.use_rule == "calibrated":
+            mix = f"{self.mix} calibrated × {self.use_weight:g}"
+        lexical = f"w {self.lexical_weight:g} / en {self.lexical_weight_en:g}, cap {self.lexical_cap:g}"
+        return f"{mix}; {lexical}; {self.article_score}; title {self.title_weight:g}"
 
 
 def _top_share(score: Matrix, same: Mask) -> NDArray[np.float32]:
@@ -147,7 +98,7 @@ def _standardize(x: Matrix, mask: Mask) -> tuple[Matrix, NDArray[np.float32], ND
     return np.asarray((x - mean) / sd, np.float32), mean.astype(np.float32), sd.astype(np.float32)
 
 
-def dense_scores(f: Features, mix: EnsembleMix, use_weight: float) -> Matrix:
+def dense_scores(f: Features, mix: EnsembleMix, use_weight: float, article: ArticleScore = "best") -> Matrix:
     """The dense score of every candidate under one English mixing rule (other queries: USE alone).
 
     - ``weighted``: ``(u · cos_use + s · cos_st) / (u + s)``, ``s`` = share of query-language
@@ -157,17 +108,27 @@ def dense_scores(f: Features, mix: EnsembleMix, use_weight: float) -> Matrix:
       spread decides (and English scores stay comparable with other passages' USE scores).
     - ``confidence``: standardized, each model weighted by its own top z-score (how far its
       best candidate stands out); no constant.
+
+    ``article``: ``best`` scores an article by its best chunk, ``blend`` by the mean of that
+    and of its chunks' mean (:func:`indexer.fusion.article_dense`).
     """
-    has = np.isfinite(f.st) & np.isfinite(f.use)
-    english = f.english[:, None] & has
     share = _top_share(f.use, f.same_lang)[:, None]
+    best = _mixed(f, f.use, f.st, share, mix, use_weight)
+    if article == "best":
+        return best
+    return np.asarray((best + _mixed(f, f.use_mean, f.st_mean, share, mix, use_weight)) / 2, np.float32)
+
+
+def _mixed(f: Features, use: Matrix, st: Matrix, share: Matrix, mix: EnsembleMix, use_weight: float) -> Matrix:
+    """:func:`dense_scores` of one pair of cosine matrices (best chunk, or chunks' mean)."""
+    has = np.isfinite(st) & np.isfinite(use)
+    english = f.english[:, None] & has
     if mix == "weighted":
         s = share
-        use = np.where(has, f.use, 0.0)
-        mixed = (use_weight * use + s * np.nan_to_num(f.st)) / np.maximum(use_weight + s, 1e-9)
+        mixed = (use_weight * np.where(has, use, 0.0) + s * np.nan_to_num(st)) / np.maximum(use_weight + s, 1e-9)
     else:
-        zu, mean, sd = _standardize(np.where(has, f.use, 0.0).astype(np.float32), has)
-        zs, _, _ = _standardize(np.nan_to_num(f.st).astype(np.float32), has)
+        zu, mean, sd = _standardize(np.where(has, use, 0.0).astype(np.float32), has)
+        zs, _, _ = _standardize(np.nan_to_num(st).astype(np.float32), has)
         if mix == "confidence":
             u = np.maximum(np.where(has, zu, -np.inf).max(1, keepdims=True), 0.0)
             s = share * np.maximum(np.where(has, zs, -np.inf).max(1, keepdims=True), 0.0)
@@ -177,23 +138,51 @@ def dense_scores(f: Features, mix: EnsembleMix, use_weight: float) -> Matrix:
         # gap-scaled BM25 weight reads the spread.
         z, _, _ = _standardize(np.asarray((u * zu + s * zs) / np.maximum(u + s, 1e-9), np.float32), has)
         mixed = mean + sd * z
-    return np.asarray(np.where(english, mixed, f.use), np.float32)
+    return np.asarray(np.where(english, mixed, use), np.float32)
 
 
-def hybrid_scores(f: Features, dense: Matrix, weight: float, weight_en: float, cap: float) -> Matrix:
-    """``dense + c · bm25 / max(bm25)``, ``c`` by the dense gap and the language gate (:mod:`indexer.fusion`)."""
-    order = np.argsort(-dense, axis=1, kind="stable")[:, :TOP]
-    top = np.take_along_axis(dense, order, 1)
-    finite = np.isfinite(top)
-    last = np.where(finite, top, np.inf).min(1)
-    gap = np.where(finite.any(1), top[:, 0] - last, 0.0)
+@dataclass(frozen=True, slots=True)
+class DenseTop:
+    """What the BM25 weight rule reads off a dense ranking: per query, the gap and the language gate."""
+
+    gap: NDArray[np.float32]
+    gate: NDArray[np.float32]
+
+    @classmethod
+    def of(cls, f: Features, dense: Matrix) -> DenseTop:
+        """Best minus 10th-best dense score, and 1.0 where the top 10 is (nearly) all in the query's language."""
+        order = np.argsort(-dense, axis=1, kind="stable")[:, :TOP]
+        top = np.take_along_axis(dense, order, 1)
+        finite = np.isfinite(top)
+        last = np.where(finite, top, np.inf).min(1)
+        gap = np.where(finite.any(1), top[:, 0] - last, 0.0)
+        gate = (_top_share(dense, f.same_lang) >= SAME_LANGUAGE_SHARE).astype(np.float32)
+        return cls(gap.astype(np.float32), gate)
+
+
+def hybrid_scores(
+    f: Features,
+    dense: Matrix,
+    weight: float,
+    weight_en: float,
+    cap: float,
+    title_weight: float = 0.0,
+    top: DenseTop | None = None,
+) -> Matrix:
+    """``dense + c · bm25 / max(bm25) + gate · title_weight · title`` (:mod:`indexer.fusion`, :mod:`indexer.titles`).
+
+    ``c`` comes from the dense gap and the language gate; ``top`` is :meth:`DenseTop.of`
+    ``dense`` when the caller has it already.
+    """
+    top = top or DenseTop.of(f, dense)
     base = np.where(f.english, weight_en, weight)
-    c = np.minimum(base / np.maximum(gap, MIN_GAP), cap)
-    share = _top_share(dense, f.same_lang)
-    c = c * (share >= SAME_LANGUAGE_SHARE)
+    c = np.minimum(base / np.maximum(top.gap, MIN_GAP), cap) * top.gate
     top_bm25 = f.bm25.max(1)
     norm = np.where(top_bm25 > 0, top_bm25, 1.0)
-    return np.asarray(dense + (c / norm)[:, None] * f.bm25, np.float32)
+    score = dense + (c / norm)[:, None] * f.bm25
+    if title_weight and f.title is not None:
+        score = score + (top.gate * title_weight)[:, None] * f.title
+    return np.asarray(score, np.float32)
 
 
 def measures(f: Features, score: Matrix) -> tuple[float, float]:
@@ -212,24 +201,36 @@ def grid() -> list[Setting]:
     """Every setting :func:`leave_one_out` chooses from."""
     lexical = list(itertools.product(LEXICAL_WEIGHTS, LEXICAL_WEIGHTS_EN, LEXICAL_CAPS))
     # The confidence mix has no USE weight: one entry.
-    confidence: list[tuple[EnsembleMix, float]] = [("confidence", 0.0)]
-    mixes = [(m, w) for m in MIXES if m != "confidence" for w in USE_WEIGHTS] + confidence
-    return [Setting(m, w, *lex) for (m, w), lex in itertools.product(mixes, lexical)]
+    mixes: list[tuple[EnsembleMix, float, UseWeightRule]] = [
+        (m, w, "fixed") for m in MIXES if m != "confidence" for w in USE_WEIGHTS
+    ]
+    confidence: tuple[EnsembleMix, float, UseWeightRule] = ("confidence", 0.0, "fixed")
+    calibrated: list[tuple[EnsembleMix, float, UseWeightRule]] = [
+        ("weighted", scale, "calibrated") for scale in CALIBRATED_SCALES
+    ]
+    mixes += [confidence, *calibrated]
+    rest = list(itertools.product(lexical, ARTICLE_SCORES, TITLE_WEIGHTS))
+    return [
+        Setting(m, w, *lex, article, title, rule)
+        for (m, w, rule), (lex, article, title) in itertools.product(mixes, rest)
+    ]
 
 
 def score_grid(
     sets: Mapping[str, Features], settings: Sequence[Setting]
 ) -> dict[Setting, dict[str, tuple[float, float]]]:
-    """R@5 and MRR@10 of each setting on each set (dense scores computed once per mix)."""
+    """R@5 and MRR@10 of each setting on each set (dense scores computed once per mix and article rule)."""
     out: Scores = {s: {} for s in settings}
     for name, f in sets.items():
-        dense_cache: dict[tuple[EnsembleMix, float], Matrix] = {}
+        dense_cache: dict[tuple[EnsembleMix, float, ArticleScore], tuple[Matrix, DenseTop]] = {}
         for s in settings:
-            key = (s.mix, s.use_weight)
+            key = (s.mix, s.effective_use_weight(f), s.article_score)
             if key not in dense_cache:
-                dense_cache[key] = dense_scores(f, s.mix, s.use_weight)
-            hybrid = hybrid_scores(f, dense_cache[key], s.lexical_weight, s.lexical_weight_en, s.lexical_cap)
-            out[s][name] = measures(f, hybrid)
+                dense = dense_scores(f, *key)
+                dense_cache[key] = dense, DenseTop.of(f, dense)
+            dense, top = dense_cache[key]
+            lexical = (s.lexical_weight, s.lexical_weight_en, s.lexical_cap)
+            out[s][name] = measures(f, hybrid_scores(f, dense, *lexical, s.title_weight, top))
     return out
 
 
@@ -266,15 +267,21 @@ def leave_one_out(scores: Mapping[Setting, Mapping[str, tuple[float, float]]], n
     return rows
 
 
-def parts(f: Features, weight: float, weight_en: float, cap: float) -> dict[str, tuple[float, float]]:
-    """Each signal alone, in dense and in hybrid mode (BM25 added by the given rule), and BM25 alone."""
+def parts(f: Features, shipped: Setting) -> dict[str, tuple[float, float]]:
+    """Each signal alone, in dense and in hybrid mode (BM25 and titles added as ``shipped`` adds them), and BM25 alone.
+
+    Chunk scores make an article's as in ``shipped`` (a single backend runs with the same rule).
+    """
     cells = {"bm25": measures(f, np.where(f.bm25 > 0, f.bm25, -np.inf).astype(np.float32))}
-    signals = {"use": f.use}
+    blend = shipped.article_score == "blend"
+    signals: dict[str, Matrix] = {"use": np.asarray((f.use + f.use_mean) / 2, np.float32) if blend else f.use}
     if np.isfinite(f.st[f.english]).any():
-        signals["st"] = np.where(np.isfinite(f.st), f.st, -np.inf).astype(np.float32)
+        st = (f.st + f.st_mean) / 2 if blend else f.st
+        signals["st"] = np.where(np.isfinite(st), st, -np.inf).astype(np.float32)
+    lexical = (shipped.lexical_weight, shipped.lexical_weight_en, shipped.lexical_cap, shipped.title_weight)
     for name, dense in signals.items():
         cells[f"{name} dense"] = measures(f, dense)
-        cells[f"{name} hybrid"] = measures(f, hybrid_scores(f, dense, weight, weight_en, cap))
+        cells[f"{name} hybrid"] = measures(f, hybrid_scores(f, dense, *lexical))
     return cells
 
 
@@ -303,20 +310,16 @@ def markdown(
     return "\n".join(lines)
 
 
-def query_digest(queries: Sequence[Query]) -> str:
-    """Hash of the queries and labels a set's features are collected for."""
-    h = hashlib.sha256()
-    for q in queries:
-        h.update(f"{q.query_id}\0{q.text}\0{','.join(q.relevant_ids)}\n".encode())
-    return h.hexdigest()
-
-
 def shipped_setting(settings: Settings) -> Setting:
     """The setting the configured defaults correspond to."""
+    calibrated = settings.use_weight_rule == "calibrated"
     return Setting(
         settings.ensemble_mix,
-        settings.use_weight,
+        settings.calibrated_use_scale if calibrated else settings.use_weight,
         settings.lexical_weight,
         settings.lexical_weight_en,
         settings.lexical_cap,
+        settings.article_score,
+        settings.title_weight,
+        settings.use_weight_rule,
     )

@@ -166,7 +166,7 @@ def summary_full(results: list[dict[str, Any]]) -> str:
 
 
 def breakdown_markdown(run: RunReport, near_copies: Collection[str] = ()) -> str:
-    """R@5, MRR@10 and near-copies of titles per query type (``meta.type``), language and overall; no-answer P / R.
+    """R@1, R@5, MRR@10 and near-copies of titles per query type (``meta.type``), language and overall; no-answer P / R.
 
     The near-copies also form a group of their own (``near-copy``), so an older edition shows
     what its title-like queries scored.
@@ -179,23 +179,25 @@ def breakdown_markdown(run: RunReport, near_copies: Collection[str] = ()) -> str
     alone (e.g. off-topic ``unanswerable`` vs ``unanswerable_on_topic``), each time against
     every answerable query: precision counts the answerable queries wrongly flagged.
     """
-    groups: dict[str, list[tuple[float, float, bool]]] = defaultdict(list)
+    groups: dict[str, list[tuple[float, float, bool, float]]] = defaultdict(list)
     for res in run.scored():
         q = res.query
         row = (
             recall_at(res.ranking, q.relevant_ids, 5),
             mrr_at(res.ranking, q.relevant_ids, 10),
             q.query_id in near_copies,
+            recall_at(res.ranking, q.relevant_ids, 1),
         )
         keys = [f"type={q.meta.get('type', '?')}", f"lang={q.lang}", "all"]
         for key in [*keys, "near-copy"] if row[2] else keys:
             groups[key].append(row)
-    lines = ["| group | queries | R@5 | MRR@10 | near-copies of titles |", "|---|---|---|---|---|"]
+    lines = ["| group | queries | R@1 | R@5 | MRR@10 | near-copies of titles |", "|---|---|---|---|---|---|"]
     for key in sorted(groups):
         rows = groups[key]
+        r1 = sum(r[3] for r in rows) / len(rows)
         r5 = sum(r[0] for r in rows) / len(rows)
         mrr = sum(r[1] for r in rows) / len(rows)
-        lines.append(f"| {key} | {len(rows)} | {r5:.3f} | {mrr:.3f} | {sum(r[2] for r in rows)} |")
+        lines.append(f"| {key} | {len(rows)} | {r1:.3f} | {r5:.3f} | {mrr:.3f} | {sum(r[2] for r in rows)} |")
     total = groups.get("all", [])
     if total:
         n_near = sum(r[2] for r in total)

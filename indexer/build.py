@@ -30,10 +30,12 @@ from numpy.typing import NDArray
 
 from indexer.analyzer import Analyzer
 from indexer.article import Article
+from indexer.calibration import calibrated_use_weight
 from indexer.chunk import Chunk, chunk_article, embed_text
 from indexer.embed import Embedder, embedder_id
 from indexer.errors import BuildError, IndexLoadError, KBError
 from indexer.layout import (
+    VECTORS,
     Previous,
     Written,
     chunk_line,
@@ -294,7 +296,9 @@ def build_index(
             tmp, articles, plan.chunks, terms, blocks, embedder.dim, options.exact_max, config_dir(source)
         )
         del previous, blocks, terms
-        _manifest(version, embedder, written.kind, analyzer, options, articles, plan, report, started).write(tmp)
+        manifest = _manifest(version, embedder, written.kind, analyzer, options, articles, plan, report, started)
+        manifest.ensemble_use_weight = _use_weight(tmp, embedder, articles, plan)
+        manifest.write(tmp)
         restrict_tree(tmp)
         _check_build(tmp, written, embedder, analyzer, articles, plan)
 
@@ -368,6 +372,15 @@ def _plan(
         plan.terms.add_tokens([analyzer.tokens(t) for t in texts])
     plan.removed = sorted(set(before) - {a.id for a in articles})
     return plan
+
+
+def _use_weight(folder: Path, embedder: Embedder, articles: list[Article], plan: _Plan) -> float | None:
+    """The KB's own USE weight for English queries, from the written vectors (:mod:`indexer.calibration`)."""
+    index = {a.id: i for i, a in enumerate(articles)}
+    chunk_article = np.array([index[a] for a in plan.chunk_articles], np.int64)
+    vectors = np.load(folder / VECTORS, mmap_mode="r")
+    meta = [{"title": a.title, "lang": a.lang} for a in articles]
+    return calibrated_use_weight(embedder, meta, chunk_article, vectors)
 
 
 def _manifest(

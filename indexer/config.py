@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingBackend = Literal["ensemble", "use-multilingual", "sentence-transformers"]
 SearchMode = Literal["hybrid", "dense", "lexical"]
+ArticleScore = Literal["blend", "best"]
+UseWeightRule = Literal["calibrated", "fixed"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 StRuntime = Literal["onnx-int8", "onnx", "torch"]
 EnsembleMix = Literal["weighted", "standardized", "confidence"]
@@ -73,11 +75,29 @@ class Settings(BaseSettings):
     )
     lexical_weight_en: float = Field(0.02, ge=0.0, description="BM25 weight numerator for English queries.")
     lexical_cap: float = Field(1.0, ge=0.0, description="Upper bound of the per-query BM25 weight.")
-    use_weight: float = Field(0.35, ge=0.0, description="Ensemble: weight of USE for English queries.")
+    use_weight: float = Field(
+        0.35, ge=0.0, description="Ensemble: weight of USE for English queries (the fixed rule, and the fallback)."
+    )
+    use_weight_rule: UseWeightRule = Field(
+        "calibrated",
+        description="Ensemble: calibrated (the build's own weight from its English titles, times "
+        "KB_CALIBRATED_USE_SCALE; indexer/calibration.py) or fixed (KB_USE_WEIGHT).",
+    )
+    calibrated_use_scale: float = Field(
+        0.5, ge=0.0, description="Ensemble: factor on the build's calibrated USE weight."
+    )
     st_weight: float = Field(1.0, ge=0.0, description="Ensemble: weight of the English model for English queries.")
     ensemble_mix: EnsembleMix = Field(
         "weighted",
         description="Ensemble: how English queries mix the two cosines: weighted, standardized or confidence.",
+    )
+    article_score: ArticleScore = Field(
+        "blend",
+        description="Dense score of an article: blend (mean of its best chunk's and of all its chunks' mean "
+        "score) or best (its best chunk's).",
+    )
+    title_weight: float = Field(
+        0.0, ge=0.0, description="Hybrid: weight of the share of an article's title and tag terms the query names."
     )
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     normalize_queries: bool = Field(

@@ -13,7 +13,8 @@ retriever never asks which backend it runs on:
   languages, the English passages' mixed scores are then mapped onto the USE scale the
   other passages are scored on (:func:`onto_scale`): the English model's cosines run higher
   than USE's, so without it an English article on a neighbouring topic beat the Chinese
-  article that answers.
+  article that answers. ``use_weight`` is by default the build's own, fitted on its English
+  titles (:mod:`indexer.calibration`), not a constant.
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ class EnsembleScorer:
         self._st_weight = st_weight
         self._mix = mix
         self._has_english = np.linalg.norm(vectors[:, split:], axis=1) > 0
+
+    @property
+    def use_weight(self) -> float:
+        """Weight of the multilingual cosine for English queries."""
+        return self._use_weight
+
+    def reweighted(self, use_weight: float) -> EnsembleScorer:
+        """The same scorer with another USE weight (the build's calibrated one: :mod:`indexer.calibration`)."""
+        return EnsembleScorer(self._index, self._vectors, self._split, use_weight, self._st_weight, self._mix)
 
     def _english_part(self, query: Scores, lang: str) -> Scores | None:
         """The query's English-model part, when the query is English and has one."""

@@ -12,6 +12,12 @@ BM25 only matches articles written in the query's language, so it takes part onl
 the dense top 10 is (nearly) all in that language (:func:`language_gate`); otherwise it
 would push same-language articles over an answer in the other language (golden set,
 crosslingual queries: ``kbassist eval breakdown``).
+
+An article's dense score is by default the mean of its best chunk's score and the mean
+score of all its chunks (:func:`article_dense`): a broad article (a guide touching many
+topics, an agent script) otherwise wins on one section that shares words with the query,
+over the focused article the whole of which is about it. One-chunk articles score as
+before, so FAQ-style KBs are unchanged by construction.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.config import Settings
+from indexer.config import ArticleScore, Settings, UseWeightRule
 
 # Articles whose dense scores define the gap and the language share.
 TOP = 10
@@ -45,6 +51,11 @@ class FusionParams:
         lexical_weight: ``w`` of Chinese (and every non-English) query.
         lexical_weight_en: ``w`` of English queries.
         lexical_cap: upper bound of the per-query weight ``c``.
+        article_score: how an article's dense score is made from its chunks' (:func:`article_dense`).
+        title_weight: weight of the title and tag coverage (:mod:`indexer.titles`) in hybrid mode.
+        use_weight_rule: ensemble builds: ``calibrated`` uses the build's own USE weight
+            (:mod:`indexer.calibration`) times ``calibrated_use_scale``; ``fixed`` the embedder's.
+        calibrated_use_scale: factor on the calibrated weight.
         candidates: chunks taken from each ranker before fusion.
         normalize_queries: rewrite pinyin, homophones and misspellings into KB words first.
         answerable_threshold: answer probability below which a result is flagged unanswerable
@@ -54,9 +65,18 @@ class FusionParams:
     lexical_weight: float = _default("lexical_weight")
     lexical_weight_en: float = _default("lexical_weight_en")
     lexical_cap: float = _default("lexical_cap")
+    article_score: ArticleScore = _default("article_score")
+    title_weight: float = _default("title_weight")
+    use_weight_rule: UseWeightRule = _default("use_weight_rule")
+    calibrated_use_scale: float = _default("calibrated_use_scale")
     candidates: int = _default("candidates")
     normalize_queries: bool = _default("normalize_queries")
     answerable_threshold: float | None = _default("answerable_threshold")
+
+
+def article_dense(best: NDArray[np.float32], mean: NDArray[np.float32], rule: ArticleScore) -> NDArray[np.float32]:
+    """Per article, the dense score ranking it: its best chunk's (``best``) or ``(best + mean) / 2`` (``blend``)."""
+    return best if rule == "best" else np.asarray((best + mean) / 2, np.float32)
 
 
 def top_articles(dense: NDArray[np.float32]) -> NDArray[np.int64]:

@@ -30,6 +30,8 @@ class Manifest:
     seconds: float
     article_hashes: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # The KB's own USE weight for English queries (indexer/calibration.py); None: not an ensemble, or too few titles.
+    ensemble_use_weight: float | None = None
     code_version: str = __version__
     format_version: int = FORMAT_VERSION
 

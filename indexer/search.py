@@ -1,7 +1,8 @@
 """Search a published build: dense (FAISS), lexical (BM25) or hybrid (:mod:`indexer.fusion`).
 
-Results are articles, not chunks: an article scores by its best chunk in each
-ranking, and that chunk becomes the snippet. Filters and the internal-audience rule
+Results are articles, not chunks: an article scores by its chunks in each ranking
+(BM25: the best chunk; dense: :func:`indexer.fusion.article_dense`), and its best chunk
+becomes the snippet. Filters and the internal-audience rule
 are applied inside each ranker before its top-k cut (:mod:`indexer.filters`).
 
 Longer than our ~300-line guide because it is the one pipeline (embed → candidates →
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 
 from indexer.analyzer import Analyzer, chinese_vocabulary, shown_terms
 from indexer.answerable import AnswerModel, Signals, answer_model, measure_signals
+from indexer.calibration import calibrated_use_weight
 from indexer.chunk import Chunk
 from indexer.config import SearchMode
 from indexer.conversation import search_text
@@ -31,12 +33,13 @@ from indexer.dense import EnsembleScorer
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.filters import ChunkMasks, Filters
-from indexer.fusion import FusionParams, fuse, lexical_weight
+from indexer.fusion import FusionParams, article_dense, fuse, language_gate, lexical_weight, top_articles
 from indexer.lang import detect_lang
 from indexer.layout import Build, read_build, read_manifest
 from indexer.normalize import QueryNormalizer
 from indexer.plaintext import plain_chunk
 from indexer.snippet import make_snippet
+from indexer.titles import TitleIndex, title_text
 
 Ids = NDArray[np.int64]
 _NO_IDS: Ids = np.zeros(0, np.int64)
@@ -76,14 +79,20 @@ class SearchResult:
 
 @dataclass(slots=True)
 class CandidateSignals:
-    """Per candidate article of one query: USE cosine, English-model cosine (NaN: none), BM25, language match."""
+    """Per candidate article of one query: USE cosine, English-model cosine (NaN: none), BM25, language match.
+
+    The cosines are those of the article's best chunk and (``*_mean``) their mean over its chunks.
+    """
 
     article_ids: list[str]
     lang: str
+    text: str
     use: NDArray[np.float32]
     st: NDArray[np.float32]
     bm25: NDArray[np.float32]
     same_lang: NDArray[np.bool_]
+    use_mean: NDArray[np.float32]
+    st_mean: NDArray[np.float32]
 
 
 @dataclass(slots=True)
@@ -106,6 +115,13 @@ class _Candidates:
         """Per article, the best of its chunks' scores."""
         return np.maximum.reduceat(per_chunk, self.starts) if len(self.rows) else np.zeros(0, np.float32)
 
+    def mean(self, per_chunk: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Per article, the mean of its chunks' scores."""
+        if not len(self.rows):
+            return np.zeros(0, np.float32)
+        lengths = np.diff(np.append(self.starts, len(self.rows)))
+        return np.asarray(np.add.reduceat(per_chunk, self.starts) / lengths, np.float32)
+
 
 class Retriever:
     """A loaded build plus the embedder and analyzer that query it."""
@@ -120,7 +136,8 @@ class Retriever:
         self.analyzer = analyzer
         self.fusion = fusion
         # A plain view of the memory-mapped matrix: indexing a np.memmap costs more on every query.
-        self.dense = embedder.dense_scorer(build.dense, np.asarray(build.vectors))
+        self.vectors: NDArray[np.float32] = np.asarray(build.vectors)
+        self.dense = embedder.dense_scorer(build.dense, self.vectors)
         self._article_ids = list(self.articles)
         index_of = {a: i for i, a in enumerate(self._article_ids)}
         self._chunk_article = np.array([index_of[c.article_id] for c in self.chunks], dtype=np.int64)
@@ -132,11 +149,23 @@ class Retriever:
         vectors = multilingual_part(embedder, np.asarray(build.vectors))
         self._bridge = LanguageBridge.of(vectors, self._chunk_article, self._article_lang)
         self._masks = ChunkMasks(list(self.articles.values()), self._chunk_article)
+        if isinstance(self.dense, EnsembleScorer) and fusion.use_weight_rule == "calibrated":
+            weight = self.manifest.ensemble_use_weight
+            if weight is None:  # a build made before calibration existed, or one it cannot calibrate (quick)
+                metas = [self.articles[a] for a in self._article_ids]
+                weight = calibrated_use_weight(embedder, metas, self._chunk_article, self.vectors)
+            if weight is not None:
+                self.dense = self.dense.reweighted(fusion.calibrated_use_scale * weight)
 
     @property
     def version(self) -> str:
         """The build's version name."""
         return self.manifest.version
+
+    @property
+    def chunk_articles(self) -> Ids:
+        """Per chunk, the index of its article (in ``articles`` order)."""
+        return self._chunk_article
 
     @property
     def n_chunks(self) -> int:
@@ -211,7 +240,12 @@ class Retriever:
         dense_a, lex_a = cand.best(cand.dense), cand.best(cand.lexical)
         top_dense = float(dense_a.max()) if qv is not None and len(dense_a) else 0.0
         top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
-        chunk_score, fused = self._rank_scores(mode, cand, dense_a, lex_a, top_lexical, lang)
+        ranking_dense = article_dense(dense_a, cand.mean(cand.dense), self.fusion.article_score)
+        chunk_score, fused = self._rank_scores(mode, cand, ranking_dense, lex_a, top_lexical, lang)
+        if mode == "hybrid" and self.fusion.title_weight > 0:
+            # Lexical like BM25, so held back like BM25 when the dense top mixes languages.
+            gate = language_gate(cand.same_lang[top_articles(ranking_dense)])
+            fused = fused + gate * self.fusion.title_weight * self.titles.coverage(terms, cand.arts)
         arts, starts = cand.arts, cand.starts
         if mode == "lexical":
             keep = lex_a > 0
@@ -223,7 +257,7 @@ class Retriever:
         for i in order.tolist():
             span = slice(int(starts[i]), int(ends[i]))
             best_chunk = self.chunks[int(cand.rows[span][int(np.argmax(chunk_score[span]))])]
-            dense_score = float(dense_a[i]) if qv is not None else None
+            dense_score = float(ranking_dense[i]) if qv is not None else None
             lexical_score = float(lex_a[i]) if bm25 is not None else None
             hits.append(self._hit(int(arts[i]), best_chunk, float(fused[i]), dense_score, lexical_score, display))
         signals = None
@@ -267,13 +301,18 @@ class Retriever:
         use, english = self.dense.parts(qv, lang, cand.rows)
         # fmax: an article without an English vector keeps NaN, one with any keeps its best chunk.
         st = np.fmax.reduceat(english, cand.starts) if english is not None and len(cand.rows) else None
+        none = np.full(len(cand.arts), np.nan, np.float32)
+        st_mean = cand.mean(english) if english is not None and len(cand.rows) else none
         return CandidateSignals(
             article_ids=[self._article_ids[int(a)] for a in cand.arts],
             lang=lang,
+            text=text,
             use=cand.best(use),
-            st=st if st is not None else np.full(len(cand.arts), np.nan, np.float32),
+            st=st if st is not None else none,
             bm25=cand.best(cand.lexical),
             same_lang=cand.same_lang,
+            use_mean=cand.mean(use),
+            st_mean=st_mean,
         )
 
     def _candidate_chunks(
@@ -353,6 +392,11 @@ class Retriever:
         if allowed is not None:
             scores = scores[allowed]
         return float(scores.max()) if len(scores) else 0.0
+
+    @cached_property
+    def titles(self) -> TitleIndex:
+        """The articles' title and tag terms (built on first use)."""
+        return TitleIndex([title_text(self.articles[a]) for a in self._article_ids], self.analyzer.tokens)
 
     @cached_property
     def normalizer(self) -> QueryNormalizer:

@@ -1,5 +1,6 @@
 """Leave-one-dataset-out fusion tuning: the offline scorer, the fitting protocol and the command."""
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -19,17 +20,26 @@ NAN = np.nan
 INF = np.inf
 
 
-def _features(use, relevant, st=None, bm25=None, english=None, same=None, n_relevant=None):
+def _features(use, relevant, st=None, bm25=None, english=None, same=None, n_relevant=None, title=None):
     use = np.array(use, np.float32)
     shape = use.shape
+    st = np.array(st if st is not None else np.full(shape, NAN), np.float32)
+    article = np.where(np.isfinite(use), np.arange(shape[1])[None, :], -1).astype(np.int32)
     return Features(
         english=np.array(english if english is not None else [False] * shape[0]),
         use=use,
-        st=np.array(st if st is not None else np.full(shape, NAN), np.float32),
+        st=st,
         bm25=np.array(bm25 if bm25 is not None else np.zeros(shape), np.float32),
         same_lang=np.array(same if same is not None else np.isfinite(use)),
         relevant=np.array(relevant, bool),
         n_relevant=np.array(n_relevant if n_relevant is not None else np.sum(relevant, 1), np.int64),
+        # One chunk per article unless a test says otherwise: the chunks' mean is the best chunk.
+        use_mean=use,
+        st_mean=st,
+        article=article,
+        article_ids=np.array([f"a{i}" for i in range(shape[1])]),
+        text=np.array(["q"] * shape[0]),
+        title=None if title is None else np.array(title, np.float32),
     )
 
 
@@ -100,6 +110,27 @@ def _setting(mix="weighted", use_weight=0.35):
     return Setting(mix, use_weight, 0.03, 0.02, 1.0)
 
 
+def test_blend_averages_the_best_chunk_and_the_chunks_mean():
+    f = _features(use=[[0.8, 0.6]], relevant=[[False, True]])
+    f = dataclasses.replace(f, use_mean=np.array([[0.4, 0.6]], np.float32))
+    np.testing.assert_allclose(holdout.dense_scores(f, "weighted", 0.35, "blend"), [[0.6, 0.6]])
+    np.testing.assert_allclose(holdout.dense_scores(f, "weighted", 0.35, "best"), [[0.8, 0.6]])
+
+
+def test_title_coverage_is_added_only_where_the_language_gate_is_open():
+    use = [[0.9, 0.5, 0.4], [0.9, 0.5, 0.4]]
+    f = _features(
+        use=use,
+        relevant=[[False, True, False]] * 2,
+        same=[[True, True, True], [False, False, False]],
+        title=[[0.0, 1.0, 0.5]] * 2,
+    )
+    dense = np.array(use, np.float32)
+    got = holdout.hybrid_scores(f, dense, 0.03, 0.02, 1.0, title_weight=0.2)
+    np.testing.assert_allclose(got[0], [0.9, 0.7, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(got[1], use[1], rtol=1e-6)
+
+
 def test_leave_one_out_never_fits_on_the_set_it_scores():
     a, b = _setting(use_weight=0.1), _setting(use_weight=0.9)
     # a is best on x and y, b only on z: z's held-out fit is a, and its score there is a's.
@@ -130,7 +161,8 @@ def test_features_round_trip_through_the_cache_file(tmp_path):
 def test_grid_has_one_confidence_entry_per_lexical_setting():
     grid = holdout.grid()
     lexical = len(holdout.LEXICAL_WEIGHTS) * len(holdout.LEXICAL_WEIGHTS_EN) * len(holdout.LEXICAL_CAPS)
-    assert sum(s.mix == "confidence" for s in grid) == lexical
+    rest = len(holdout.ARTICLE_SCORES) * len(holdout.TITLE_WEIGHTS)
+    assert sum(s.mix == "confidence" for s in grid) == lexical * rest
     assert len(set(grid)) == len(grid)
 
 

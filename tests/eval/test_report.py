@@ -53,10 +53,10 @@ def test_breakdown_reports_near_copies_and_no_answer_detection_per_no_answer_typ
         _result("n3", [], ["y"], False, "unanswerable_on_topic"),
     ]
     lines = report.breakdown_markdown(run, near_copies={"a1", "n1"}).splitlines()
-    assert "| all | 3 | 0.667 | 0.500 | 1 |" in lines
-    assert "| type=plain | 2 | 1.000 | 0.750 | 1 |" in lines
-    assert "| type=asr | 1 | 0.000 | 0.000 | 0 |" in lines
-    assert "| near-copy | 1 | 1.000 | 1.000 | 1 |" in lines
+    assert "| all | 3 | 0.333 | 0.667 | 0.500 | 1 |" in lines
+    assert "| type=plain | 2 | 0.500 | 1.000 | 0.750 | 1 |" in lines
+    assert "| type=asr | 1 | 0.000 | 0.000 | 0.000 | 0 |" in lines
+    assert "| near-copy | 1 | 1.000 | 1.000 | 1.000 | 1 |" in lines
     assert "near-copies of titles (bigram overlap >= 0.5): 1/3 answerable queries (33.3%)" in lines
     # flagged: a2 (wrong), n1, n3; each row counts a2 against its own no-answer queries
     assert "| all | 3 | 2 | 0.667 | 0.667 |" in lines
@@ -68,6 +68,6 @@ def test_breakdown_without_no_answer_queries_has_no_detection_table():
     run = RunReport("hybrid", "ensemble", "m")
     run.results = [_result("a1", ["x"], ["x"], True, "plain")]
     text = report.breakdown_markdown(run)
-    assert "| all | 1 | 1.000 | 1.000 | 0 |" in text
+    assert "| all | 1 | 1.000 | 1.000 | 1.000 | 0 |" in text
     assert "near-copy |" not in text
     assert "answerable=false" not in text

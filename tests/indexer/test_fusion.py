@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from indexer.fusion import MIN_GAP, FusionParams, fuse, gap_weight, language_gate, lexical_weight
+from indexer.fusion import MIN_GAP, FusionParams, article_dense, fuse, gap_weight, language_gate, lexical_weight
 
 F32 = np.float32
 
@@ -46,3 +46,10 @@ def test_fuse_scales_bm25_by_the_best_score_and_leaves_dense_alone_without_bm25(
     dense, lexical = np.array([0.5, 0.4], F32), np.array([2.0, 4.0], F32)
     np.testing.assert_allclose(fuse(dense, lexical, 0.5, 4.0), [0.75, 0.9], rtol=1e-6)
     np.testing.assert_array_equal(fuse(dense, np.zeros(2, F32), 0.5, 0.0), dense)
+
+
+def test_article_dense_blends_the_best_chunk_with_the_mean_unless_told_best():
+    best, mean = np.array([0.8, 0.6], np.float32), np.array([0.4, 0.6], np.float32)
+    # The broad article (one good chunk of many) falls behind the focused one.
+    np.testing.assert_allclose(article_dense(best, mean, "blend"), [0.6, 0.6])
+    assert article_dense(best, mean, "best") is best

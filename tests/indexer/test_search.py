@@ -29,14 +29,30 @@ def test_hybrid_ranks_the_matching_article_first_and_scores_descend(retriever):
     assert scores == sorted(scores, reverse=True) and len(res.hits) <= 3
 
 
-def test_dense_score_is_the_best_chunk_cosine(retriever, fake_embedder):
+def test_dense_score_blends_the_best_chunk_cosine_with_the_chunks_mean(retriever, fake_embedder):
     res = retriever.search("运费险怎么退", k=5, mode="dense")
     q = fake_embedder.embed_queries(["运费险怎么退"])[0]
+    best, spread = [], []
     for hit in res.hits:
-        expected = float((_chunk_vectors(retriever, hit.article_id) @ q).max())
+        cosines = _chunk_vectors(retriever, hit.article_id) @ q
+        best.append(float(cosines.max()))
+        spread.append(float(cosines.max() - cosines.mean()))
+        expected = (cosines.max() + cosines.mean()) / 2
         assert hit.score == pytest.approx(expected, abs=1e-6) and hit.dense_score == hit.score
         assert hit.lexical_score is None
-    assert res.top_dense == pytest.approx(res.hits[0].score)
+    assert max(spread) > 0.01  # some article has chunks far from its best one
+    # The answer probability reads the best chunk's cosine, whatever ranks the articles.
+    assert res.top_dense == pytest.approx(max(best))
+
+
+def test_best_rule_scores_an_article_by_its_best_chunk(kb_dir, tmp_path, fake_embedder):
+    root = tmp_path / "index"
+    build_index(kb_dir, root, fake_embedder, BuildOptions(chunk_size=120))
+    fusion = FusionParams(normalize_queries=False, article_score="best")
+    best_rule = Retriever.load(current_build(root), fake_embedder, fusion=fusion)
+    q = fake_embedder.embed_queries(["运费险怎么退"])[0]
+    for hit in best_rule.search("运费险怎么退", k=5, mode="dense").hits:
+        assert hit.score == pytest.approx(float((_chunk_vectors(best_rule, hit.article_id) @ q).max()), abs=1e-6)
 
 
 def test_lexical_mode_returns_only_articles_sharing_a_term(retriever):
@@ -81,3 +97,22 @@ def test_query_vector_given_by_the_caller_gives_the_same_ranking(retriever, fake
     given = retriever.search("退款多久到账", query_vector=qv)
     computed = retriever.search("退款多久到账")
     assert [(h.article_id, h.score) for h in given.hits] == [(h.article_id, h.score) for h in computed.hits]
+
+
+def test_title_weight_adds_the_title_coverage_to_the_hybrid_score(retriever, fake_embedder):
+    query = "退款多久到账"
+    titled = Retriever.load(
+        retriever.folder, fake_embedder, fusion=FusionParams(normalize_queries=False, title_weight=0.5)
+    )
+    # Chinese articles only: the language gate is open (it would hold titles back like BM25 otherwise).
+    refunds = Filters.of(category=["refunds"])
+    plain = {h.article_id: h.score for h in retriever.search(query, k=10, filters=refunds).hits}
+    with_titles = {h.article_id: h.score for h in titled.search(query, k=10, filters=refunds).hits}
+    index = {a: i for i, a in enumerate(retriever.articles)}
+    terms = retriever.analyzer.tokens(query)
+    added = []
+    for article, score in with_titles.items():
+        coverage = float(titled.titles.coverage(terms, np.array([index[article]], np.int64))[0])
+        assert score - plain[article] == pytest.approx(0.5 * coverage, abs=1e-6)
+        added.append(coverage)
+    assert max(added) > 0
