@@ -31,6 +31,7 @@ from indexer.search import Hit, SearchResult
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
 from service.errors import DatabaseUnavailable, ServiceError
 from service.fields import refuse_pii
+from service.suggestions.direct import SuggestRoute
 from service.suggestions.filters import check_filters
 from service.suggestions.models import ScoredArticle, SuggestionRow
 from service.suggestions.schemas import (
@@ -44,7 +45,7 @@ from service.writer import RowNotWritten
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["suggest"])
+router = APIRouter(prefix="/v1", tags=["suggest"], route_class=SuggestRoute)
 
 
 def marked_snippet(hit: Hit) -> str:
