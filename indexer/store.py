@@ -29,7 +29,10 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 BLAS_MAX_QUERIES = 8  # past this FAISS's own batched (BLAS) search is as fast
-MISSING_SCORE = -np.finfo(np.float32).max  # what FAISS reports beside a missing (-1) id
+MISSING_SCORE = -np.finfo(np.float32).max
+PREFIX_COPY_BYTES = (
+    32 << 20
+)  # the most a contiguous copy of leading columns may take (per width)  # what FAISS reports beside a missing (-1) id
 
 
 class DenseIndex:
@@ -39,6 +42,7 @@ class DenseIndex:
         self.index = index
         self.kind = kind
         self._slots: NDArray[np.float32] | None = None
+        self._prefixes: dict[int, NDArray[np.float32]] = {}
 
     @classmethod
     def build(cls, vectors: NDArray[np.float32], exact_max: int) -> DenseIndex:
@@ -128,6 +132,22 @@ class DenseIndex:
         scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
         return scores, ids
 
+    def _columns(self, width: int) -> NDArray[np.float32]:
+        """The vectors' first ``width`` columns, contiguous when a copy fits :data:`PREFIX_COPY_BYTES`.
+
+        A product over the leading columns of wider rows reads them strided, at ~1.4× the
+        time of the same product over a contiguous copy (one query, 1,509 × 512 here).
+        """
+        assert self._slots is not None
+        if width == self._slots.shape[1]:
+            return self._slots
+        prefix = self._prefixes.get(width)
+        if prefix is None:
+            if len(self._slots) * width * self._slots.itemsize > PREFIX_COPY_BYTES:
+                return self._slots[:, :width]
+            prefix = self._prefixes[width] = np.ascontiguousarray(self._slots[:, :width])
+        return prefix
+
     def _exact(
         self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None
     ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
@@ -135,8 +155,9 @@ class DenseIndex:
         assert self._slots is not None
         used = np.flatnonzero(queries.any(axis=0))
         width = int(used[-1]) + 1 if len(used) else 1
-        vectors = self._slots if allowed is None else self._slots[allowed]
-        scores = queries[:, :width] @ vectors[:, :width].T
+        columns = self._columns(width)
+        vectors = columns if allowed is None else columns[allowed]
+        scores = queries[:, :width] @ vectors.T
         n = scores.shape[1]
         out_scores = np.full((len(queries), k), MISSING_SCORE, dtype=np.float32)
         out_ids = np.full((len(queries), k), -1, dtype=np.int64)
