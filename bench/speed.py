@@ -118,7 +118,7 @@ class Work:
         """Embed, FAISS top-k, BM25 top-k: the model and the indexes, nothing of ours."""
         r, np = self.retriever, self.np
         vector = r.embedder.embed_queries([query])
-        self.index.search(vector, self.top_k, None)
+        self.index.index.search(vector, self.top_k)  # FAISS itself, not our exact search over its vectors
         scores = r.lexical.scores(r.analyzer.tokens(query))
         np.argpartition(-scores, min(self.top_k, len(scores) - 1))[: self.top_k]
 

@@ -46,6 +46,12 @@ class ServiceSettings(Settings):
     query_cache_size: int = Field(
         4096, ge=0, description="Query vectors kept for repeated customer messages (LRU; 0 = off)."
     )
+    batch_linger_ms: float = Field(
+        1.0,
+        ge=0.0,
+        le=50.0,
+        description="Longest a search batch waits for requests expected to join it (busy workers only; 0 = never).",
+    )
     integration_internal: bool = Field(False, description="Whether integration keys may see internal articles.")
     pii_patterns: dict[str, str] = Field(
         default_factory=lambda: {"ORDER": r"XL\d{16}"},

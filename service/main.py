@@ -96,6 +96,7 @@ def create_app(settings: ServiceSettings | None = None, *, embedder: Embedder | 
             on_batch=metrics.embed_batch.observe,
             cache_size=settings.query_cache_size,
             on_lookup=metrics.query_cache_looked_up,
+            linger=settings.batch_linger_ms / 1000,
         )
         app.state.verifier = KeyVerifier(
             engine, cache_seconds=settings.key_cache_seconds, integration_internal=settings.integration_internal

@@ -10,6 +10,11 @@ its first byte (or from the connection) before answering 408. The check runs aft
 each read, so a head may overshoot the limit by one read (at most 256 KiB) before
 it is refused. httptools' own parse errors get the same JSON error shape (400).
 
+Each response also leaves in one write: uvicorn writes the head as soon as the app starts the
+response and the body separately, two sends (and two packets) where one does; a head is
+held until the body, which the app sends in the same step of the event loop
+(:class:`CorkedTransport`).
+
 It extends uvicorn's ``HttpToolsProtocol`` (passed as ``uvicorn.run(http=...)``);
 ``tests/security/`` pins the behaviour over real sockets, so an upgrade that changes
 the hooks used here (``data_received``, ``on_headers_complete``,
@@ -58,6 +63,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = CorkedTransport(transport, self.loop)  # type: ignore[assignment]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -138,6 +144,54 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.refuse(408, "request_timeout", f"the request head did not arrive within {self.head_timeout:g} s")
         else:
             self.transport.close()
+
+
+class CorkedTransport:
+    """A transport that holds a response head until the next write, so head and body leave in one send.
+
+    A head with nothing after it in the same step of the event loop (a streamed body, a
+    ``100 Continue``) is sent on the next step. Everything else is the wrapped transport's.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data`` (after a held head), or hold it if it is a response head."""
+        if self._head is not None:
+            data, self._head = self._head + bytes(data), None
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":
+            self._head = bytes(data)
+            self._loop.call_soon(self.flush)
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Send a held head now."""
+        if self._head is not None:
+            head, self._head = self._head, None
+            if not self._transport.is_closing():
+                self._transport.write(head)
+
+    def close(self) -> None:
+        """Send what is held, then close."""
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        """Close at once, dropping what is held."""
+        self._head = None
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes not yet sent, the held head included."""
+        held = len(self._head) if self._head is not None else 0
+        return int(self._transport.get_write_buffer_size()) + held
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def protocol_for(settings: ServiceSettings) -> type[GuardedHttpProtocol]:

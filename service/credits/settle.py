@@ -191,9 +191,10 @@ def settle(*, session: Session, rules: Rules, window_days: int, zone: ZoneInfo) 
                 or_(col(TicketOutcome.id) > outcome_from, col(TicketOutcome.created_at) >= recent)
             )
         ).all()
-        versions = _versions(session)
         tickets = {e.ticket_id for e in events if e.type != "helpful" and e.ticket_id} | {o.ticket_id for o in outcomes}
         votes = [e for e in events if e.type == "helpful"]
+        # Every article version is a large read, and the timer runs on every worker when nothing happened.
+        versions = _versions(session) if tickets or votes else {}
         event_to = max((e.id or 0 for e in events), default=None)
         outcome_to = max((o.id or 0 for o in outcomes), default=None)
         written = _settle_votes(session, votes, versions, rules, zone)

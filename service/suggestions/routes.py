@@ -31,6 +31,7 @@ from indexer.search import Hit, SearchResult
 from service.deps import BatcherDep, MaskerDep, PrincipalDep, RetrieverDep, SettingsDep, WriterDep
 from service.errors import DatabaseUnavailable, ServiceError
 from service.fields import refuse_pii
+from service.suggestions.direct import SuggestRoute
 from service.suggestions.filters import check_filters
 from service.suggestions.models import ScoredArticle, SuggestionRow
 from service.suggestions.schemas import (
@@ -44,7 +45,7 @@ from service.writer import RowNotWritten
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["suggest"])
+router = APIRouter(prefix="/v1", tags=["suggest"], route_class=SuggestRoute)
 
 
 def marked_snippet(hit: Hit) -> str:
@@ -99,20 +100,24 @@ def build_response(
     max_chars: int,
     *,
     started: float,
+    suggestion_id: str | None = None,
+    took_ms: float | None = None,
 ) -> SuggestResponse:
     """The response to a search of ``searched`` (the masked query) begun at ``started`` (perf_counter).
 
-    Built without validation (``model_construct``): every value comes typed from the
-    search and the build, and validating the nested results cost more than serialising them.
+    ``suggestion_id`` and ``took_ms`` are those of the recorded row when it was submitted
+    first (new ones otherwise). Built without validation (``model_construct``): every value
+    comes typed from the search and the build, and validating the nested results cost more
+    than serialising them.
     """
     today = date.today().isoformat()
     results = [_result(h, today, result.terms, context, max_chars) for h in result.hits]
     return SuggestResponse.model_construct(
-        suggestion_id=uuid.uuid4().hex,
+        suggestion_id=suggestion_id or uuid.uuid4().hex,
         results=results,
         answerable=result.answerable,
         index_version=version,
-        took_ms=round((time.perf_counter() - started) * 1000, 3),
+        took_ms=took_ms if took_ms is not None else round((time.perf_counter() - started) * 1000, 3),
         searched_as=strip_markup(result.normalized) if result.normalized != searched else None,
     )
 
@@ -145,12 +150,11 @@ async def suggest(
     result = await batcher.search(
         retriever, masked.text, k=body.top_k, mode=body.mode, filters=filters, include_internal=principal.internal
     )
-    response = build_response(
-        result, retriever.version, masked.text, context, settings.answer_max_chars, started=started
-    )
+    # The row goes to the writer before the answers are built: its commit overlaps building and serialising them.
+    suggestion_id, took_ms = uuid.uuid4().hex, round((time.perf_counter() - started) * 1000, 3)
     recorded = writer.submit(
         SuggestionRow(
-            id=response.suggestion_id,
+            id=suggestion_id,
             api_key_id=principal.key_id,
             agent_id=principal.agent_id,
             ticket_id=body.ticket_id,
@@ -161,8 +165,18 @@ async def suggest(
             index_version=retriever.version,
             results=[ScoredArticle(article_id=h.article_id, score=round(h.score, 6)) for h in result.hits],
             answerable=result.answerable,
-            took_ms=response.took_ms,
+            took_ms=took_ms,
         )
+    )
+    response = build_response(
+        result,
+        retriever.version,
+        masked.text,
+        context,
+        settings.answer_max_chars,
+        started=started,
+        suggestion_id=suggestion_id,
+        took_ms=took_ms,
     )
     top = result.hits[0].score if result.hits else 0.0
     log.info("suggest k=%d took=%.1fms top=%.4f masked=%s", body.top_k, response.took_ms, top, dict(masked.counts))

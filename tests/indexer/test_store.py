@@ -44,3 +44,39 @@ def test_flat_index_filled_in_blocks_is_the_one_faiss_builds(tmp_path):
     partial.add(vectors[:10])
     with pytest.raises(ValueError, match="holds 10"):
         partial.save(tmp_path / "partial.faiss")
+
+
+class _NoSearch:
+    def __init__(self, ntotal: int) -> None:
+        self.ntotal = ntotal
+
+    def search(self, *args, **kwargs):
+        raise AssertionError("FAISS searched")
+
+
+@pytest.mark.parametrize("loaded", [False, True])
+@pytest.mark.parametrize("queries", [1, 3, 8])
+def test_exact_search_of_a_few_queries_returns_what_faiss_returns(tmp_path, loaded, queries):
+    vectors = _unit(500, 24, seed=3)
+    vectors[:, 16:][::2] = 0  # half the chunks have no second part, like Chinese chunks in the ensemble
+    index = DenseIndex.build(vectors, exact_max=1000)
+    if loaded:
+        index.save(tmp_path / "f.faiss")
+        index = DenseIndex.load(tmp_path / "f.faiss")
+    reference = faiss.IndexFlatIP(24)
+    reference.add(vectors)
+    held = index.index  # keeps the vectors alive: the exact search reads FAISS's own storage
+    index.index = _NoSearch(held.ntotal)  # the few queries never reach FAISS
+    query = _unit(queries, 24, seed=4)
+    query[: queries // 2 + 1, 16:] = 0  # a zero tail, as an ensemble's Chinese query has
+    allowed = np.arange(0, 500, 3, dtype=np.int64)
+    for k, allow in ((10, None), (10, allowed), (600, None), (200, allowed)):
+        selector = None if allow is None else faiss.IDSelectorBatch(allow)
+        params = None if selector is None else faiss.SearchParameters(sel=selector)
+        want_scores, want_ids = reference.search(query, min(k, 500), params=params)
+        scores, ids = index.search(query, k, allow)
+        assert ids.shape == (queries, min(k, 500))
+        np.testing.assert_array_equal(ids, want_ids)
+        found = want_ids >= 0
+        np.testing.assert_allclose(scores[found], want_scores[found], rtol=1e-5, atol=1e-6)
+        assert (scores[~found] == want_scores[~found]).all()

@@ -160,3 +160,58 @@ def test_the_cache_keeps_only_the_most_recent_queries_and_can_be_off():
     for _ in range(2):
         gather(SearchBatcher(off, cache_size=0), "a")
     assert off.calls == [["a"], ["a"]]
+
+
+def _busy(batcher: SearchBatcher, requests: int) -> None:
+    """As if ``requests`` had been in the route at once a moment ago."""
+    contexts = [batcher.admitted() for _ in range(requests)]
+    for context in contexts:
+        context.__enter__()
+    for context in contexts:
+        context.__exit__(None, None, None)
+
+
+def test_a_lone_client_never_lingers():
+    embedder = CountingEmbedder()
+    batcher = SearchBatcher(embedder, linger=30.0)
+
+    async def run():
+        retriever = RecordingRetriever()
+        for text in ("a", "b"):
+            with batcher.admitted():
+                await asyncio.wait_for(batcher.search(retriever, text), 5)
+
+    asyncio.run(run())
+    assert embedder.calls == [["a"], ["b"]]
+
+
+def test_a_batch_waits_for_the_requests_recently_in_the_route_and_runs_once_they_are_there():
+    embedder = CountingEmbedder()
+    batcher = SearchBatcher(embedder, linger=30.0)
+    _busy(batcher, 3)
+
+    async def run():
+        retriever = RecordingRetriever()
+        first = asyncio.ensure_future(batcher.search(retriever, "a"))
+        await asyncio.sleep(0.05)
+        assert not first.done() and embedder.calls == []  # waiting for the two others
+        later = [batcher.search(retriever, text) for text in ("b", "c")]
+        await asyncio.wait_for(asyncio.gather(first, *later), 5)  # not the 30 s linger
+
+    asyncio.run(run())
+    assert embedder.calls == [["a", "b", "c"]]
+
+
+def test_a_batch_whose_expected_requests_do_not_come_runs_after_the_linger():
+    embedder = CountingEmbedder()
+    batcher = SearchBatcher(embedder, linger=0.05)
+    _busy(batcher, 4)
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.wait_for(batcher.search(RecordingRetriever(), "alone"), 5)
+        return loop.time() - started
+
+    waited = asyncio.run(run())
+    assert embedder.calls == [["alone"]] and 0.04 <= waited < 5
