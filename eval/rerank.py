@@ -59,7 +59,8 @@ def _ranks(x: Matrix, valid: Mask) -> Matrix:
 def _gap(x: Matrix, valid: Mask) -> Matrix:
     filled = np.where(valid & np.isfinite(x), x, -np.inf)
     best = filled.max(1, keepdims=True)
-    return np.asarray(np.where(np.isfinite(filled), x - best, np.nan), np.float32)
+    best = np.where(np.isfinite(best), best, 0.0)  # a query without candidates has no gaps
+    return np.asarray(np.where(np.isfinite(filled), np.nan_to_num(x) - best, np.nan), np.float32)
 
 
 @dataclass(frozen=True, slots=True)
