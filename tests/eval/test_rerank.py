@@ -71,7 +71,8 @@ def test_pr_curve_and_recall_at_precision_by_hand():
 def test_cell_features_keep_the_top_candidates_in_hybrid_order_with_title_overlap():
     use = [[0.1 * i for i in range(30)]]
     f = _features(use=use, relevant=[[i == 29 for i in range(30)]])
-    f = dataclasses.replace(f, text=np.array(["退货流程"]), titles=np.array(["退货流程" if i == 29 else "x" for i in range(30)]))
+    titles = np.array(["退货流程" if i == 29 else "x" for i in range(30)])
+    f = dataclasses.replace(f, text=np.array(["退货流程"]), titles=titles)
     cells = rerank.cell_features(f, SHIPPED)
     assert len(cells.x) == rerank.TOP_N
     assert cells.column[0] == 29
