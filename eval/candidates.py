@@ -44,6 +44,7 @@ class Features:
             (:func:`with_build` computes it from the set's build).
         calibrated: the build's own USE weight for English queries (:mod:`indexer.calibration`;
             None: too few English titles); not cached either.
+        titles: per article of ``article_ids``, its title and tags (:func:`eval.rerank_data.with_titles`).
     """
 
     english: Mask
@@ -60,6 +61,7 @@ class Features:
     text: NDArray[np.str_]
     title: Matrix | None = None
     calibrated: float | None = None
+    titles: NDArray[np.str_] | None = None
 
     @property
     def valid(self) -> Mask:
@@ -80,11 +82,12 @@ class Features:
             return cls(**{name: data[name] for name in CACHED})
 
 
-def collect(retriever: Retriever, queries: Sequence[Query]) -> Features:
-    """Search each answerable query once and keep its candidates' signals and labels."""
+def collect(retriever: Retriever, queries: Sequence[Query], answerable_only: bool = True) -> Features:
+    """Search each answerable query (or, with ``answerable_only`` off, every query) once and keep its
+    candidates' signals and labels; a no-answer query has no relevant cell and ``n_relevant`` 0."""
     rows = []
     for q in queries:
-        if q.answerable:
+        if q.answerable or not answerable_only:
             rows.append((q, retriever.candidate_signals(q.text)))
     width = max((len(c.article_ids) for _, c in rows), default=0)
     shape = (len(rows), width)
@@ -120,7 +123,7 @@ def query_digest(queries: Sequence[Query]) -> str:
 
 
 # The fields written to the cache file (the title coverage is recomputed from the build).
-CACHED = tuple(f.name for f in dataclasses.fields(Features) if f.name not in ("title", "calibrated"))
+CACHED = tuple(f.name for f in dataclasses.fields(Features) if f.name not in ("title", "calibrated", "titles"))
 
 
 def with_build(f: Features, retriever: Retriever) -> Features:

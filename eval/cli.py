@@ -14,13 +14,12 @@ from typing import cast
 
 import click
 
-from eval import calibrate, data, holdout, overlap, report
+from eval import calibrate, data, holdout, overlap, report, rerank_data
 from eval.datasets import PUBLIC_DATASETS, golden_dataset, load_dataset, sample
-from eval.run import CACHE, cache_key, cached_retriever, evaluate, run_queries
+from eval.run import CACHE, cached_retriever, evaluate, run_queries
 from eval.stats import compare_all
 from indexer.answerable import ANSWER_MODELS_FILE, load_answer_models, save_answer_model
 from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode, Settings
-from indexer.embed import embedder_id
 from indexer.errors import KBError
 from indexer.factory import make_embedder, settings_from
 
@@ -266,27 +265,11 @@ def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache
     Each set is searched once; every fusion rule and constant of the grid is then scored
     on the cached candidate signals (eval/holdout.py).
     """
+
     settings = _settings_for(ctx, "ensemble")
     folder = cache or settings.data_dir / CACHE / "holdout"
-    sets: dict[str, holdout.Features] = {}
     try:
-        for path in sorted(p.parent for p in datasets.glob("*/articles.jsonl")):
-            ds = load_dataset(path, settings.data_dir / CACHE)
-            queries = sample(ds.queries, limit, seed)
-            embedder = make_embedder(settings, None)
-            digest = "\0".join(
-                [cache_key(ds.articles, embedder_id(embedder), settings.chunk_size), holdout.query_digest(queries)]
-                # What decides the candidates and their raw signals; fusion's weights do not.
-                + [f"{settings.candidates},{settings.normalize_queries}", f"{settings.use_weight},{settings.st_weight}"]
-            )
-            target = holdout.cache_path(folder, ds.name, digest)
-            retriever = cached_retriever(ds.articles, settings, make_embedder)
-            if target.is_file():
-                features = holdout.Features.load(target)
-            else:
-                features = holdout.collect(retriever, queries)
-                features.save(target)
-            sets[ds.name] = holdout.with_build(features, retriever)
+        sets = rerank_data.public_sets(settings, datasets, limit, seed, folder)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
     if len(sets) < 2:
@@ -296,6 +279,40 @@ def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache
     rows = holdout.leave_one_out(scores, list(sets))
     components = {name: holdout.parts(f, shipped) for name, f in sets.items()}
     click.echo(holdout.markdown(rows, shipped, scores, components))
+
+
+@eval_group.command("rerank")
+@click.option(
+    "--datasets",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=PUBLIC_DATASETS,
+    show_default=True,
+    help="Folder holding the public sets (every subfolder with an articles.jsonl).",
+)
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True, help="Queries sampled per set.")
+@click.option("--seed", type=int, default=13, show_default=True, help="Seed of the samples.")
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where each set's candidate signals are cached (default: $KB_DATA_DIR/eval-cache/holdout).",
+)
+@click.pass_context
+def rerank_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache: Path | None) -> None:
+    """Experiment: a LightGBM reranker and answerability classifier over the hybrid candidates' signals, fitted
+    leave-one-dataset-out on the public sets and scored on golden (eval/rerank.py; needs the ``eval`` extra)."""
+    from eval import rerank_lodo  # lightgbm is an eval extra: import it only here
+
+    settings = _settings_for(ctx, "ensemble")
+    folder = cache or settings.data_dir / CACHE / "holdout"
+    try:
+        public = rerank_data.public_sets(settings, datasets, limit, seed, folder)
+        oos = rerank_data.out_of_scope(settings, datasets, folder)
+        golden = rerank_data.golden(settings, folder)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if len(public) < 2:
+        raise click.ClickException(f"{datasets}: leaving one set out needs at least two sets")
+    click.echo(rerank_lodo.experiment(public, oos, golden, holdout.shipped_setting(settings)))
 
 
 @eval_group.command("summary")
