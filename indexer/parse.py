@@ -110,11 +110,20 @@ def parse_markdown(path: Path, display: str | None = None) -> ParsedFile:
     Returns:
         The parsed file; ``article`` is None when the front matter is unusable.
     """
-    name = display or str(path)
+    return parse_bytes(path.read_bytes(), display or str(path))
+
+
+def parse_bytes(data: bytes, name: str) -> ParsedFile:
+    """Parse the bytes of a Markdown article file (see :func:`parse_markdown`); ``name`` locates problems.
+
+    Line ends are read as ``Path.read_text`` reads them: ``\r\n`` and ``\r`` become ``\n``.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return ParsedFile(None, [Problem(name, 1, f"not UTF-8 text ({exc.reason})")], {}, {})
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != _FENCE:
         return ParsedFile(None, [Problem(name, 1, "missing front matter (file must start with '---')")], {}, {})

@@ -16,10 +16,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.article import REQUIRED_FIELDS, Article
 from indexer.errors import ContentError
 from indexer.parse import ParsedFile, Problem, parse_markdown
+
+if TYPE_CHECKING:
+    from indexer.parsecache import ParseCache
 
 # What a CSV column may be mapped to: an article's front-matter fields and its body.
 CSV_FIELDS = (*REQUIRED_FIELDS, "body", "gap")
@@ -152,13 +156,16 @@ def _content_files(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[tuple[
                 yield (*parts, entry.name), entry.is_symlink()
 
 
-def read_entries(source: Path, csv_map: Mapping[str, str] | None = None) -> list[Entry]:
+def read_entries(
+    source: Path, csv_map: Mapping[str, str] | None = None, cache: ParseCache | None = None
+) -> list[Entry]:
     """Read every article candidate from a folder or an export file.
 
     Args:
         source: a content folder (Markdown, plus any ``*.jsonl`` export inside), a
             ``.jsonl`` file, a ``.csv`` file or a single ``.md`` file.
         csv_map: field -> column mapping for CSV exports.
+        cache: parses of Markdown files kept from earlier builds (:mod:`indexer.parsecache`).
 
     Returns:
         Entries in a stable order; unusable files come back as entries with problems.
@@ -177,7 +184,7 @@ def read_entries(source: Path, csv_map: Mapping[str, str] | None = None) -> list
             message = "symlink to a file outside the content folder: not read (copy the file in instead)"
             entries.append(Entry(None, [Problem(str(path), 1, message)]))
         elif path.suffix == ".md":
-            entries.append(_from_parsed(parse_markdown(path)))
+            entries.append(_from_parsed(cache.parse(path) if cache is not None else parse_markdown(path)))
         elif path.suffix == ".jsonl":
             entries.extend(_read_jsonl(path))
         elif path.suffix == ".csv":
