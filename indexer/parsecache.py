@@ -73,7 +73,7 @@ def encode(parsed: ParsedFile) -> str:
     """
     art = None
     if parsed.article is not None:
-        art = {f.name: getattr(parsed.article, f.name) for f in dataclasses.fields(Article)}
+        art = {f.name: getattr(parsed.article, f.name) for f in dataclasses.fields(Article) if f.init}
     problems = [[p.path, p.line, p.message, p.severity] for p in parsed.problems]
     data = [art, problems, parsed.key_lines, parsed.raw]
     return json.dumps(data, ensure_ascii=False, default=_encode_value)
