@@ -1,7 +1,7 @@
 """Parsed Markdown files kept between builds: a publish parses only the files whose bytes changed.
 
-Parsing the YAML front matter was most of the time of reading a 10k-file content folder (~150 µs a
-file; reading the bytes and hashing them ~13 µs). Entries are keyed by path and the SHA-256 of the
+Parsing the YAML front matter was most of the time of reading a 10k-file content folder, even with
+libyaml (~150 µs a file against ~5 µs to read and hash its bytes; bench/README.md, Indexing). Entries are keyed by path and the SHA-256 of the
 file's bytes, and every file is still read on every build, so a changed file is found whatever its
 size and mtime say: an editor or ``rsync -t`` restoring the mtime, a same-size edit within the
 filesystem's timestamp granularity, a checkout. Trusting ``stat`` alone would skip those reads but
@@ -9,8 +9,8 @@ could serve a stale article, which no saving is worth.
 
 The file (``parsed.jsonl`` in the index root) is JSON Lines, never executed: a corrupt or foreign line
 is ignored and the file parsed again. It holds a fingerprint of the parser (its code, the article
-record's code, PyYAML's version and loader); any change there drops every entry. An entry is stored
-only when it reads back equal to what the parser made (a front matter holding a YAML set or an
+record's code, PyYAML's and libyaml's versions, the loader, and Python's version, whose date
+parsing has changed before); any change there drops every entry. An entry is stored only when it reads back equal to what the parser made (a front matter holding a YAML set or an
 integer key does not survive JSON, and is simply parsed every time).
 """
 
@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ def parser_fingerprint() -> str:
     h = hashlib.sha256()
     for module in (parse_module, article_module):
         h.update(Path(str(module.__file__)).read_bytes())
-    h.update(f"{yaml.__version__}:{parse_module._Loader.__name__}".encode())
+    libyaml = getattr(getattr(yaml, "_yaml", None), "get_version_string", lambda: "")()
+    h.update(f"{yaml.__version__}:{libyaml}:{parse_module._Loader.__name__}:{sys.version_info[:2]}".encode())
     return h.hexdigest()[:32]
 
 
