@@ -1,17 +1,19 @@
 """Parsed Markdown files kept between builds: a publish parses only the files whose bytes changed.
 
 Parsing the YAML front matter was most of the time of reading a 10k-file content folder, even with
-libyaml (~150 µs a file against ~5 µs to read and hash its bytes; bench/README.md, Indexing). Entries are keyed by path and the SHA-256 of the
-file's bytes, and every file is still read on every build, so a changed file is found whatever its
-size and mtime say: an editor or ``rsync -t`` restoring the mtime, a same-size edit within the
-filesystem's timestamp granularity, a checkout. Trusting ``stat`` alone would skip those reads but
-could serve a stale article, which no saving is worth.
+libyaml (~150 µs a file against ~5 µs to read and hash its bytes; bench/README.md, Indexing).
+Entries are keyed by path and the SHA-256 of the file's bytes, and every file is still read on every
+build, so a changed file is found whatever its size and mtime say: an editor or ``rsync -t``
+restoring the mtime, a same-size edit within the filesystem's timestamp granularity, a checkout.
+Trusting ``stat`` alone would skip those reads but could serve a stale article, which no saving is
+worth.
 
-The file (``parsed.jsonl`` in the index root) is JSON Lines, never executed: a corrupt or foreign line
-is ignored and the file parsed again. It holds a fingerprint of the parser (its code, the article
-record's code, PyYAML's and libyaml's versions, the loader, and Python's version, whose date
-parsing has changed before); any change there drops every entry. An entry is stored only when it reads back equal to what the parser made (a front matter holding a YAML set or an
-integer key does not survive JSON, and is simply parsed every time).
+The file (``parsed.jsonl`` in the index root) is JSON Lines, never executed: a corrupt or foreign
+line is ignored and the file parsed again. It holds a fingerprint of the parser (its code, the
+article record's code, PyYAML's and libyaml's versions, the loader, and Python's version, whose date
+parsing has changed before); any change there drops every entry. An entry is stored only when it
+reads back equal to what the parser made (a front matter holding a YAML set or an integer key does
+not survive JSON, and is simply parsed every time).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from indexer.private import FILE_MODE
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "parsed.jsonl"
-_DATE_FIELDS = ("updated", "review_by")
 
 
 def parser_fingerprint() -> str:
@@ -162,11 +163,17 @@ class ParseCache:
         return parsed
 
     def save(self) -> None:
-        """Write the entries of the files parsed since loading (files gone since are dropped)."""
+        """Write the entries of the files parsed since loading (files gone since are dropped).
+
+        A cache that cannot be written only costs the next build its parse: a warning, not a failure.
+        """
         tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fd, FILE_MODE)
-            fh.write(json.dumps({"fingerprint": self.fingerprint}) + "\n")
-            fh.writelines(self._new.values())
-        os.replace(tmp, self.path)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                os.fchmod(fd, FILE_MODE)
+                fh.write(json.dumps({"fingerprint": self.fingerprint}) + "\n")
+                fh.writelines(self._new.values())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("cannot write the parse cache %s (%s); the next build parses every file", self.path, exc)

@@ -115,3 +115,11 @@ def test_build_sees_a_same_size_edit_with_mtime_restored(kb_dir, tmp_path, fake_
     result = build_index(kb_dir, root, fake_embedder, options)
     assert result.changed == ["refund-arrival"]
     assert any("自然日" in t for t in fake_embedder.embedded)
+
+
+def test_unwritable_cache_warns_and_the_build_still_publishes(kb_dir, tmp_path, fake_embedder, caplog):
+    root = tmp_path / "index"
+    (root / CACHE_FILE).mkdir(parents=True)  # a folder where the file should be: os.replace fails
+    result = build_index(kb_dir, root, fake_embedder, BuildOptions(chunk_size=120))
+    assert result.n_articles == 4
+    assert "cannot write the parse cache" in caplog.text
