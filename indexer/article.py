@@ -66,15 +66,22 @@ class Article:
     gap: str | None = None
     source: str = ""
     body_line: int = 1
+    # The last hash and the very strings it was computed from: a build asks for it several times an article.
+    _hashed: tuple[tuple[str, ...], str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def content_hash(self) -> str:
         """Hash of everything that is embedded or indexed for this article."""
+        parts = (self.id, self.title, self.lang, self.body)
+        if self._hashed is not None and all(a is b for a, b in zip(self._hashed[0], parts, strict=True)):
+            return self._hashed[1]
         h = hashlib.sha256()
-        for part in (self.id, self.title, self.lang, self.body):
+        for part in parts:
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
-        return h.hexdigest()[:32]
+        digest = h.hexdigest()[:32]
+        self._hashed = (parts, digest)
+        return digest
 
     def is_stale(self, today: date) -> bool:
         """True when the article's review date has passed."""

@@ -1,6 +1,7 @@
 """Build a new index version from content, incrementally, and publish it atomically.
 
-Steps: read and validate the content; reuse chunks, vectors and terms of every
+Steps: read and validate the content (Markdown files whose bytes are unchanged since the
+last build are not parsed again: :mod:`indexer.parsecache`); reuse chunks, vectors and terms of every
 article whose content hash is unchanged since the current build (same embedder,
 chunk size and analyzer); embed only new or changed articles, streaming their vectors
 into the new build's files as they come; write the build into a temporary folder; load
@@ -47,6 +48,8 @@ from indexer.layout import (
 )
 from indexer.manifest import Manifest
 from indexer.parse import Problem
+from indexer.parsecache import CACHE_FILE as PARSE_CACHE
+from indexer.parsecache import ParseCache
 from indexer.private import restrict_tree
 from indexer.sources import config_dir, read_entries
 from indexer.terms import TermsBuilder
@@ -154,9 +157,9 @@ def new_version() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
-def load_content(source: Path, csv_map: dict[str, str] | None = None) -> Report:
+def load_content(source: Path, csv_map: dict[str, str] | None = None, cache: ParseCache | None = None) -> Report:
     """Read and validate a content source (see :func:`indexer.sources.read_entries`)."""
-    entries = read_entries(source, csv_map)
+    entries = read_entries(source, csv_map, cache)
     return validate(entries, Vocabulary.load(config_dir(source)))
 
 
@@ -275,7 +278,9 @@ def build_index(
     started = time.perf_counter()
     with build_lock(root), _collector_paused():
         clean_stale_tmp(root)
-        report = load_content(source, options.csv_map)
+        parses = ParseCache(root / PARSE_CACHE, reuse=not options.full)
+        report = load_content(source, options.csv_map, parses)
+        parses.save()
         if options.strict and report.errors:
             raise BuildError(f"{len(report.errors)} content error(s) and --strict is set; nothing was published")
         articles = [a for a in report.articles if a.status == "published"]

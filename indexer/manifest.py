@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from indexer import __version__
@@ -37,7 +37,9 @@ class Manifest:
 
     def write(self, folder: Path) -> None:
         """Write ``manifest.json`` into ``folder``."""
-        (folder / MANIFEST).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
+        # Every field is already JSON-safe: a shallow dict spares asdict's deep copy of article_hashes.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        (folder / MANIFEST).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.article import REQUIRED_FIELDS, Article
 from indexer.errors import ContentError
 from indexer.parse import ParsedFile, Problem, parse_markdown
+
+if TYPE_CHECKING:
+    from indexer.parsecache import ParseCache
 
 # What a CSV column may be mapped to: an article's front-matter fields and its body.
 CSV_FIELDS = (*REQUIRED_FIELDS, "body", "gap")
@@ -131,13 +136,36 @@ def _from_parsed(parsed: ParsedFile) -> Entry:
     return Entry(parsed.article, parsed.problems, parsed.key_lines, parsed.raw)
 
 
-def read_entries(source: Path, csv_map: Mapping[str, str] | None = None) -> list[Entry]:
+_SUFFIXES = (".md", ".jsonl", ".csv")
+
+
+def _content_files(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """``(path parts under the content folder, is a symlink)`` of every content file below ``folder``.
+
+    Names starting with ``.`` or ``_`` are skipped, folders included, and symlinked folders are not
+    descended into. One ``scandir`` per folder: its entries know their type, where ``Path.rglob`` and
+    ``is_file`` cost a ``stat`` and path arithmetic per file (a sixth of reading a 10k-file folder).
+    """
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith((".", "_")):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from _content_files(entry.path, (*parts, entry.name))
+            elif entry.name.endswith(_SUFFIXES) and entry.is_file():
+                yield (*parts, entry.name), entry.is_symlink()
+
+
+def read_entries(
+    source: Path, csv_map: Mapping[str, str] | None = None, cache: ParseCache | None = None
+) -> list[Entry]:
     """Read every article candidate from a folder or an export file.
 
     Args:
         source: a content folder (Markdown, plus any ``*.jsonl`` export inside), a
             ``.jsonl`` file, a ``.csv`` file or a single ``.md`` file.
         csv_map: field -> column mapping for CSV exports.
+        cache: parses of Markdown files kept from earlier builds (:mod:`indexer.parsecache`).
 
     Returns:
         Entries in a stable order; unusable files come back as entries with problems.
@@ -146,23 +174,17 @@ def read_entries(source: Path, csv_map: Mapping[str, str] | None = None) -> list
     if not source.exists():
         raise ContentError(f"content source {source} does not exist")
     if source.is_file():
-        files = [source]
+        files = [(source, False)]
     else:
-        files = sorted(
-            p
-            for p in source.rglob("*")
-            if p.is_file()
-            and p.suffix in {".md", ".jsonl", ".csv"}
-            and not any(part.startswith((".", "_")) for part in p.relative_to(source).parts)
-        )
+        files = [(source.joinpath(*parts), link) for parts, link in sorted(_content_files(str(source), ()))]
     inside = source.resolve() if source.is_dir() else None
     entries: list[Entry] = []
-    for path in files:
-        if inside is not None and path.is_symlink() and not path.resolve().is_relative_to(inside):
+    for path, is_link in files:
+        if inside is not None and is_link and not path.resolve().is_relative_to(inside):
             message = "symlink to a file outside the content folder: not read (copy the file in instead)"
             entries.append(Entry(None, [Problem(str(path), 1, message)]))
         elif path.suffix == ".md":
-            entries.append(_from_parsed(parse_markdown(path)))
+            entries.append(_from_parsed(cache.parse(path) if cache is not None else parse_markdown(path)))
         elif path.suffix == ".jsonl":
             entries.extend(_read_jsonl(path))
         elif path.suffix == ".csv":

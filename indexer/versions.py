@@ -6,6 +6,7 @@ Layout of the index root (everything ``0700``/``0600``, see :mod:`indexer.privat
     builds/.tmp-<...>/    a build in progress; removed when the next build starts
     CURRENT               name of the published build, replaced atomically
     HISTORY               one JSON line per publish and rollback, oldest first
+    parsed.jsonl          the content files' parses, for the next build (:mod:`indexer.parsecache`)
     .lock                 held (flock) by the running ``kbassist index``
 
 Publishing writes ``CURRENT.tmp`` and renames it over ``CURRENT``: readers see the old

@@ -167,3 +167,12 @@ def test_an_export_names_its_gap_in_a_column(tmp_path):
     assert [str(p).split(": ", 1)[1] for p in report.errors] == [
         "error: bad gap 'gap-0123456789AB': name one recorded content gap, e.g. gap-0123456789ab (kbassist gaps list)"
     ]
+
+
+def test_impossible_date_is_an_error_at_its_line_not_a_crash(kb_dir):
+    text = FRONT.format(id="bad-date", lang="zh", review_by="2027-13-01")
+    path = _write(kb_dir, "bad-date.md", text + "正文内容。\n")
+    report = load_content(kb_dir)
+    line = text.splitlines().index("review_by: 2027-13-01") + 1
+    assert f"{path}:{line}: error: bad value in front matter: month must be in 1..12" in [str(p) for p in report.errors]
+    assert "bad-date" not in {a.id for a in report.articles}
