@@ -47,7 +47,7 @@ class ServiceSettings(Settings):
         4096, ge=0, description="Query vectors kept for repeated customer messages (LRU; 0 = off)."
     )
     batch_linger_ms: float = Field(
-        1.0,
+        3.0,
         ge=0.0,
         le=50.0,
         description="Longest a search batch waits for requests expected to join it (busy workers only; 0 = never).",
