@@ -10,7 +10,7 @@ import json
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -22,6 +22,8 @@ from indexer.answerable import ANSWER_MODELS_FILE, load_answer_models, save_answ
 from indexer.config import SEARCH_MODES, EmbeddingBackend, SearchMode, Settings
 from indexer.errors import KBError
 from indexer.factory import make_embedder, settings_from
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 BACKENDS: tuple[str, ...] = typing.get_args(EmbeddingBackend)
 
@@ -243,21 +245,33 @@ def calibrate_cmd(
         click.echo(report.calibration_table(sets, held_out, previous))
 
 
+def _candidate_set_options(command: F) -> F:
+    """The options of the commands that search the public sets once and cache their candidate signals."""
+    options = (
+        click.option(
+            "--datasets",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=PUBLIC_DATASETS,
+            show_default=True,
+            help="Folder holding the public sets (every subfolder with an articles.jsonl).",
+        ),
+        click.option(
+            "--limit", type=click.IntRange(1), default=1000, show_default=True, help="Queries sampled per set."
+        ),
+        click.option("--seed", type=int, default=13, show_default=True, help="Seed of the samples."),
+        click.option(
+            "--cache",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Where each set's candidate signals are cached (default: $KB_DATA_DIR/eval-cache/holdout).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @eval_group.command("holdout")
-@click.option(
-    "--datasets",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=PUBLIC_DATASETS,
-    show_default=True,
-    help="Folder holding the public sets (every subfolder with an articles.jsonl).",
-)
-@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True, help="Queries sampled per set.")
-@click.option("--seed", type=int, default=13, show_default=True, help="Seed of the samples.")
-@click.option(
-    "--cache",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where each set's candidate signals are cached (default: $KB_DATA_DIR/eval-cache/holdout).",
-)
+@_candidate_set_options
 @click.pass_context
 def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache: Path | None) -> None:
     """Fit fusion on all public sets but one and score it on that one, for each set (ensemble backend).
@@ -282,20 +296,7 @@ def holdout_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache
 
 
 @eval_group.command("rerank")
-@click.option(
-    "--datasets",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=PUBLIC_DATASETS,
-    show_default=True,
-    help="Folder holding the public sets (every subfolder with an articles.jsonl).",
-)
-@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True, help="Queries sampled per set.")
-@click.option("--seed", type=int, default=13, show_default=True, help="Seed of the samples.")
-@click.option(
-    "--cache",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where each set's candidate signals are cached (default: $KB_DATA_DIR/eval-cache/holdout).",
-)
+@_candidate_set_options
 @click.pass_context
 def rerank_cmd(ctx: click.Context, datasets: Path, limit: int, seed: int, cache: Path | None) -> None:
     """Experiment: a LightGBM reranker and answerability classifier over the hybrid candidates' signals, fitted

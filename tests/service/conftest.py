@@ -13,13 +13,14 @@ import pytest
 from click.testing import CliRunner, Result
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from indexer.build import BuildOptions, build_index
 from indexer.config import Settings
 from service.cli import main
 from service.config import ServiceSettings
-from service.db import make_engine
+from service.db import make_engine, upgrade
 from service.keys import crud
 from service.main import create_app
 from tests.conftest import KB_MINI, FakeEmbedder
@@ -53,6 +54,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the test database with every migration applied."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, func
 from sqlmodel import Session, select
 
-from service.db import make_engine, upgrade
+from service.db import make_engine
 from service.suggestions.crud import insert_suggestions
 from service.suggestions.models import Suggestion, SuggestionRow
 from service.writer import RowNotWritten, RowWriter
@@ -17,14 +17,6 @@ from service.writer import RowNotWritten, RowWriter
 SECRET_TICKET = "T-13811112222"
 SECRET_QUERY = "退款 13911112222"
 WAIT = 30  # seconds a test waits for a future before failing (never reached when the writer works)
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -2,22 +2,12 @@
 
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
 from service.credits.rules import load_rules
 from service.credits.settle import settle
-from service.db import make_engine, upgrade
 from tests.service.credits.test_commands import add_link, add_resolve
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def statements_of_a_run(engine) -> list[str]:
