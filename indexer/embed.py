@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -277,6 +278,7 @@ class EnsembleEmbedder:
         self.use_weight = use_weight
         self.st_weight = st_weight
         self.mix = mix
+        self._executor: ThreadPoolExecutor | None = None
 
     def _encode(self, texts: Sequence[str], queries: bool) -> Vectors:
         from indexer.lang import detect_lang
@@ -284,13 +286,24 @@ class EnsembleEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        out[:, : self.split] = self.use.embed_queries(texts) if queries else self.use.embed_documents(texts)
         english = [i for i, t in enumerate(texts) if detect_lang(t) == "en"]
-        if english:
-            batch = [texts[i] for i in english]
-            part = self.st.embed_queries(batch) if queries else self.st.embed_documents(batch)
-            out[english, self.split :] = part
+        batch = [texts[i] for i in english]
+        if queries and batch:
+            # A query waits for both models: the English one runs on a second thread meanwhile (both release
+            # the GIL in their matrix work), so an English query costs about the slower model, not the sum.
+            part = self._second_thread().submit(self.st.embed_queries, batch)
+            out[:, : self.split] = self.use.embed_queries(texts)
+            out[english, self.split :] = part.result()
+            return out
+        out[:, : self.split] = self.use.embed_queries(texts) if queries else self.use.embed_documents(texts)
+        if batch:
+            out[english, self.split :] = self.st.embed_documents(batch)
         return out
+
+    def _second_thread(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="english-model")
+        return self._executor
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         """Embed passages: USE for all, plus the English model for English passages."""

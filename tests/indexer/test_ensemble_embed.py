@@ -1,0 +1,43 @@
+"""EnsembleEmbedder: an English query's two models run at once, and each part lands in its own columns."""
+
+import threading
+
+import numpy as np
+
+from indexer.embed import EnsembleEmbedder
+from tests.conftest import FakeEmbedder
+
+
+class ThreadRecording(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+
+    def embed_queries(self, texts):
+        self.threads.append(threading.current_thread().name)
+        return super().embed_queries(texts)
+
+    def embed_documents(self, texts):
+        self.threads.append(threading.current_thread().name)
+        return super().embed_documents(texts)
+
+
+def test_english_queries_run_the_english_model_on_a_second_thread_and_keep_their_columns():
+    use, st = ThreadRecording(), ThreadRecording()
+    ensemble = EnsembleEmbedder(use, st)  # type: ignore[arg-type]
+    texts = ["退款多久到账", "how long does a refund take", "发票怎么开", "cancel my order"]
+    vectors = ensemble.embed_queries(texts)
+    split = use.dim
+    np.testing.assert_array_equal(vectors[:, :split], FakeEmbedder().embed_queries(texts))
+    np.testing.assert_array_equal(vectors[[1, 3], split:], FakeEmbedder().embed_queries([texts[1], texts[3]]))
+    assert not vectors[[0, 2], split:].any()
+    assert use.threads == [threading.current_thread().name] and st.threads[0].startswith("english-model")
+
+
+def test_chinese_queries_and_passages_stay_on_the_calling_thread():
+    use, st = ThreadRecording(), ThreadRecording()
+    ensemble = EnsembleEmbedder(use, st)  # type: ignore[arg-type]
+    ensemble.embed_queries(["退款多久到账"])
+    ensemble.embed_documents(["退款多久到账", "refunds take three days"])
+    here = threading.current_thread().name
+    assert use.threads == [here, here] and st.threads == [here]
