@@ -279,6 +279,7 @@ class EnsembleEmbedder:
         self.st_weight = st_weight
         self.mix = mix
         self._executor: ThreadPoolExecutor | None = None
+        self._executor_pid = 0
 
     def _encode(self, texts: Sequence[str], queries: bool) -> Vectors:
         from indexer.lang import detect_lang
@@ -301,8 +302,11 @@ class EnsembleEmbedder:
         return out
 
     def _second_thread(self) -> ThreadPoolExecutor:
-        if self._executor is None:
+        # A process forked from this one (a benchmark's or an evaluation's workers) inherits the executor but
+        # not its thread: work submitted there would wait forever, so each process starts its own.
+        if self._executor is None or self._executor_pid != os.getpid():
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="english-model")
+            self._executor_pid = os.getpid()
         return self._executor
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:

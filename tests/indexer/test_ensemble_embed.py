@@ -1,5 +1,6 @@
 """EnsembleEmbedder: an English query's two models run at once, and each part lands in its own columns."""
 
+import multiprocessing
 import threading
 
 import numpy as np
@@ -41,3 +42,18 @@ def test_chinese_queries_and_passages_stay_on_the_calling_thread():
     ensemble.embed_documents(["退款多久到账", "refunds take three days"])
     here = threading.current_thread().name
     assert use.threads == [here, here] and st.threads == [here]
+
+
+def test_a_process_forked_after_an_english_query_embeds_english_queries_too():
+    """The child inherits the executor without its thread; it must not wait on it forever."""
+    ensemble = EnsembleEmbedder(FakeEmbedder(), FakeEmbedder())  # type: ignore[arg-type]
+    ensemble.embed_queries(["how long does a refund take"])
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=lambda: results.put(ensemble.embed_queries(["cancel my order"]).shape))
+    child.start()
+    child.join(30)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and results.get(timeout=5) == (1, ensemble.dim)
