@@ -289,9 +289,10 @@ class EnsembleEmbedder:
             return out
         english = [i for i, t in enumerate(texts) if detect_lang(t) == "en"]
         batch = [texts[i] for i in english]
-        if queries and batch:
-            # A query waits for both models: the English one runs on a second thread meanwhile (both release
-            # the GIL in their matrix work), so an English query costs about the slower model, not the sum.
+        if queries and len(texts) == 1 and batch:
+            # A lone query waits for both models: the English one runs on a second thread meanwhile (both
+            # release the GIL in their matrix work), so it costs about the slower model, not the sum. A batch
+            # means a busy worker, whose other cores are taken: there the models run one after the other.
             part = self._second_thread().submit(self.st.embed_queries, batch)
             out[:, : self.split] = self.use.embed_queries(texts)
             out[english, self.split :] = part.result()

@@ -23,7 +23,16 @@ class ThreadRecording(FakeEmbedder):
         return super().embed_documents(texts)
 
 
-def test_english_queries_run_the_english_model_on_a_second_thread_and_keep_their_columns():
+def test_a_lone_english_query_runs_the_english_model_on_a_second_thread():
+    use, st = ThreadRecording(), ThreadRecording()
+    ensemble = EnsembleEmbedder(use, st)  # type: ignore[arg-type]
+    vector = ensemble.embed_queries(["how long does a refund take"])
+    np.testing.assert_array_equal(vector[:, : use.dim], FakeEmbedder().embed_queries(["how long does a refund take"]))
+    np.testing.assert_array_equal(vector[:, use.dim :], FakeEmbedder().embed_queries(["how long does a refund take"]))
+    assert use.threads == [threading.current_thread().name] and st.threads[0].startswith("english-model")
+
+
+def test_a_batch_runs_both_models_on_the_calling_thread_and_keeps_their_columns():
     use, st = ThreadRecording(), ThreadRecording()
     ensemble = EnsembleEmbedder(use, st)  # type: ignore[arg-type]
     texts = ["退款多久到账", "how long does a refund take", "发票怎么开", "cancel my order"]
@@ -32,7 +41,7 @@ def test_english_queries_run_the_english_model_on_a_second_thread_and_keep_their
     np.testing.assert_array_equal(vectors[:, :split], FakeEmbedder().embed_queries(texts))
     np.testing.assert_array_equal(vectors[[1, 3], split:], FakeEmbedder().embed_queries([texts[1], texts[3]]))
     assert not vectors[[0, 2], split:].any()
-    assert use.threads == [threading.current_thread().name] and st.threads[0].startswith("english-model")
+    assert use.threads == st.threads == [threading.current_thread().name]
 
 
 def test_chinese_queries_and_passages_stay_on_the_calling_thread():
