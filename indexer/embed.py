@@ -299,7 +299,7 @@ class EnsembleEmbedder:
             return out
         out[:, : self.split] = self.use.embed_queries(texts) if queries else self.use.embed_documents(texts)
         if batch:
-            out[english, self.split :] = self.st.embed_documents(batch)
+            out[english, self.split :] = self.st.embed_queries(batch) if queries else self.st.embed_documents(batch)
         return out
 
     def _second_thread(self) -> ThreadPoolExecutor:

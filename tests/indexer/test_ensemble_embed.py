@@ -13,13 +13,16 @@ class ThreadRecording(FakeEmbedder):
     def __init__(self) -> None:
         super().__init__()
         self.threads: list[str] = []
+        self.calls: list[str] = []
 
     def embed_queries(self, texts):
         self.threads.append(threading.current_thread().name)
+        self.calls.append("queries")
         return super().embed_queries(texts)
 
     def embed_documents(self, texts):
         self.threads.append(threading.current_thread().name)
+        self.calls.append("documents")
         return super().embed_documents(texts)
 
 
@@ -42,6 +45,7 @@ def test_a_batch_runs_both_models_on_the_calling_thread_and_keeps_their_columns(
     np.testing.assert_array_equal(vectors[[1, 3], split:], FakeEmbedder().embed_queries([texts[1], texts[3]]))
     assert not vectors[[0, 2], split:].any()
     assert use.threads == st.threads == [threading.current_thread().name]
+    assert use.calls == st.calls == ["queries"]  # a batch of queries is embedded as queries by both models
 
 
 def test_chinese_queries_and_passages_stay_on_the_calling_thread():
@@ -51,6 +55,7 @@ def test_chinese_queries_and_passages_stay_on_the_calling_thread():
     ensemble.embed_documents(["退款多久到账", "refunds take three days"])
     here = threading.current_thread().name
     assert use.threads == [here, here] and st.threads == [here]
+    assert use.calls == ["queries", "documents"] and st.calls == ["documents"]
 
 
 def test_a_process_forked_after_an_english_query_embeds_english_queries_too():
