@@ -29,10 +29,8 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 BLAS_MAX_QUERIES = 8  # past this FAISS's own batched (BLAS) search is as fast
-MISSING_SCORE = -np.finfo(np.float32).max
-PREFIX_COPY_BYTES = (
-    32 << 20
-)  # the most a contiguous copy of leading columns may take (per width)  # what FAISS reports beside a missing (-1) id
+MISSING_SCORE = -np.finfo(np.float32).max  # what FAISS reports beside a missing (-1) id
+PREFIX_COPY_BYTES = 32 << 20  # the most a contiguous copy of leading columns may take (per width)
 
 
 class DenseIndex:

@@ -26,19 +26,19 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from service.batcher import SearchBatcher
-from service.deps import get_retriever
+from service.deps import get_batcher, get_holder, get_masker, get_retriever, get_settings, get_writer
 from service.guard import PRINCIPAL
 from service.keys.auth import Principal
 from service.keys.models import ROLES
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
-# Each parameter the endpoint may declare, and how to get it without the solver.
-_PROVIDERS: dict[str, Callable[[Request], Any]] = {
-    "settings": lambda request: request.app.state.settings,
-    "masker": lambda request: request.app.state.masker,
-    "writer": lambda request: request.app.state.writer,
-    "batcher": lambda request: request.app.state.batcher,
+# Each parameter the endpoint may declare, and the dependency that provides it (called without the solver).
+_PROVIDERS: dict[str, Callable[[Request], Coroutine[Any, Any, Any]]] = {
+    "settings": get_settings,
+    "masker": get_masker,
+    "writer": get_writer,
+    "batcher": get_batcher,
 }
 
 
@@ -85,6 +85,6 @@ async def _direct_arguments(request: Request, model: type[BaseModel]) -> dict[st
     limiter = request.app.state.rate_limiter
     if limiter is not None:
         limiter.hit(principal.key_id)
-    retriever = await get_retriever(request.app.state.holder)
-    arguments = {name: provide(request) for name, provide in _PROVIDERS.items()}
+    retriever = await get_retriever(await get_holder(request))
+    arguments = {name: await provide(request) for name, provide in _PROVIDERS.items()}
     return {"body": body, "principal": principal, "retriever": retriever, **arguments}
