@@ -6,7 +6,7 @@ import pytest
 from indexer.build import BuildOptions, build_index
 from indexer.filters import Filters
 from indexer.fusion import FusionParams, lexical_weight
-from indexer.search import Retriever
+from indexer.search import Retriever, sorted_unique
 from indexer.versions import current_build
 
 
@@ -147,3 +147,9 @@ def test_search_takes_the_dense_candidates_it_is_given(retriever, fake_embedder)
     one = retriever.chunks[0].article_id
     res = retriever.search("退款多久到账", mode="dense", query_vector=vector, dense_found=np.array([0, -1], np.int64))
     assert [h.article_id for h in res.hits] == [one]
+
+
+@pytest.mark.parametrize("ids", [[], [3], [5, 5, 5], [9, 1, 4, 1, 9, 0, 2, 2]])
+def test_sorted_unique_is_numpys_unique(ids):
+    got = sorted_unique(np.array(ids, np.int64))
+    assert got.dtype == np.int64 and got.tolist() == np.unique(np.array(ids, np.int64)).tolist()
