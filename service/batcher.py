@@ -25,6 +25,11 @@ than were recently in the route at once (the route brackets its work with
 as soon as they are all there. A lone client never waits (its peak is 1), and a burst
 that does not come back costs at most ``linger``.
 
+The batch's dense candidates are found the same way, in one index search for all its
+queries (:meth:`indexer.search.Retriever.dense_candidates`): a product of several query
+vectors with the passage matrix reads the matrix once, where a search per query reads it
+for each; every search then scores its own candidates exactly, as alone.
+
 Customers repeat themselves (退款多久到账 arrives thousands of times a day), so the
 vectors of recent normalised queries are kept in a bounded LRU: a repeated message skips
 the model, which is most of a suggest's work. The cache lives in the event-loop thread
