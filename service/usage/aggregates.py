@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from service.suggestions.models import Suggestion
-from service.usage import buckets, tables, ticket_sql
+from service.usage import buckets, rollup, tables, ticket_sql
 from service.usage.models import (
     CLOSED,
     FUNNEL,
@@ -103,11 +103,7 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
 
 def adoption(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.adoption`` counted in SQL."""
-    used = sa.exists().where(
-        col(UsageEvent.suggestion_id) == col(Suggestion.id),
-        col(UsageEvent.type).in_(USE_TYPES),
-        in_range(col(UsageEvent.occurred_at), since, until),
-    )
+    used = rollup.used(col(Suggestion.id), since, until)
     source: Any = Suggestion
     if opts.group_by == "team":
         source = sa.outerjoin(
@@ -151,17 +147,7 @@ def adoption_by_rank(*, session: Session, opts: Options, since: datetime | None,
 
 def _pairs(since: datetime | None, until: datetime | None) -> sa.Subquery:
     """(suggestion, article) pairs of the events in the range: the furthest stage reached, and the ticket."""
-    stage = sa.case(STAGE_OF, value=col(UsageEvent.type), else_=0)
-    return (
-        sa.select(
-            col(UsageEvent.article_id),
-            sa.func.max(UsageEvent.ticket_id).label("ticket_id"),
-            sa.func.max(stage).label("stage"),
-        )
-        .where(col(UsageEvent.suggestion_id).is_not(None), in_range(col(UsageEvent.occurred_at), since, until))
-        .group_by(col(UsageEvent.suggestion_id), col(UsageEvent.article_id))
-        .subquery("pairs")
-    )
+    return rollup.pairs(since, until)
 
 
 def _solved_pair(

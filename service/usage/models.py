@@ -88,6 +88,29 @@ class UsageEvent(SQLModel, table=True):
     payload_hash: str = Field(max_length=64, description="sha256 of the request; a reused key must match it.")
 
 
+class PairHour(SQLModel, table=True):
+    """The events of one (suggestion, article) pair in one UTC hour, summed as the funnel and adoption read them.
+
+    Kept by ``service.usage.rollup`` in the transaction that stores the events (an upsert per pair and
+    hour, so concurrent and retried writes meet in one row); a report over a range reads the whole
+    hours inside it here and the events of any part-hour at its edges (none for a zone on whole hours).
+    """
+
+    __tablename__ = "usage_pair_hours"
+    __table_args__ = (
+        # The funnel's month of pairs read from an index alone; adoption's "used in the range" probe.
+        sa.Index("ix_usage_pair_hours_hour", "hour", "suggestion_id", "article_id", "stage", "ticket_id"),
+        sa.Index("ix_usage_pair_hours_used", "suggestion_id", "used", "hour"),
+    )
+
+    suggestion_id: str = Field(primary_key=True, max_length=32)
+    article_id: str = Field(primary_key=True, max_length=128)
+    hour: datetime = Field(primary_key=True, sa_type=TZ, description="The events' UTC hour (truncated).")
+    stage: int = Field(description="The furthest funnel stage the pair's events in the hour prove (STAGE_OF).")
+    ticket_id: str | None = Field(default=None, max_length=128, description="The greatest ticket id of those events.")
+    used: bool = Field(description="Whether one of those events is a use (USE_TYPES).")
+
+
 class Flag(SQLModel, table=True):
     """A problem an agent found in an article: open until an editor resolves it (flag it or fix it)."""
 

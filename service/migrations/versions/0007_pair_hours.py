@@ -1,0 +1,57 @@
+"""usage_pair_hours: the (suggestion, article, hour) rollup the funnel and adoption reports read
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-03
+
+``service.usage.rollup`` explains the table and keeps it as events are stored; this builds the rows of
+the events already stored (one INSERT … SELECT … GROUP BY, in the upgrade's transaction). The stage
+mapping and use types are those of ``service.usage.models`` when the table was added.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+STAGES = (
+    "WHEN 'shown' THEN 0 WHEN 'dismissed' THEN 0 WHEN 'gap_reported' THEN 0 WHEN 'helpful' THEN 1 "
+    "WHEN 'not_helpful' THEN 1 WHEN 'flagged' THEN 1 WHEN 'opened' THEN 1 WHEN 'copied' THEN 2 "
+    "WHEN 'inserted' THEN 2 WHEN 'linked' THEN 3 WHEN 'unlinked' THEN 3"
+)
+USES = "type IN ('copied', 'inserted', 'linked')"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "usage_pair_hours",
+        sa.Column("suggestion_id", sa.String(length=32), nullable=False),
+        sa.Column("article_id", sa.String(length=128), nullable=False),
+        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stage", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.String(length=128), nullable=True),
+        sa.Column("used", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("suggestion_id", "article_id", "hour"),
+    )
+    op.create_index(
+        "ix_usage_pair_hours_hour", "usage_pair_hours", ["hour", "suggestion_id", "article_id", "stage", "ticket_id"]
+    )
+    op.create_index("ix_usage_pair_hours_used", "usage_pair_hours", ["suggestion_id", "used", "hour"])
+    if op.get_bind().dialect.name == "postgresql":
+        hour, used = "date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'", f"bool_or({USES})"
+    else:  # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)
+        hour, used = "substr(occurred_at, 1, 13) || ':00:00.000000'", f"max({USES})"
+    op.execute(
+        "INSERT INTO usage_pair_hours (suggestion_id, article_id, hour, stage, ticket_id, used) "
+        f"SELECT suggestion_id, article_id, {hour}, max(CASE type {STAGES} ELSE 0 END), max(ticket_id), {used} "
+        "FROM usage_events WHERE suggestion_id IS NOT NULL GROUP BY 1, 2, 3"
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_usage_pair_hours_used", table_name="usage_pair_hours")
+    op.drop_index("ix_usage_pair_hours_hour", table_name="usage_pair_hours")
+    op.drop_table("usage_pair_hours")
