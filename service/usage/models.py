@@ -111,6 +111,34 @@ class PairHour(SQLModel, table=True):
     used: bool = Field(description="Whether one of those events is a use (USE_TYPES).")
 
 
+class Pair(SQLModel, table=True):
+    """One (suggestion, article) pair over all its events: their first and last UTC hour, and the same sums.
+
+    Kept with :class:`PairHour` (``service.usage.rollup``). A pair whose events all fall in one hour
+    (most of them) is read from here alone; the few that span hours are summed from their hours.
+    """
+
+    __tablename__ = "usage_pairs"
+    __table_args__ = (
+        sa.Index("ix_usage_pairs_first_hour", "first_hour", "last_hour", "article_id", "stage", "ticket_id"),
+        sa.Index(
+            "ix_usage_pairs_spanning",
+            "first_hour",
+            "last_hour",
+            sqlite_where=sa.text("first_hour <> last_hour"),
+            postgresql_where=sa.text("first_hour <> last_hour"),
+        ),
+    )
+
+    suggestion_id: str = Field(primary_key=True, max_length=32)
+    article_id: str = Field(primary_key=True, max_length=128)
+    first_hour: datetime = Field(sa_type=TZ)
+    last_hour: datetime = Field(sa_type=TZ)
+    stage: int
+    ticket_id: str | None = Field(default=None, max_length=128)
+    used: bool
+
+
 class Flag(SQLModel, table=True):
     """A problem an agent found in an article: open until an editor resolves it (flag it or fix it)."""
 

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from service.usage.models import STAGE_OF, USE_TYPES, PairHour, UsageEvent
+from service.usage.models import STAGE_OF, USE_TYPES, Pair, PairHour, UsageEvent
 from service.usage.ticket_sql import in_range
 
 HOUR = timedelta(hours=1)
@@ -57,28 +57,8 @@ def _stage() -> Any:
     return sa.case(STAGE_OF, value=col(UsageEvent.type), else_=0)
 
 
-def pairs(since: Bound, until: Bound) -> sa.Subquery:
-    """Per (suggestion, article) with events in the range: ``article_id``, ``ticket_id`` (greatest), ``stage``.
-
-    What ``service.usage.facts.load_pairs`` groups from the events, from the rollup instead.
-    """
-    whole, edges = split(since, until)
-    parts: list[Any] = []  # selects of (suggestion_id, article_id, ticket_id, stage)
-    if whole is not None:
-        parts.append(
-            sa.select(
-                col(PairHour.suggestion_id), col(PairHour.article_id), col(PairHour.ticket_id), col(PairHour.stage)
-            ).where(in_range(col(PairHour.hour), *whole))
-        )
-    for low, high in edges:
-        parts.append(
-            sa.select(
-                col(UsageEvent.suggestion_id),
-                col(UsageEvent.article_id),
-                col(UsageEvent.ticket_id),
-                _stage().label("stage"),
-            ).where(col(UsageEvent.suggestion_id).is_not(None), in_range(col(UsageEvent.occurred_at), low, high))
-        )
+def _grouped(parts: list[Any]) -> sa.Subquery:
+    """``article_id``, greatest ``ticket_id`` and furthest ``stage`` per pair of the union of ``parts``."""
     union: Any = sa.union_all  # typed loosely: mypy 2.4 crashes expanding union_all's variadic Select types
     rows = (parts[0] if len(parts) == 1 else union(*parts)).subquery("pair_rows")
     return (
@@ -90,6 +70,57 @@ def pairs(since: Bound, until: Bound) -> sa.Subquery:
         .group_by(rows.c.suggestion_id, rows.c.article_id)
         .subquery("pairs")
     )
+
+
+def _hour_rows(low: Bound, high: Bound) -> Any:
+    return sa.select(
+        col(PairHour.suggestion_id), col(PairHour.article_id), col(PairHour.ticket_id), col(PairHour.stage)
+    ).where(in_range(col(PairHour.hour), low, high))
+
+
+def pairs(since: Bound, until: Bound) -> sa.Subquery:
+    """Per (suggestion, article) with events in the range: ``article_id``, ``ticket_id`` (greatest), ``stage``.
+
+    What ``service.usage.facts.load_pairs`` groups from the events. A range on whole hours reads a
+    pair whose events share one hour from :class:`Pair` as it is, and groups only the hours of pairs
+    spanning several (no GROUP BY of ~300,000 pairs: SQLite sorted them for 0.7 s); part-hours at the
+    edges are grouped with the hours from their events.
+    """
+    whole, edges = split(since, until)
+    if whole is not None and not edges:
+        low, high = whole
+        single = sa.select(col(Pair.article_id), col(Pair.ticket_id), col(Pair.stage)).where(
+            col(Pair.first_hour) == col(Pair.last_hour), in_range(col(Pair.first_hour), low, high)
+        )
+        spanning = sa.select(col(Pair.suggestion_id), col(Pair.article_id)).where(
+            col(Pair.first_hour) != col(Pair.last_hour)
+        )  # the partial index ix_usage_pairs_spanning
+        if high is not None:
+            spanning = spanning.where(col(Pair.first_hour) < high)
+        if low is not None:
+            spanning = spanning.where(col(Pair.last_hour) >= low)
+        keys = spanning.subquery("spanning")
+        hours = _hour_rows(low, high).join(
+            keys,
+            sa.and_(keys.c.suggestion_id == col(PairHour.suggestion_id), keys.c.article_id == col(PairHour.article_id)),
+        )
+        grouped = _grouped([hours])
+        union: Any = sa.union_all
+        both = union(single, sa.select(grouped.c.article_id, grouped.c.ticket_id, grouped.c.stage))
+        return both.subquery("pairs")  # type: ignore[no-any-return]
+    parts: list[Any] = []  # selects of (suggestion_id, article_id, ticket_id, stage)
+    if whole is not None:
+        parts.append(_hour_rows(*whole))
+    for low, high in edges:
+        parts.append(
+            sa.select(
+                col(UsageEvent.suggestion_id),
+                col(UsageEvent.article_id),
+                col(UsageEvent.ticket_id),
+                _stage().label("stage"),
+            ).where(col(UsageEvent.suggestion_id).is_not(None), in_range(col(UsageEvent.occurred_at), low, high))
+        )
+    return _grouped(parts)
 
 
 def used(suggestion_id: Any, since: Bound, until: Bound) -> sa.ColumnElement[bool]:
@@ -115,48 +146,61 @@ def used(suggestion_id: Any, since: Bound, until: Bound) -> sa.ColumnElement[boo
     return sa.or_(*probes)
 
 
-def _rows(events: Iterable[UsageEvent]) -> list[list[dict[str, Any]]]:
-    """The rollup rows of ``events``, as rounds of upserts with one row per key each.
+Key = tuple[str, ...]
 
-    One statement may not upsert a row twice (PostgreSQL refuses), so events of one key are merged
-    first: stage and "used" here; ticket ids are compared by the database (its collation orders them
-    as the reports' MAX does), so each further ticket id of a key goes in a later round.
-    """
-    merged: dict[tuple[str, str, datetime], dict[str, Any]] = {}
-    tickets: dict[tuple[str, str, datetime], list[str | None]] = {}
-    for e in events:
-        if e.suggestion_id is None:
-            continue
-        key = (e.suggestion_id, e.article_id, hour_of(e.occurred_at))
-        row = merged.setdefault(key, {"stage": 0, "used": False})
-        row["stage"] = max(row["stage"], STAGE_OF.get(e.type, 0))
-        row["used"] = row["used"] or e.type in USE_TYPES
-        seen = tickets.setdefault(key, [])
-        if e.ticket_id not in seen:
-            seen.append(e.ticket_id)
+
+def _rounds(merged: dict[Key, dict[str, Any]], tickets: dict[Key, list[str | None]]) -> list[list[dict[str, Any]]]:
+    """Rows as rounds of upserts with one row per key each: a statement may not upsert a row twice
+    (PostgreSQL refuses). Ticket ids are compared by the database (its collation orders them as the
+    reports' MAX does), so each further ticket id of a key goes in a later round."""
     rounds: list[list[dict[str, Any]]] = []
     for key, row in merged.items():
         for n, ticket in enumerate(tickets[key]):
             if n == len(rounds):
                 rounds.append([])
-            suggestion_id, article_id, hour = key
-            rounds[n].append(
-                {"suggestion_id": suggestion_id, "article_id": article_id, "hour": hour, "ticket_id": ticket, **row}
-            )
+            rounds[n].append({**row, "ticket_id": ticket})
     return rounds
+
+
+def _rows(events: Iterable[UsageEvent]) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
+    """The :class:`PairHour` and :class:`Pair` rows of ``events`` (merged per key: max stage, any use, hours)."""
+    hours: dict[Key, dict[str, Any]] = {}
+    pairs: dict[Key, dict[str, Any]] = {}
+    tickets: dict[Key, list[str | None]] = {}
+    for e in events:
+        if e.suggestion_id is None:
+            continue
+        hour, stage, use = hour_of(e.occurred_at), STAGE_OF.get(e.type, 0), e.type in USE_TYPES
+        pair = (e.suggestion_id, e.article_id)
+        keyed = {"suggestion_id": e.suggestion_id, "article_id": e.article_id}
+        for key, row in (((*pair, hour.isoformat()), hours), (pair, pairs)):
+            if key not in row:
+                extra = {"hour": hour} if len(key) == 3 else {"first_hour": hour, "last_hour": hour}
+                row[key] = {**keyed, **extra, "stage": stage, "used": use}
+            else:
+                merged = row[key]
+                merged["stage"], merged["used"] = max(merged["stage"], stage), merged["used"] or use
+                if len(key) == 2:
+                    merged["first_hour"] = min(merged["first_hour"], hour)
+                    merged["last_hour"] = max(merged["last_hour"], hour)
+            seen = tickets.setdefault(key, [])
+            if e.ticket_id not in seen:
+                seen.append(e.ticket_id)
+    return _rounds(hours, tickets), _rounds(pairs, tickets)
 
 
 def record(*, session: Session, events: Sequence[UsageEvent]) -> None:
     """Add newly stored events to the rollup, in the caller's transaction (does not commit)."""
     dialect = session.get_bind().dialect.name
-    table = PairHour.__table__  # type: ignore[attr-defined]
-    for rows in _rows(events):
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
-        new = insert.excluded
-        greatest = sa.func.greatest if dialect == "postgresql" else sa.func.max  # SQLite's two-argument max()
-        statement = insert.on_conflict_do_update(
-            index_elements=["suggestion_id", "article_id", "hour"],
-            set_={
+    greatest = sa.func.greatest if dialect == "postgresql" else sa.func.max  # SQLite's scalar max(a, b)
+    least = sa.func.least if dialect == "postgresql" else sa.func.min
+    hour_rounds, pair_rounds = _rows(events)
+    for model, rounds in ((PairHour, hour_rounds), (Pair, pair_rounds)):
+        table: sa.Table = getattr(model, "__table__")  # noqa: B009 - SQLModel's table classes do not type it
+        for rows in rounds:
+            insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
+            new = insert.excluded
+            changes = {
                 "stage": greatest(table.c.stage, new.stage),
                 "ticket_id": sa.case(
                     (new.ticket_id.is_(None), table.c.ticket_id),
@@ -164,9 +208,12 @@ def record(*, session: Session, events: Sequence[UsageEvent]) -> None:
                     else_=table.c.ticket_id,
                 ),
                 "used": sa.or_(table.c.used, new.used),
-            },
-        )
-        session.connection().execute(statement)
+            }
+            if model is Pair:
+                changes["first_hour"] = least(table.c.first_hour, new.first_hour)
+                changes["last_hour"] = greatest(table.c.last_hour, new.last_hour)
+            keys = [c.name for c in table.primary_key.columns]
+            session.connection().execute(insert.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
 def _backfill_sql(dialect: str) -> str:
@@ -177,15 +224,21 @@ def _backfill_sql(dialect: str) -> str:
         used = f"bool_or(type IN ({uses}))"
     else:  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text
         hour, used = "substr(occurred_at, 1, 13) || ':00:00.000000'", f"max(type IN ({uses}))"
+    used_pair = "bool_or(used)" if dialect == "postgresql" else "max(used)"
     return (
         "INSERT INTO usage_pair_hours (suggestion_id, article_id, hour, stage, ticket_id, used) "
         f"SELECT suggestion_id, article_id, {hour}, max(CASE type {stage} ELSE 0 END), max(ticket_id), {used} "
-        "FROM usage_events WHERE suggestion_id IS NOT NULL GROUP BY 1, 2, 3"
+        "FROM usage_events WHERE suggestion_id IS NOT NULL GROUP BY 1, 2, 3;"
+        "INSERT INTO usage_pairs (suggestion_id, article_id, first_hour, last_hour, stage, ticket_id, used) "
+        f"SELECT suggestion_id, article_id, min(hour), max(hour), max(stage), max(ticket_id), {used_pair} "
+        "FROM usage_pair_hours GROUP BY 1, 2"
     )
 
 
 def rebuild(connection: sa.Connection) -> int:
     """Rebuild the rollup from the stored events (for events loaded around the write path); returns its rows."""
     connection.execute(sa.delete(PairHour))
-    connection.exec_driver_sql(_backfill_sql(connection.dialect.name))
+    connection.execute(sa.delete(Pair))
+    for statement in _backfill_sql(connection.dialect.name).split(";"):
+        connection.exec_driver_sql(statement)
     return int(connection.execute(sa.select(sa.func.count()).select_from(PairHour)).scalar_one())

@@ -1,4 +1,4 @@
-"""usage_pair_hours: the (suggestion, article, hour) rollup the funnel and adoption reports read
+"""usage_pair_hours and usage_pairs: the rollup of events the funnel and adoption reports read
 
 Revision ID: 0007
 Revises: 0006
@@ -40,6 +40,28 @@ def upgrade() -> None:
         "ix_usage_pair_hours_hour", "usage_pair_hours", ["hour", "suggestion_id", "article_id", "stage", "ticket_id"]
     )
     op.create_index("ix_usage_pair_hours_used", "usage_pair_hours", ["suggestion_id", "used", "hour"])
+    op.create_table(
+        "usage_pairs",
+        sa.Column("suggestion_id", sa.String(length=32), nullable=False),
+        sa.Column("article_id", sa.String(length=128), nullable=False),
+        sa.Column("first_hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stage", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.String(length=128), nullable=True),
+        sa.Column("used", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("suggestion_id", "article_id"),
+    )
+    op.create_index(
+        "ix_usage_pairs_first_hour", "usage_pairs", ["first_hour", "last_hour", "article_id", "stage", "ticket_id"]
+    )
+    spanning = sa.text("first_hour <> last_hour")
+    op.create_index(
+        "ix_usage_pairs_spanning",
+        "usage_pairs",
+        ["first_hour", "last_hour"],
+        sqlite_where=spanning,
+        postgresql_where=spanning,
+    )
     if op.get_bind().dialect.name == "postgresql":
         hour, used = "date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'", f"bool_or({USES})"
     else:  # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)
@@ -49,9 +71,18 @@ def upgrade() -> None:
         f"SELECT suggestion_id, article_id, {hour}, max(CASE type {STAGES} ELSE 0 END), max(ticket_id), {used} "
         "FROM usage_events WHERE suggestion_id IS NOT NULL GROUP BY 1, 2, 3"
     )
+    used_pair = "bool_or(used)" if op.get_bind().dialect.name == "postgresql" else "max(used)"
+    op.execute(
+        "INSERT INTO usage_pairs (suggestion_id, article_id, first_hour, last_hour, stage, ticket_id, used) "
+        f"SELECT suggestion_id, article_id, min(hour), max(hour), max(stage), max(ticket_id), {used_pair} "
+        "FROM usage_pair_hours GROUP BY 1, 2"
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_pairs_spanning", table_name="usage_pairs")
+    op.drop_index("ix_usage_pairs_first_hour", table_name="usage_pairs")
+    op.drop_table("usage_pairs")
     op.drop_index("ix_usage_pair_hours_used", table_name="usage_pair_hours")
     op.drop_index("ix_usage_pair_hours_hour", table_name="usage_pair_hours")
     op.drop_table("usage_pair_hours")

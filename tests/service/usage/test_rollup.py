@@ -21,7 +21,7 @@ from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
 from service.usage import crud, rollup
 from service.usage.analytics import Options
-from service.usage.models import PairHour, TicketOutcome, UsageEvent
+from service.usage.models import Pair, PairHour, TicketOutcome, UsageEvent
 from service.usage.reports import KB, python_report, run_report
 from tests.service.usage.test_aggregates import month_of_usage
 
@@ -34,7 +34,6 @@ RANGES = [
     (datetime(2026, 11, 6, 10, 40, tzinfo=UTC), datetime(2026, 11, 6, 11, 20, tzinfo=UTC)),  # across one hour's end
     (None, datetime(2026, 11, 12, 7, 7, tzinfo=UTC)),
 ]
-COLUMNS = ("suggestion_id", "article_id", "hour", "stage", "ticket_id", "used")
 ZONES = [ZoneInfo("Asia/Kolkata"), ZoneInfo("Asia/Shanghai")]
 
 
@@ -49,6 +48,12 @@ def events_with_minutes(seed: int) -> list[dict]:
         kind = ("shown", "opened", "copied", "shown", "linked", "opened", "inserted")[k]
         at = datetime(2026, 11, 6, 10, tzinfo=UTC) + timedelta(minutes=minute)
         events.append({**events[0], "event_id": f"burst{k}", "type": kind, "occurred_at": at})
+    # Pairs spanning the whole-hour range's edges: their last hour is its first, their first hour its last.
+    for n, (first, second) in enumerate((((4, 23), (5, 0)), ((19, 23), (20, 0)))):
+        for k, ((day, hour), kind) in enumerate(zip((first, second), ("opened", "linked"), strict=True)):
+            at = datetime(2026, 11, day, hour, 30, tzinfo=UTC)
+            events.append({**events[0], "suggestion_id": "edge", "event_id": f"edge{n}{k}", "type": kind,
+                           "article_id": f"art{n}", "occurred_at": at})  # fmt: skip
     return events
 
 
@@ -61,6 +66,8 @@ def engine(db_url):
         for model, rows in data.items():
             if model is not UsageEvent:
                 conn.execute(sa.insert(model), rows)
+        edge = {**data[Suggestion][0], "id": "edge", "created_at": datetime(2026, 11, 4, tzinfo=UTC)}
+        conn.execute(sa.insert(Suggestion), [edge])
     write_shuffled(engine, events_with_minutes(seed=3), seed=4)
     yield engine
     engine.dispose()
@@ -89,39 +96,38 @@ def write_shuffled(engine, events: list[dict], seed: int) -> None:
             record(engine, batch)  # a client's retry
 
 
-def table(engine) -> list[tuple]:
+def table(engine, model=PairHour) -> list[tuple]:
+    """The rows of ``model`` (times as naive UTC, "used" as a bool), in key order."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(PairHour).order_by("suggestion_id", "article_id", "hour")).all()
-    return [(s, a, naive_utc(h), stage, t, bool(u)) for s, a, h, stage, t, u in rows]
+        rows = conn.execute(sa.select(model).order_by(*model.__table__.primary_key.columns)).all()
+    return [tuple(naive_utc(v) if isinstance(v, datetime) else v for v in row) for row in rows]
 
 
 def naive_utc(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
-def rebuilt(engine) -> list[tuple]:
+def kept(engine) -> tuple[list[tuple], list[tuple]]:
+    return table(engine, PairHour), table(engine, Pair)
+
+
+def rebuilt(engine) -> tuple[list[tuple], list[tuple]]:
     """The rollup rebuilt from the stored events, read back, and the kept one restored."""
-    kept = table(engine)
+    rows = {model: table(engine, model) for model in (PairHour, Pair)}
     with engine.begin() as conn:
         rollup.rebuild(conn)
-    again = table(engine)
+    again = kept(engine)
     with engine.begin() as conn:
-        conn.execute(sa.delete(PairHour))
-        conn.execute(
-            sa.insert(PairHour),
-            [
-                {
-                    "suggestion_id": s,
-                    "article_id": a,
-                    "hour": h.replace(tzinfo=UTC),
-                    "stage": g,
-                    "ticket_id": t,
-                    "used": u,
-                }
-                for s, a, h, g, t, u in kept
-            ],
-        )
+        for model, saved in rows.items():
+            conn.execute(sa.delete(model))
+            columns = [c.name for c in model.__table__.columns]
+            as_rows = [{c: utc(v) for c, v in zip(columns, row, strict=True)} for row in saved]
+            conn.execute(sa.insert(model), as_rows)
     return again
+
+
+def utc(value):
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) else value
 
 
 def reports_equal_their_definitions(engine) -> None:
@@ -142,7 +148,7 @@ def reports_equal_their_definitions(engine) -> None:
 
 
 def test_the_write_path_keeps_the_funnel_and_adoption_exact(engine):
-    assert table(engine) == rebuilt(engine)
+    assert kept(engine) == rebuilt(engine)
     reports_equal_their_definitions(engine)
     with Session(engine) as session:  # the short ranges count pairs from part-hours alone
         for since, until in RANGES[3:5]:
@@ -160,11 +166,11 @@ def test_a_late_event_moves_only_its_own_hour_and_the_reports_follow(engine):
         {**base, "event_id": "late-1", "type": "linked", "occurred_at": datetime(2026, 11, 6, 11, 20, tzinfo=UTC)},
         {**base, "event_id": "late-2", "type": "copied", "occurred_at": datetime(2026, 11, 1, 3, 59, 59, tzinfo=UTC)},
     ]
-    before = set(table(engine))
+    before = set(table(engine, PairHour))
     record(engine, late)
-    changed = set(table(engine)) - before
+    changed = set(table(engine, PairHour)) - before
     assert {row[2] for row in changed} == {datetime(2026, 11, 6, 11), datetime(2026, 11, 1, 3)}
-    assert table(engine) == rebuilt(engine)
+    assert kept(engine) == rebuilt(engine)
     reports_equal_their_definitions(engine)
 
 
@@ -189,7 +195,7 @@ def test_concurrent_writers_of_the_same_pairs_meet_in_one_row(engine):
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(writer, range(4)))
-    assert table(engine) == rebuilt(engine)
+    assert kept(engine) == rebuilt(engine)
     with engine.connect() as conn:
         stored = conn.execute(sa.select(sa.func.count()).where(UsageEvent.event_id.like("race-%"))).scalar_one()
     assert stored == len(events)
@@ -198,9 +204,9 @@ def test_concurrent_writers_of_the_same_pairs_meet_in_one_row(engine):
 
 def test_the_data_covers_suggestions_outcomes_and_both_kinds_of_pairs(engine):
     with Session(engine) as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(Suggestion)) == 60
+        assert session.scalar(sa.select(sa.func.count()).select_from(Suggestion)) == 61
         assert session.scalar(sa.select(sa.func.count()).select_from(TicketOutcome)) > 10
     spans = {}
-    for s, a, h, *_ in table(engine):
+    for s, a, h, *_ in table(engine, PairHour):
         spans.setdefault((s, a), set()).add(h)
     assert any(len(hours) > 1 for hours in spans.values())  # pairs whose events fall in several hours
