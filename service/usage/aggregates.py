@@ -145,8 +145,9 @@ def adoption_by_rank(*, session: Session, opts: Options, since: datetime | None,
     return tables.adoption_by_rank_table({int(r): int(n) for r, n in session.connection().execute(query)})
 
 
-def _pairs(since: datetime | None, until: datetime | None) -> sa.Subquery:
+def _pairs(session: Session, since: datetime | None, until: datetime | None) -> sa.Subquery:
     """(suggestion, article) pairs of the events in the range: the furthest stage reached, and the ticket."""
+    del session
     return rollup.pairs(since, until)
 
 
@@ -161,7 +162,7 @@ def _solved_pair(
 
 def funnel(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.funnel`` counted in SQL: pairs by their furthest stage, solved from the ticket's outcomes."""
-    pairs = _pairs(since, until)
+    pairs = _pairs(session, since, until)
     source, solved = _solved_pair(session, pairs, opts, since, until)
     reached = sa.case((solved, STAGE_OF["linked"] + 1), else_=pairs.c.stage)
     inner = sa.select(pairs.c.article_id, reached.label("reached")).select_from(source).subquery("reached")
@@ -181,7 +182,7 @@ def funnel_overall(*, session: Session, opts: Options, since: datetime | None, u
     Without the per-article rows there is no GROUP BY on the pairs: SQLite sorted ~300,000 pairs
     for it and evaluated the solved-ticket list once per use of the grouped expression.
     """
-    pairs = _pairs(since, until)
+    pairs = _pairs(session, since, until)
     source, solved = _solved_pair(session, pairs, opts, since, until)
     at_least = [sa.func.sum(sa.case((pairs.c.stage >= i, 1), else_=0)) for i in range(1, STAGE_OF["linked"] + 1)]
     query = sa.select(sa.func.count(), *at_least, sa.func.sum(sa.case((solved, 1), else_=0))).select_from(source)

@@ -99,11 +99,10 @@ def pairs(since: Bound, until: Bound) -> sa.Subquery:
             spanning = spanning.where(col(Pair.first_hour) < high)
         if low is not None:
             spanning = spanning.where(col(Pair.last_hour) >= low)
-        keys = spanning.subquery("spanning")
-        hours = _hour_rows(low, high).join(
-            keys,
-            sa.and_(keys.c.suggestion_id == col(PairHour.suggestion_id), keys.c.article_id == col(PairHour.article_id)),
-        )
+        # An IN list of the few spanning pairs, probed on the hours' key: as a join, SQLite (no statistics)
+        # drove it from the month's hours instead.
+        pair_key = sa.tuple_(col(PairHour.suggestion_id), col(PairHour.article_id))
+        hours = _hour_rows(low, high).where(pair_key.in_(spanning))
         grouped = _grouped([hours])
         union: Any = sa.union_all
         both = union(single, sa.select(grouped.c.article_id, grouped.c.ticket_id, grouped.c.stage))
