@@ -195,16 +195,15 @@ def reuse(*, session: Session, opts: Options, since: datetime | None, until: dat
     del opts
     links = ticket_sql.net_links(since, until)
     first_seen = col(ArticleSeen.first_seen_at)
-    kind = sa.case(
-        (first_seen.is_(None), "unknown"),
-        (ticket_sql.seen_before(links.c.ticket_id, first_seen, since, until), "new"),
-        else_="reuse",
-    )
-    inner = (
-        sa.select(kind.label("kind"))
-        .select_from(links.outerjoin(ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id))
-        .subquery("kinds")
-    )
+    source = links.outerjoin(ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id)
+    if _dialect(session) == "postgresql":
+        starts = ticket_sql.ticket_starts(since, until)
+        source = source.outerjoin(starts, starts.c.ticket_id == links.c.ticket_id)
+        seen_before: sa.ColumnElement[bool] = starts.c.start < first_seen
+    else:  # indexed probes: SQLite scans a joined derived table once per row
+        seen_before = ticket_sql.seen_before(links.c.ticket_id, first_seen, since, until)
+    kind = sa.case((first_seen.is_(None), "unknown"), (seen_before, "new"), else_="reuse")
+    inner = sa.select(kind.label("kind")).select_from(source).subquery("kinds")
     query = sa.select(inner.c.kind, sa.func.count()).group_by(inner.c.kind)
     return tables.reuse_table({str(k): int(n) for k, n in session.connection().execute(query)})
 
