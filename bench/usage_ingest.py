@@ -3,7 +3,8 @@
 Both rows of the figure post the same kind of rows in batches of 100 from 8 threads:
 
 - **raw work**: each batch is the service's own statement (``INSERT … ON CONFLICT (event_id) DO
-  NOTHING RETURNING``) and a commit, on a connection per thread; no HTTP, no validation;
+  NOTHING RETURNING``), the rollup upserts (``service/usage/rollup.py``) and a commit, on a connection per
+  thread; no HTTP, no validation;
 - **HTTP**: ``POST /v1/suggestions/{id}/events/batch`` to ``kbassist serve --workers 2`` (one per
   core) over keep-alive connections; every event must come back 200 and be in the table afterwards.
 

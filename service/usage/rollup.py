@@ -18,6 +18,7 @@ Migration 0007 builds the rows of the events already stored.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,74 +146,73 @@ def used(suggestion_id: Any, since: Bound, until: Bound) -> sa.ColumnElement[boo
     return sa.or_(*probes)
 
 
-Key = tuple[str, ...]
+def _rows(events: Iterable[UsageEvent]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The :class:`PairHour` and :class:`Pair` rows of ``events``, merged per key and ticket id.
 
-
-def _rounds(merged: dict[Key, dict[str, Any]], tickets: dict[Key, list[str | None]]) -> list[list[dict[str, Any]]]:
-    """Rows as rounds of upserts with one row per key each: a statement may not upsert a row twice
-    (PostgreSQL refuses). Ticket ids are compared by the database (its collation orders them as the
-    reports' MAX does), so each further ticket id of a key goes in a later round."""
-    rounds: list[list[dict[str, Any]]] = []
-    for key, row in merged.items():
-        for n, ticket in enumerate(tickets[key]):
-            if n == len(rounds):
-                rounds.append([])
-            rounds[n].append({**row, "ticket_id": ticket})
-    return rounds
-
-
-def _rows(events: Iterable[UsageEvent]) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
-    """The :class:`PairHour` and :class:`Pair` rows of ``events`` (merged per key: max stage, any use, hours)."""
-    hours: dict[Key, dict[str, Any]] = {}
-    pairs: dict[Key, dict[str, Any]] = {}
-    tickets: dict[Key, list[str | None]] = {}
+    Stage, use and hours merge here; ticket ids are left to the upsert (the database's collation
+    orders them as the reports' MAX does), so a key seen with two ticket ids gives two rows.
+    """
+    hours: dict[tuple[Any, ...], dict[str, Any]] = {}
+    pairs: dict[tuple[Any, ...], dict[str, Any]] = {}
     for e in events:
         if e.suggestion_id is None:
             continue
         hour, stage, use = hour_of(e.occurred_at), STAGE_OF.get(e.type, 0), e.type in USE_TYPES
-        pair = (e.suggestion_id, e.article_id)
-        keyed = {"suggestion_id": e.suggestion_id, "article_id": e.article_id}
-        for key, row in (((*pair, hour.isoformat()), hours), (pair, pairs)):
-            if key not in row:
-                extra = {"hour": hour} if len(key) == 3 else {"first_hour": hour, "last_hour": hour}
-                row[key] = {**keyed, **extra, "stage": stage, "used": use}
-            else:
-                merged = row[key]
-                merged["stage"], merged["used"] = max(merged["stage"], stage), merged["used"] or use
-                if len(key) == 2:
-                    merged["first_hour"] = min(merged["first_hour"], hour)
-                    merged["last_hour"] = max(merged["last_hour"], hour)
-            seen = tickets.setdefault(key, [])
-            if e.ticket_id not in seen:
-                seen.append(e.ticket_id)
-    return _rounds(hours, tickets), _rounds(pairs, tickets)
+        keyed = {"suggestion_id": e.suggestion_id, "article_id": e.article_id, "ticket_id": e.ticket_id}
+        row = hours.setdefault(
+            (e.suggestion_id, e.article_id, hour, e.ticket_id), {**keyed, "hour": hour, "stage": 0, "used": False}
+        )
+        row["stage"], row["used"] = max(row["stage"], stage), row["used"] or use
+        pair = pairs.setdefault(
+            (e.suggestion_id, e.article_id, e.ticket_id),
+            {**keyed, "first_hour": hour, "last_hour": hour, "stage": 0, "used": False},
+        )
+        pair["stage"], pair["used"] = max(pair["stage"], stage), pair["used"] or use
+        pair["first_hour"], pair["last_hour"] = min(pair["first_hour"], hour), max(pair["last_hour"], hour)
+    # In key order: concurrent transactions then lock shared rows in one order (no deadlock on PostgreSQL).
+    return [hours[k] for k in sorted(hours, key=_order)], [pairs[k] for k in sorted(pairs, key=_order)]
+
+
+def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple("" if part is None else part for part in key)
+
+
+@functools.cache
+def _upsert(dialect: str, spans: bool) -> Any:
+    """The upsert of :class:`Pair` (``spans``) or :class:`PairHour` rows: the maximum of stored and new.
+
+    Built once per dialect and executed with parameters (one row or many), so SQLAlchemy compiles it
+    once: building it per write cost ~2.5 ms of CPU per event.
+    """
+    table: sa.Table = getattr(Pair if spans else PairHour, "__table__")  # noqa: B009 - untyped on SQLModel tables
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    new = insert.excluded
+    greatest = sa.func.greatest if dialect == "postgresql" else sa.func.max  # SQLite's scalar max(a, b)
+    least = sa.func.least if dialect == "postgresql" else sa.func.min
+    changes = {
+        "stage": greatest(table.c.stage, new.stage),
+        "ticket_id": sa.case(
+            (new.ticket_id.is_(None), table.c.ticket_id),
+            (sa.or_(table.c.ticket_id.is_(None), new.ticket_id > table.c.ticket_id), new.ticket_id),
+            else_=table.c.ticket_id,
+        ),
+        "used": sa.or_(table.c.used, new.used),
+    }
+    if spans:
+        changes["first_hour"] = least(table.c.first_hour, new.first_hour)
+        changes["last_hour"] = greatest(table.c.last_hour, new.last_hour)
+    keys = [c.name for c in table.primary_key.columns]
+    return insert.on_conflict_do_update(index_elements=keys, set_=changes)
 
 
 def record(*, session: Session, events: Sequence[UsageEvent]) -> None:
     """Add newly stored events to the rollup, in the caller's transaction (does not commit)."""
     dialect = session.get_bind().dialect.name
-    greatest = sa.func.greatest if dialect == "postgresql" else sa.func.max  # SQLite's scalar max(a, b)
-    least = sa.func.least if dialect == "postgresql" else sa.func.min
-    hour_rounds, pair_rounds = _rows(events)
-    for model, rounds in ((PairHour, hour_rounds), (Pair, pair_rounds)):
-        table: sa.Table = getattr(model, "__table__")  # noqa: B009 - SQLModel's table classes do not type it
-        for rows in rounds:
-            insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
-            new = insert.excluded
-            changes = {
-                "stage": greatest(table.c.stage, new.stage),
-                "ticket_id": sa.case(
-                    (new.ticket_id.is_(None), table.c.ticket_id),
-                    (sa.or_(table.c.ticket_id.is_(None), new.ticket_id > table.c.ticket_id), new.ticket_id),
-                    else_=table.c.ticket_id,
-                ),
-                "used": sa.or_(table.c.used, new.used),
-            }
-            if model is Pair:
-                changes["first_hour"] = least(table.c.first_hour, new.first_hour)
-                changes["last_hour"] = greatest(table.c.last_hour, new.last_hour)
-            keys = [c.name for c in table.primary_key.columns]
-            session.connection().execute(insert.on_conflict_do_update(index_elements=keys, set_=changes))
+    hours, pairs = _rows(events)
+    connection = session.connection()
+    for spans, rows in ((False, hours), (True, pairs)):
+        if rows:
+            connection.execute(_upsert(dialect, spans), rows)
 
 
 def _backfill_sql(dialect: str) -> str:
