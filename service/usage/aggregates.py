@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from service.suggestions.models import Suggestion
-from service.usage import buckets, rollup, tables, ticket_sql
+from service.usage import buckets, rollup, tables, ticket_links, ticket_sql
 from service.usage.models import (
     CLOSED,
     FUNNEL,
@@ -74,9 +74,9 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
     """``analytics.link_rate`` counted in SQL."""
     dialect = _dialect(session)
     latest = ticket_sql.latest_outcomes(since, until)
-    links = ticket_sql.net_links(since, until)
-    linked = sa.select(links.c.ticket_id).distinct().subquery("linked")
-    source, is_linked = _member(latest, latest.c.ticket_id, linked, dialect)
+    # A ticket with an outcome in the range keeps all its links (event_range): its last link events of all time.
+    source: Any = latest
+    is_linked = ticket_links.linked(latest.c.ticket_id)
     if opts.group_by == "agent":
         source = source.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == latest.c.id)
         group: Any = sa.func.coalesce(col(TicketOutcomeAgent.agent_id), "-")

@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 from service.db import utcnow
 from service.keys.models import ApiKey
 from service.suggestions.models import Suggestion
-from service.usage import rollup
+from service.usage import rollup, ticket_links
 from service.usage.models import Agent, ArticleSeen, Flag, TicketOutcome, TicketOutcomeAgent, UsageEvent
 
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
@@ -129,6 +129,7 @@ def record_events(*, session: Session, events: Sequence[UsageEvent]) -> list[Usa
     stored = {row.event_id: row for row in session.exec(select(UsageEvent).where(col(UsageEvent.event_id).in_(ids)))}
     # From the stored rows: a retried id adds nothing, and a batch repeating an id counts the one stored.
     rollup.record(session=session, events=[stored[i] for i in inserted])
+    ticket_links.record(session=session, events=[stored[i] for i in inserted])
     results: list[UsageEvent | KeyReused] = []
     for event in events:
         row = stored[event.event_id]

@@ -139,6 +139,21 @@ class Pair(SQLModel, table=True):
     used: bool
 
 
+class TicketLink(SQLModel, table=True):
+    """A (ticket, article) pair's last link or unlink event: linked now or not (``tickets.net_links`` over all time).
+
+    Kept by ``service.usage.ticket_links`` with each link write (an upsert that keeps the later event).
+    """
+
+    __tablename__ = "usage_ticket_links"
+
+    ticket_id: str = Field(primary_key=True, max_length=128)
+    article_id: str = Field(primary_key=True, max_length=128)
+    occurred_at: datetime = Field(sa_type=TZ)
+    event_row_id: int = Field(description="usage_events.id of the event: the later of two at one time wins.")
+    linked: bool
+
+
 class Flag(SQLModel, table=True):
     """A problem an agent found in an article: open until an editor resolves it (flag it or fix it)."""
 

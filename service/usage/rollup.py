@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from service.usage import ticket_links
 from service.usage.models import STAGE_OF, USE_TYPES, Pair, PairHour, UsageEvent
 from service.usage.ticket_sql import in_range
 
@@ -235,9 +236,11 @@ def _backfill_sql(dialect: str) -> str:
 
 
 def rebuild(connection: sa.Connection) -> int:
-    """Rebuild the rollup from the stored events (for events loaded around the write path); returns its rows."""
+    """Rebuild the rollup (and the tickets' last links) from the stored events, for events loaded around the
+    write path; returns the rollup's rows."""
     connection.execute(sa.delete(PairHour))
     connection.execute(sa.delete(Pair))
     for statement in _backfill_sql(connection.dialect.name).split(";"):
         connection.exec_driver_sql(statement)
+    ticket_links.rebuild(connection)
     return int(connection.execute(sa.select(sa.func.count()).select_from(PairHour)).scalar_one())

@@ -1,7 +1,7 @@
-"""The (suggestion, article, hour) rollup as the write path keeps it, on SQLite and PostgreSQL.
+"""The rollup (pairs per hour and overall, tickets' last links) as the write path keeps it, on SQLite and PostgreSQL.
 
 Events go through ``crud.record_events`` in a shuffled order (late and backdated ones among them), in
-batches that repeat ids and are retried, and from concurrent writers; the funnel and adoption counted
+batches that repeat ids and are retried, and from concurrent writers; the funnel, adoption and link rate counted
 from the rollup must equal their Python definitions over the events, for ranges whose edges cut
 hours (a half-hour zone, minutes) as well as whole-hour ones, and the rollup must equal the one
 rebuilt from the stored events (what migration 0007 builds).
@@ -21,7 +21,7 @@ from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
 from service.usage import crud, rollup
 from service.usage.analytics import Options
-from service.usage.models import Pair, PairHour, TicketOutcome, UsageEvent
+from service.usage.models import Pair, PairHour, TicketLink, TicketOutcome, UsageEvent
 from service.usage.reports import KB, python_report, run_report
 from tests.service.usage.test_aggregates import month_of_usage
 
@@ -34,6 +34,7 @@ RANGES = [
     (datetime(2026, 11, 6, 10, 40, tzinfo=UTC), datetime(2026, 11, 6, 11, 20, tzinfo=UTC)),  # across one hour's end
     (None, datetime(2026, 11, 12, 7, 7, tzinfo=UTC)),
 ]
+GROUPS = ("all", "team", "agent")
 ZONES = [ZoneInfo("Asia/Kolkata"), ZoneInfo("Asia/Shanghai")]
 
 
@@ -114,13 +115,16 @@ def naive_utc(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
-def kept(engine) -> tuple[list[tuple], list[tuple]]:
-    return table(engine, PairHour), table(engine, Pair)
+MODELS = (PairHour, Pair, TicketLink)
 
 
-def rebuilt(engine) -> tuple[list[tuple], list[tuple]]:
+def kept(engine) -> list[list[tuple]]:
+    return [table(engine, model) for model in MODELS]
+
+
+def rebuilt(engine) -> list[list[tuple]]:
     """The rollup rebuilt from the stored events, read back, and the kept one restored."""
-    rows = {model: table(engine, model) for model in (PairHour, Pair)}
+    rows = {model: table(engine, model) for model in MODELS}
     with engine.begin() as conn:
         rollup.rebuild(conn)
     again = kept(engine)
@@ -141,8 +145,10 @@ def reports_equal_their_definitions(engine) -> None:
     kb = KB({}, None, lambda _q: None)
     with Session(engine) as session:
         for (since, until), zone, window in itertools.product(RANGES, ZONES, (3, 7)):
-            for name in ("funnel", "funnel-overall", "adoption"):
-                opts = Options(period="day", zone=zone, window_days=window)
+            for name, group_by in itertools.product(("funnel", "funnel-overall", "adoption", "link-rate"), GROUPS):
+                if group_by != "all" and name not in ("adoption", "link-rate"):
+                    continue
+                opts = Options(period="day", zone=zone, window_days=window, group_by=group_by)
                 sql = run_report(
                     name, session=session, opts=opts, since=since, until=until, kb=kb, gap_distance=0.3,
                     today=date(2026, 12, 1),

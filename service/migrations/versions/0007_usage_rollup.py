@@ -1,11 +1,11 @@
-"""usage_pair_hours and usage_pairs: the rollup of events the funnel and adoption reports read
+"""usage_pair_hours, usage_pairs, usage_ticket_links: what the funnel, adoption and link rate read, kept on write
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03
 
-``service.usage.rollup`` explains the table and keeps it as events are stored; this builds the rows of
-the events already stored (one INSERT … SELECT … GROUP BY, in the upgrade's transaction). The stage
+``service.usage.rollup`` and ``service.usage.ticket_links`` explain the tables and keep them as events are
+stored; this builds the rows of the events already stored (INSERT … SELECT, in the upgrade's transaction). The stage
 mapping and use types are those of ``service.usage.models`` when the table was added.
 """
 
@@ -78,8 +78,27 @@ def upgrade() -> None:
         "FROM usage_pair_hours GROUP BY 1, 2"
     )
 
+    op.create_table(
+        "usage_ticket_links",
+        sa.Column("ticket_id", sa.String(length=128), nullable=False),
+        sa.Column("article_id", sa.String(length=128), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("event_row_id", sa.Integer(), nullable=False),
+        sa.Column("linked", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("ticket_id", "article_id"),
+    )
+    op.execute(
+        "INSERT INTO usage_ticket_links (ticket_id, article_id, occurred_at, event_row_id, linked) "
+        "SELECT ticket_id, article_id, occurred_at, id, type = 'linked' FROM ("
+        "SELECT ticket_id, article_id, occurred_at, id, type, row_number() OVER "
+        "(PARTITION BY ticket_id, article_id ORDER BY occurred_at DESC, id DESC) AS position FROM usage_events "
+        "WHERE type IN ('linked', 'unlinked') AND ticket_id IS NOT NULL AND ticket_id <> '') AS ranked "
+        "WHERE position = 1"
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("usage_ticket_links")
     op.drop_index("ix_usage_pairs_spanning", table_name="usage_pairs")
     op.drop_index("ix_usage_pairs_first_hour", table_name="usage_pairs")
     op.drop_table("usage_pairs")
