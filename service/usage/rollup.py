@@ -35,14 +35,18 @@ HOUR = timedelta(hours=1)
 Bound = datetime | None
 
 
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def hour_of(at: datetime) -> datetime:
     """The UTC hour ``at`` falls in (stored times are UTC; a naive one is read as UTC)."""
-    utc = at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return utc.replace(minute=0, second=0, microsecond=0)
+    return _utc(at).replace(minute=0, second=0, microsecond=0)
 
 
 def split(since: Bound, until: Bound) -> tuple[tuple[Bound, Bound] | None, list[tuple[Bound, Bound]]]:
     """``[since, until)`` as the whole hours inside it (None: none) and the part-hours at its edges."""
+    since, until = (None if at is None else _utc(at) for at in (since, until))
     low = None if since is None else hour_of(since) + (HOUR if hour_of(since) != since else timedelta(0))
     high = None if until is None else hour_of(until)
     if low is not None and high is not None and low >= high:

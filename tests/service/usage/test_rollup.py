@@ -223,3 +223,28 @@ def test_the_data_covers_suggestions_outcomes_and_both_kinds_of_pairs(engine):
     for s, a, h, *_ in table(engine, PairHour):
         spans.setdefault((s, a), set()).add(h)
     assert any(len(hours) > 1 for hours in spans.values())  # pairs whose events fall in several hours
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "whole", "edges"),
+    [
+        (at(1, 16), at(30, 16), (at(1, 16), at(30, 16)), []),  # a month in UTC+8: whole hours, no events read
+        (
+            at(1, 18, 30),
+            at(30, 18, 30),
+            (at(1, 19), at(30, 18)),
+            [(at(1, 18, 30), at(1, 19)), (at(30, 18), at(30, 18, 30))],
+        ),  # an offset of UTC+5:30
+        (at(6, 10, 10), at(6, 10, 50), None, [(at(6, 10, 10), at(6, 10, 50))]),
+        (at(6, 10, 40), at(6, 11, 20), None, [(at(6, 10, 40), at(6, 11, 20))]),
+        (None, at(6, 11, 20), (None, at(6, 11)), [(at(6, 11), at(6, 11, 20))]),
+        (at(6, 10, 40).replace(tzinfo=None), None, (at(6, 11), None), [(at(6, 10, 40), at(6, 11))]),  # naive is UTC
+        (None, None, (None, None), []),
+    ],
+)
+def test_a_range_splits_into_whole_hours_and_edge_part_hours(since, until, whole, edges):
+    assert rollup.split(since, until) == (whole, edges)
