@@ -232,7 +232,7 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 @pytest.mark.parametrize(
     ("since", "until", "whole", "edges"),
     [
-        (at(1, 16), at(30, 16), (at(1, 16), at(30, 16)), []),  # a month in UTC+8: whole hours, no events read
+        (at(1, 16), at(30, 16), (at(1, 16), at(30, 16)), []),  # whole hours, as a month in UTC+8: no events read
         (
             at(1, 18, 30),
             at(30, 18, 30),
