@@ -42,6 +42,7 @@ from usage_ingest import http_ingest, mark_settled, raw_inserts  # noqa: E402
 
 from service.db import make_engine, upgrade  # noqa: E402
 from service.suggestions.models import Suggestion  # noqa: E402
+from service.usage import rollup  # noqa: E402
 from service.usage.analytics import Options  # noqa: E402
 from service.usage.models import Agent, ArticleSeen, TicketOutcome, TicketOutcomeAgent, UsageEvent  # noqa: E402
 from service.usage.reports import KB, REPORT_NAMES, run_report  # noqa: E402
@@ -185,6 +186,8 @@ def generate(engine: sa.Engine, args: argparse.Namespace) -> dict[str, float]:
             handlers.append({"outcome_id": outcome_id, "agent_id": rng.choice(agents)})
     insert(engine, Suggestion, suggestions)
     insert(engine, UsageEvent, events)
+    with engine.begin() as conn:  # loaded around the write path: the funnel and adoption rollup too
+        rollup.rebuild(conn)
     insert(engine, TicketOutcome, outcomes)
     insert(engine, TicketOutcomeAgent, handlers)
     return {

@@ -3,7 +3,8 @@
 Both rows of the figure post the same kind of rows in batches of 100 from 8 threads:
 
 - **raw work**: each batch is the service's own statement (``INSERT … ON CONFLICT (event_id) DO
-  NOTHING RETURNING``) and a commit, on a connection per thread; no HTTP, no validation;
+  NOTHING RETURNING``), the rollup upserts (``service/usage/rollup.py``) and a commit, on a connection per
+  thread; no HTTP, no validation;
 - **HTTP**: ``POST /v1/suggestions/{id}/events/batch`` to ``kbassist serve --workers 2`` (one per
   core) over keep-alive connections; every event must come back 200 and be in the table afterwards.
 
@@ -37,6 +38,7 @@ from service.credits import crud as credits_crud
 from service.credits.settle import EVENTS, OUTCOMES
 from service.keys import crud as key_crud
 from service.suggestions.models import Suggestion
+from service.usage import rollup
 from service.usage.models import UsageEvent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,8 +107,11 @@ def raw_inserts(engine: sa.Engine, n_events: int, clients: int) -> str:
             for e in events
         ]
         statement = dialect.insert(UsageEvent).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
-        with engine.begin() as conn:
-            return len(conn.execute(statement.returning(UsageEvent.event_id)).all())
+        with Session(engine) as session:  # the stored events' rollup rows in the same transaction, as crud does
+            inserted = set(session.connection().execute(statement.returning(UsageEvent.event_id)).scalars())
+            rollup.record(session=session, events=[UsageEvent(**r) for r in rows if r["event_id"] in inserted])
+            session.commit()
+        return len(inserted)
 
     stored, took = _timed(insert, items, clients)
     return f"raw INSERT+commit: {stored:,} events in {took:.2f} s = {stored / took:,.0f} events/s at {clients} threads"

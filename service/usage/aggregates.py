@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from service.suggestions.models import Suggestion
-from service.usage import buckets, tables, ticket_sql
+from service.usage import buckets, rollup, tables, ticket_links, ticket_sql
 from service.usage.models import (
     CLOSED,
     FUNNEL,
@@ -74,9 +74,9 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
     """``analytics.link_rate`` counted in SQL."""
     dialect = _dialect(session)
     latest = ticket_sql.latest_outcomes(since, until)
-    links = ticket_sql.net_links(since, until)
-    linked = sa.select(links.c.ticket_id).distinct().subquery("linked")
-    source, is_linked = _member(latest, latest.c.ticket_id, linked, dialect)
+    # A ticket with an outcome in the range keeps all its links (event_range): its last link events of all time.
+    source: Any = latest
+    is_linked = ticket_links.linked(latest.c.ticket_id)
     if opts.group_by == "agent":
         source = source.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == latest.c.id)
         group: Any = sa.func.coalesce(col(TicketOutcomeAgent.agent_id), "-")
@@ -103,11 +103,7 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
 
 def adoption(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.adoption`` counted in SQL."""
-    used = sa.exists().where(
-        col(UsageEvent.suggestion_id) == col(Suggestion.id),
-        col(UsageEvent.type).in_(USE_TYPES),
-        in_range(col(UsageEvent.occurred_at), since, until),
-    )
+    used = rollup.used(col(Suggestion.id), since, until)
     source: Any = Suggestion
     if opts.group_by == "team":
         source = sa.outerjoin(
@@ -149,19 +145,10 @@ def adoption_by_rank(*, session: Session, opts: Options, since: datetime | None,
     return tables.adoption_by_rank_table({int(r): int(n) for r, n in session.connection().execute(query)})
 
 
-def _pairs(since: datetime | None, until: datetime | None) -> sa.Subquery:
+def _pairs(session: Session, since: datetime | None, until: datetime | None) -> sa.Subquery:
     """(suggestion, article) pairs of the events in the range: the furthest stage reached, and the ticket."""
-    stage = sa.case(STAGE_OF, value=col(UsageEvent.type), else_=0)
-    return (
-        sa.select(
-            col(UsageEvent.article_id),
-            sa.func.max(UsageEvent.ticket_id).label("ticket_id"),
-            sa.func.max(stage).label("stage"),
-        )
-        .where(col(UsageEvent.suggestion_id).is_not(None), in_range(col(UsageEvent.occurred_at), since, until))
-        .group_by(col(UsageEvent.suggestion_id), col(UsageEvent.article_id))
-        .subquery("pairs")
-    )
+    del session
+    return rollup.pairs(since, until)
 
 
 def _solved_pair(
@@ -175,7 +162,7 @@ def _solved_pair(
 
 def funnel(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.funnel`` counted in SQL: pairs by their furthest stage, solved from the ticket's outcomes."""
-    pairs = _pairs(since, until)
+    pairs = _pairs(session, since, until)
     source, solved = _solved_pair(session, pairs, opts, since, until)
     reached = sa.case((solved, STAGE_OF["linked"] + 1), else_=pairs.c.stage)
     inner = sa.select(pairs.c.article_id, reached.label("reached")).select_from(source).subquery("reached")
@@ -195,7 +182,7 @@ def funnel_overall(*, session: Session, opts: Options, since: datetime | None, u
     Without the per-article rows there is no GROUP BY on the pairs: SQLite sorted ~300,000 pairs
     for it and evaluated the solved-ticket list once per use of the grouped expression.
     """
-    pairs = _pairs(since, until)
+    pairs = _pairs(session, since, until)
     source, solved = _solved_pair(session, pairs, opts, since, until)
     at_least = [sa.func.sum(sa.case((pairs.c.stage >= i, 1), else_=0)) for i in range(1, STAGE_OF["linked"] + 1)]
     query = sa.select(sa.func.count(), *at_least, sa.func.sum(sa.case((solved, 1), else_=0))).select_from(source)
@@ -208,16 +195,15 @@ def reuse(*, session: Session, opts: Options, since: datetime | None, until: dat
     del opts
     links = ticket_sql.net_links(since, until)
     first_seen = col(ArticleSeen.first_seen_at)
-    kind = sa.case(
-        (first_seen.is_(None), "unknown"),
-        (ticket_sql.seen_before(links.c.ticket_id, first_seen, since, until), "new"),
-        else_="reuse",
-    )
-    inner = (
-        sa.select(kind.label("kind"))
-        .select_from(links.outerjoin(ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id))
-        .subquery("kinds")
-    )
+    source = links.outerjoin(ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id)
+    if _dialect(session) == "postgresql":
+        starts = ticket_sql.ticket_starts(since, until)
+        source = source.outerjoin(starts, starts.c.ticket_id == links.c.ticket_id)
+        seen_before: sa.ColumnElement[bool] = starts.c.start < first_seen
+    else:  # indexed probes: SQLite scans a joined derived table once per row
+        seen_before = ticket_sql.seen_before(links.c.ticket_id, first_seen, since, until)
+    kind = sa.case((first_seen.is_(None), "unknown"), (seen_before, "new"), else_="reuse")
+    inner = sa.select(kind.label("kind")).select_from(source).subquery("kinds")
     query = sa.select(inner.c.kind, sa.func.count()).group_by(inner.c.kind)
     return tables.reuse_table({str(k): int(n) for k, n in session.connection().execute(query)})
 

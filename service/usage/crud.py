@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 from service.db import utcnow
 from service.keys.models import ApiKey
 from service.suggestions.models import Suggestion
+from service.usage import rollup, ticket_links
 from service.usage.models import Agent, ArticleSeen, Flag, TicketOutcome, TicketOutcomeAgent, UsageEvent
 
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
@@ -112,6 +113,8 @@ def get_agent(*, session: Session, agent_id: str) -> Agent | None:
 def record_events(*, session: Session, events: Sequence[UsageEvent]) -> list[UsageEvent | KeyReused]:
     """Store each event once per ``event_id`` in one INSERT, without committing; flag events open a flag.
 
+    The events stored are added to the funnel and adoption rollup (``service.usage.rollup``) in the same transaction.
+
     The caller records the agents and commits (a batch commits once). A conflicting item writes nothing,
     so the others need no savepoint.
 
@@ -124,6 +127,9 @@ def record_events(*, session: Session, events: Sequence[UsageEvent]) -> list[Usa
     )
     ids = list({e.event_id for e in events})
     stored = {row.event_id: row for row in session.exec(select(UsageEvent).where(col(UsageEvent.event_id).in_(ids)))}
+    # From the stored rows: a retried id adds nothing, and a batch repeating an id counts the one stored.
+    rollup.record(session=session, events=[stored[i] for i in inserted])
+    ticket_links.record(session=session, events=[stored[i] for i in inserted])
     results: list[UsageEvent | KeyReused] = []
     for event in events:
         row = stored[event.event_id]

@@ -279,8 +279,10 @@ def load_gap_queries(*, session: Session, since: datetime | None, until: datetim
 def load_facts(*, session: Session, since: datetime | None, until: datetime | None, needs: Needs) -> Facts:
     """The facts ``needs`` names for ``[since, until)``; agents, first-seen times and open flags always."""
     flags: dict[str, list[str]] = defaultdict(list)
-    for flag in session.exec(select(Flag).where(Flag.status == "open").order_by(col(Flag.id))):
-        flags[flag.article_id].append(flag.comment or "")
+    # Two columns, not Flag objects: a month's open flags as ORM rows took 0.2 s (bench/README.md).
+    open_flags = sa.select(col(Flag.article_id), col(Flag.comment)).where(col(Flag.status) == "open")
+    for article_id, comment in session.connection().execute(open_flags.order_by(col(Flag.id))):
+        flags[article_id].append(comment or "")
     return Facts(
         events=load_events(session=session, since=since, until=until, types=needs.event_types)
         if needs.event_types != ()

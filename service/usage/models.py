@@ -88,6 +88,72 @@ class UsageEvent(SQLModel, table=True):
     payload_hash: str = Field(max_length=64, description="sha256 of the request; a reused key must match it.")
 
 
+class PairHour(SQLModel, table=True):
+    """The events of one (suggestion, article) pair in one UTC hour, summed as the funnel and adoption read them.
+
+    Kept by ``service.usage.rollup`` in the transaction that stores the events (an upsert per pair and
+    hour, so concurrent and retried writes meet in one row); a report over a range reads the whole
+    hours inside it here and the events of any part-hour at its edges (none for a zone on whole hours).
+    """
+
+    __tablename__ = "usage_pair_hours"
+    __table_args__ = (
+        # The funnel's month of pairs read from an index alone; adoption's "used in the range" probe.
+        sa.Index("ix_usage_pair_hours_hour", "hour", "suggestion_id", "article_id", "stage", "ticket_id"),
+        sa.Index("ix_usage_pair_hours_used", "suggestion_id", "used", "hour"),
+    )
+
+    suggestion_id: str = Field(primary_key=True, max_length=32)
+    article_id: str = Field(primary_key=True, max_length=128)
+    hour: datetime = Field(primary_key=True, sa_type=TZ, description="The events' UTC hour (truncated).")
+    stage: int = Field(description="The furthest funnel stage the pair's events in the hour prove (STAGE_OF).")
+    ticket_id: str | None = Field(default=None, max_length=128, description="The greatest ticket id of those events.")
+    used: bool = Field(description="Whether one of those events is a use (USE_TYPES).")
+
+
+class Pair(SQLModel, table=True):
+    """One (suggestion, article) pair over all its events: their first and last UTC hour, and the same sums.
+
+    Kept with :class:`PairHour` (``service.usage.rollup``). A pair whose events all fall in one hour
+    (most of them) is read from here alone; the few that span hours are summed from their hours.
+    """
+
+    __tablename__ = "usage_pairs"
+    __table_args__ = (
+        sa.Index("ix_usage_pairs_first_hour", "first_hour", "last_hour", "article_id", "stage", "ticket_id"),
+        sa.Index(
+            "ix_usage_pairs_spanning",
+            "first_hour",
+            "last_hour",
+            sqlite_where=sa.text("first_hour <> last_hour"),
+            postgresql_where=sa.text("first_hour <> last_hour"),
+        ),
+    )
+
+    suggestion_id: str = Field(primary_key=True, max_length=32)
+    article_id: str = Field(primary_key=True, max_length=128)
+    first_hour: datetime = Field(sa_type=TZ)
+    last_hour: datetime = Field(sa_type=TZ)
+    stage: int
+    ticket_id: str | None = Field(default=None, max_length=128)
+    used: bool
+
+
+class TicketLink(SQLModel, table=True):
+    """A (ticket, article) pair's last link or unlink event: linked now or not (``tickets.net_links`` over all time).
+
+    Kept by ``service.usage.ticket_links`` with each link write (an upsert that keeps the later event).
+    """
+
+    __tablename__ = "usage_ticket_links"
+
+    ticket_id: str = Field(primary_key=True, max_length=128)
+    article_id: str = Field(primary_key=True, max_length=128)
+    occurred_at: datetime = Field(sa_type=TZ)
+    event_row_id: int = Field(description="usage_events.id of the event: the later of two at one time wins.")
+    linked: bool
+
+
 class Flag(SQLModel, table=True):
     """A problem an agent found in an article: open until an editor resolves it (flag it or fix it)."""
 

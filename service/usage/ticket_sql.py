@@ -193,3 +193,27 @@ def seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime
             in_range(col(Suggestion.created_at), since, until),
         ),
     )
+
+
+def ticket_starts(since: datetime | None, until: datetime | None) -> sa.Subquery:
+    """Per ticket, the earliest time it was seen: a link event, outcome or suggestion (``tickets.ticket_starts``).
+
+    The rows :func:`seen_before` probes, as one grouped set to join: PostgreSQL hashes it once where
+    three probes per link cost ~1 s on a month.
+    """
+    union: Any = sa.union_all  # typed loosely, as in service.usage.rollup
+    seen = union(
+        sa.select(col(UsageEvent.ticket_id).label("ticket_id"), col(UsageEvent.occurred_at).label("at")).where(
+            col(UsageEvent.type).in_(LINK_TYPES), event_range(since, until)
+        ),
+        sa.select(col(TicketOutcome.ticket_id), col(TicketOutcome.occurred_at)).where(outcome_tickets(since, until)),
+        sa.select(col(Suggestion.ticket_id), col(Suggestion.created_at)).where(
+            in_range(col(Suggestion.created_at), since, until)
+        ),
+    ).subquery("seen")
+    return (
+        sa.select(seen.c.ticket_id, sa.func.min(seen.c.at).label("start"))
+        .where(seen.c.ticket_id.is_not(None))
+        .group_by(seen.c.ticket_id)
+        .subquery("starts")
+    )

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from service.credits.models import CreditEntry
 from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
-from service.usage import crud
+from service.usage import crud, rollup
 from service.usage.models import Agent, TicketOutcome, UsageEvent
 from tests.service.conftest import db_url, shared_index
 
@@ -52,6 +52,7 @@ def fill(url: str) -> None:
         with engine.begin() as conn:
             for old, new in USED.items():
                 conn.execute(sa.update(UsageEvent).where(UsageEvent.article_id == old).values(article_id=new))
+            rollup.rebuild(conn)  # the events were renamed around the write path
         at = datetime(2026, 11, 20, 4, tzinfo=UTC)
         with Session(engine) as session:
             session.add(Agent(agent_id="x-agent", team=HOSTILE_TEAM))

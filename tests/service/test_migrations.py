@@ -1,4 +1,4 @@
-"""Migrations 0004 (content gaps), 0005 and 0006 (report indexes) on both databases: upgrade, match the models,
+"""Migrations 0004 (content gaps), 0005 and 0006 (report indexes), 0007 (the funnel and adoption rollup) on both
 downgrade."""
 
 import sqlalchemy as sa
@@ -22,14 +22,14 @@ def downgrade(engine, revision):
         command.downgrade(config, revision)
 
 
-def gap_diffs(engine):
-    """What autogenerate would change in the gap tables to match the models (nothing, when they agree)."""
+def gap_diffs(engine, tables=GAP_TABLES):
+    """What autogenerate would change in ``tables`` to match the models (nothing, when they agree)."""
     with engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     found = []
     for diff in diffs:
         for item in diff if isinstance(diff, list) else [diff]:
-            if any(getattr(part, "name", None) in GAP_TABLES or part in GAP_TABLES for part in item[1:4]):
+            if any(getattr(part, "name", None) in tables or part in tables for part in item[1:4]):
                 found.append(item)
     return found
 
@@ -122,3 +122,74 @@ def test_0006_adds_and_widens_the_dashboard_indexes_the_models_declare_and_downg
         upgrade(engine)
     finally:
         engine.dispose()
+
+
+ROLLUP_TABLES = {"usage_pair_hours", "usage_pairs", "usage_ticket_links"}
+
+
+def rollup_rows(engine):
+    """The rollup tables' rows (the last link's event by its time and kind: row ids differ between loads)."""
+    columns = {"usage_ticket_links": "ticket_id, article_id, occurred_at, linked"}
+    with engine.connect() as conn:
+        return [
+            sorted(
+                tuple(str(v) for v in row)
+                for row in conn.execute(sa.text(f"SELECT {columns.get(name, '*')} FROM {name}"))
+            )
+            for name in sorted(ROLLUP_TABLES)
+        ]
+
+
+def test_0007_builds_the_rollup_of_stored_events_as_the_write_path_keeps_it_and_downgrades(db_url):
+    from datetime import UTC, datetime, timedelta
+
+    from service.suggestions.models import Suggestion
+    from service.usage import crud, rollup
+    from service.usage.models import UsageEvent
+
+    engine = make_engine(db_url)
+    start = datetime(2026, 11, 1, 9, 50, tzinfo=UTC)
+    kinds = ("shown", "opened", "copied", "linked", "helpful", "unlinked", "dismissed")
+    try:
+        upgrade(engine)
+        downgrade(engine, "0006")
+        assert not ROLLUP_TABLES & set(sa.inspect(engine).get_table_names())
+        with Session(engine) as session:
+            for n in range(3):
+                session.add(
+                    Suggestion(id=f"m7-{n}", created_at=start, agent_id="a", ticket_id=f"T{n}", query="q",
+                               mode="hybrid", index_version="v1", results=[], answerable=True, took_ms=1.0)
+                )  # fmt: skip
+            session.commit()
+        events = [
+            UsageEvent(event_id=f"m7-{n}", type=kinds[n % len(kinds)], suggestion_id=f"m7-{n % 3}",
+                       ticket_id=f"T{n % 3}", article_id=f"art{n % 2}", agent_id="a", payload_hash="x",
+                       occurred_at=start + timedelta(minutes=7 * n))
+            for n in range(30)
+        ]  # fmt: skip
+        with engine.begin() as conn:  # stored before the rollup existed: no rollup rows written
+            conn.execute(sa.insert(UsageEvent), [e.model_dump(exclude={"id"}) for e in events])
+        upgrade(engine, "0007")
+        assert gap_diffs(engine, ROLLUP_TABLES) == []
+        built = rollup_rows(engine)
+        assert all(built) and built == rollup_rows_rebuilt(engine, rollup)
+        with engine.begin() as conn:  # the same events through the write path, from an empty rollup
+            conn.execute(sa.text("DELETE FROM usage_pair_hours"))
+            conn.execute(sa.text("DELETE FROM usage_pairs"))
+            conn.execute(sa.text("DELETE FROM usage_ticket_links"))
+            conn.execute(sa.text("DELETE FROM usage_events WHERE event_id LIKE 'm7-%'"))
+        with Session(engine) as session:
+            crud.record_events(session=session, events=[UsageEvent(**e.model_dump(exclude={"id"})) for e in events])
+            session.commit()
+        assert rollup_rows(engine) == built
+        downgrade(engine, "0006")
+        assert not ROLLUP_TABLES & set(sa.inspect(engine).get_table_names())
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def rollup_rows_rebuilt(engine, rollup):
+    with engine.begin() as conn:
+        rollup.rebuild(conn)
+    return rollup_rows(engine)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
+from service.usage import rollup
 from service.usage.analytics import Options
 from service.usage.buckets import label, period_start, transitions
 from service.usage.models import Agent, ArticleSeen, TicketOutcome, TicketOutcomeAgent, UsageEvent
@@ -153,6 +154,7 @@ def engine(db_url):
     with engine.begin() as conn:
         for model, rows in month_of_usage().items():
             conn.execute(sa.insert(model), rows)
+        rollup.rebuild(conn)
     yield engine
     engine.dispose()
 

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import col, select, update
+from sqlmodel import select
 
 from service.config import ServiceSettings
 from service.db import make_engine, upgrade
@@ -138,13 +138,11 @@ def test_funnel_and_gap_queries_on_the_database(cli_settings):
                 ("dismissed", "x", "3"),
             ]
         ):
-            add_event(session, f"fn{n}", kind, None, article, suggestion=sid * 32)
+            ticket = {"1": "T1", "2": "T2"}.get(sid)  # the suggestion's ticket, as the write path copies it
+            add_event(session, f"fn{n}", kind, ticket, article, suggestion=sid * 32)
         add_outcome(session, "fo1", "T1", "resolved", T0 + timedelta(days=1))
         add_outcome(session, "fo2", "T2", "resolved", T0 + timedelta(days=1))
         add_outcome(session, "fo3", "T2", "reopened", T0 + timedelta(days=2))
-        session.exec(update(UsageEvent).where(col(UsageEvent.suggestion_id) == "1" * 32).values(ticket_id="T1"))
-        session.exec(update(UsageEvent).where(col(UsageEvent.suggestion_id) == "2" * 32).values(ticket_id="T2"))
-        session.commit()
         assert load_gap_queries(session=session, since=None, until=None, limit=10) == ["积分能转让吗"]
         assert load_used_suggestions(session=session, since=None, until=None) == {"1" * 32, "2" * 32}
         agents = load_agent_counts(session=session, since=None, until=None)

@@ -1,0 +1,97 @@
+"""Single-event write cost: ``crud.record_event`` (one event, its own transaction and commit, as the
+single-event route stores it), timed per call on a fresh SQLite file or PostgreSQL schema.
+
+    PYTHONPATH=$PWD python bench/event_write_bench.py sqlite 2000
+    PYTHONPATH=$PWD python bench/event_write_bench.py postgresql 2000
+
+Prints the median, p90 and mean wall time per write and this process's CPU per write (all of
+SQLite's work; on PostgreSQL the client side only). A benchmark, not a test.
+"""
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+sys.path.insert(0, os.getcwd())
+import psycopg  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from service.db import make_engine, upgrade  # noqa: E402
+from service.suggestions.models import Suggestion  # noqa: E402
+from service.usage import crud  # noqa: E402
+from service.usage.models import UsageEvent  # noqa: E402
+
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
+kind = sys.argv[1]
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+tmp = tempfile.mkdtemp()
+schema = None
+if kind == "sqlite":
+    url = f"sqlite:///{tmp}/w.db"
+else:
+    schema = f"wcost_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+engine = make_engine(url)
+try:
+    upgrade(engine)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    sids = [uuid.uuid4().hex for _ in range(N // 10)]
+    with Session(engine) as s:
+        for n, sid in enumerate(sids):
+            s.add(
+                Suggestion(
+                    id=sid,
+                    created_at=start,
+                    agent_id="a1",
+                    ticket_id=f"T{n}",
+                    query="q",
+                    mode="hybrid",
+                    index_version="v1",
+                    results=[{"article_id": f"art{k}"} for k in range(5)],
+                    answerable=True,
+                    took_ms=1.0,
+                )
+            )
+        s.commit()
+    rng = random.Random(1)
+    kinds = ("shown", "opened", "copied", "inserted", "linked", "helpful", "dismissed")
+    took = []
+    cpu0 = time.process_time()
+    for n in range(N):
+        sid = sids[n % len(sids)]
+        e = UsageEvent(
+            event_id=uuid.uuid4().hex,
+            type=rng.choice(kinds),
+            suggestion_id=sid,
+            ticket_id=f"T{n % len(sids)}",
+            article_id=f"art{rng.randrange(5)}",
+            rank=1,
+            index_version="v1",
+            agent_id="a1",
+            occurred_at=start + timedelta(seconds=n * 7),
+            payload_hash="x",
+        )
+        t = time.perf_counter()
+        with Session(engine) as s, crud.writing(s):
+            crud.record_event(session=s, event=e)
+        took.append(time.perf_counter() - t)
+    cpu = time.process_time() - cpu0
+    took.sort()
+    median, p90, mean = statistics.median(took), took[int(N * 0.9)], statistics.mean(took)
+    print(
+        f"{kind:10s} {N} single-event writes: median {median * 1000:.2f} ms  p90 {p90 * 1000:.2f} ms  "
+        f"mean {mean * 1000:.2f} ms  client cpu/event {cpu / N * 1000:.2f} ms  load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+finally:
+    engine.dispose()
+    if schema:
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
