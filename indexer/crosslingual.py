@@ -20,16 +20,29 @@ passage vectors (nothing is fitted to queries or to a dataset):
 For a query in L, every candidate article of the other language without a counterpart gets
 ``offset[L]`` added to its dense score. A KB in one language has no other-language article,
 so nothing changes there.
+
+Across languages USE matches short texts better than passages: an English question ranks a
+Chinese article's title and tags (its *card*, :func:`card_text`) closer to the answer than
+its passages, which also hold sentences on neighbouring topics (eval/RESULTS.md: English
+questions whose only answer is Chinese). So in a bilingual build
+each article's card is embedded at load (:meth:`LanguageBridge.with_cards`), and for one query
+the other-language candidates are ordered by passage score plus card cosine, mapped back onto
+the mean and spread of their passage scores (:meth:`LanguageBridge.card_shift`): the card
+decides their order among themselves, not how the other language stands against the query's
+own. Equal weights and a map fitted per query: nothing here is a constant to tune.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from indexer.embed import Embedder, Vectors
+from indexer.fusion import MIN_FIT, onto_scale
 
 # Fewest passages per language for an offset: fewer give no stable mean.
 MIN_PASSAGES = 20
@@ -50,6 +63,20 @@ def multilingual_part(embedder: Embedder, vectors: Vectors) -> Vectors | None:
     if embedder.backend == "ensemble" and isinstance(split, int):
         return vectors[:, :split]
     return None
+
+
+def multilingual_model(embedder: Embedder) -> Embedder | None:
+    """The multilingual model of the backend (the embedder itself, or the ensemble's USE part), if any."""
+    if embedder.backend == "use-multilingual":
+        return embedder
+    part = getattr(embedder, "use", None)
+    return cast(Embedder, part) if embedder.backend == "ensemble" and part is not None else None
+
+
+def card_text(meta: Mapping[str, Any]) -> str:
+    """An article's card: its title, then its tags."""
+    tags = meta.get("tags") or []
+    return " ".join([str(meta.get("title") or ""), *(str(t) for t in tags)]).strip()
 
 
 def _spread(ids: Ids, n: int) -> Ids:
@@ -91,11 +118,18 @@ class LanguageBridge:
             has no counterpart in the other.
         article_lang: per article, its language.
         offsets: per query language, what an other-language article without a counterpart gains.
+        cards: per article, the multilingual vector of its card (:meth:`with_cards`; None: none).
     """
 
     alone: NDArray[np.bool_]
     article_lang: NDArray[np.str_]
     offsets: dict[str, float] = field(default_factory=dict)
+    cards: Vectors | None = None
+
+    @property
+    def bilingual(self) -> bool:
+        """Whether the build has two languages with enough passages each to bridge."""
+        return bool(self.offsets)
 
     @classmethod
     def none(cls, n_articles: int) -> LanguageBridge:
@@ -143,3 +177,36 @@ class LanguageBridge:
             return None
         gains = self.alone[arts] & (self.article_lang[arts] != lang)
         return np.where(gains, np.float32(offset), np.float32(0.0)).astype(np.float32) if gains.any() else None
+
+    def with_cards(self, embedder: Embedder, metas: Sequence[Mapping[str, Any]]) -> LanguageBridge:
+        """This bridge with each article's card embedded (``metas`` in build order); unchanged if not bilingual."""
+        model = multilingual_model(embedder)
+        if not self.bilingual or model is None or not len(metas):
+            return self
+        return replace(self, cards=model.embed_documents([card_text(m) for m in metas]))
+
+    def card_shift(
+        self, query: Vectors, arts: Ids, same_lang: NDArray[np.bool_], scores: NDArray[np.float32]
+    ) -> NDArray[np.float32] | None:
+        """Per candidate article, what to add to its dense score so that the other language's are ordered by card too.
+
+        Args:
+            query: the query vector (its multilingual part leads, as in the build's vectors).
+            arts: candidate articles (build order indices).
+            same_lang: per candidate, whether it is in the query's language.
+            scores: per candidate, its dense score.
+
+        Returns:
+            Zero for the query language's candidates; for the other's, ``onto(score + card) −
+            score``, where ``onto`` maps their ``score + card cosine`` onto their scores' mean
+            and spread. None without cards or with fewer than :data:`MIN_FIT` other-language
+            candidates.
+        """
+        other = np.flatnonzero(~same_lang)
+        if self.cards is None or len(other) < MIN_FIT:
+            return None
+        width = self.cards.shape[1]
+        key = scores[other] + self.cards[arts[other]] @ query[:width]
+        out = np.zeros(len(arts), np.float32)
+        out[other] = onto_scale(key, scores[other])(key) - scores[other]
+        return out

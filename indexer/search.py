@@ -33,7 +33,15 @@ from indexer.dense import EnsembleScorer
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.filters import ChunkMasks, Filters
-from indexer.fusion import FusionParams, article_dense, fuse, language_gate, lexical_weight, top_articles
+from indexer.fusion import (
+    FusionParams,
+    article_dense,
+    fuse,
+    keep_language_level,
+    language_gate,
+    lexical_weight,
+    top_articles,
+)
 from indexer.lang import detect_lang
 from indexer.layout import Build, read_build, read_manifest
 from indexer.normalize import QueryNormalizer
@@ -148,6 +156,8 @@ class Retriever:
         self._article_lang = np.array([str(self.articles[a].get("lang") or "") for a in self._article_ids])
         vectors = multilingual_part(embedder, np.asarray(build.vectors))
         self._bridge = LanguageBridge.of(vectors, self._chunk_article, self._article_lang)
+        if fusion.crosslingual_rescore:
+            self._bridge = self._bridge.with_cards(embedder, [self.articles[a] for a in self._article_ids])
         self._masks = ChunkMasks(list(self.articles.values()), self._chunk_article)
         if isinstance(self.dense, EnsembleScorer) and fusion.use_weight_rule == "calibrated":
             weight = self.manifest.ensemble_use_weight
@@ -343,7 +353,13 @@ class Retriever:
         if shift is not None:  # other-language articles without a counterpart (indexer/crosslingual.py)
             dense = dense + np.repeat(shift, lengths)
         lexical = bm25[rows] if bm25 is not None else np.zeros(len(rows), np.float32)
-        return _Candidates(arts, rows, starts, same_lang, dense, lexical)
+        cand = _Candidates(arts, rows, starts, same_lang, dense, lexical)
+        if qv is not None and self.fusion.crosslingual_rescore:
+            scores = article_dense(cand.best(dense), cand.mean(dense), self.fusion.article_score)
+            cards = self._bridge.card_shift(qv, arts, same_lang, scores)
+            if cards is not None:  # other-language articles ordered by their cards too
+                cand.dense = dense + np.repeat(cards, lengths)
+        return cand
 
     def _rank_scores(
         self,
@@ -360,7 +376,11 @@ class Retriever:
         if mode == "lexical":
             return cand.lexical, lex_a
         weight = lexical_weight(dense_a, cand.same_lang, lang, self.fusion)
-        return fuse(cand.dense, cand.lexical, weight, top_lexical), fuse(dense_a, lex_a, weight, top_lexical)
+        fused = fuse(dense_a, lex_a, weight, top_lexical)
+        if self.fusion.crosslingual_rescore and self._bridge.bilingual:
+            # Increasing within the query's language, so each article's best chunk is the same as before.
+            fused = keep_language_level(fused, dense_a, cand.same_lang)
+        return fuse(cand.dense, cand.lexical, weight, top_lexical), fused
 
     def _hit(
         self,
