@@ -24,8 +24,8 @@ so nothing changes there.
 Across languages USE matches short texts better than passages: an English question ranks a
 Chinese article's title and tags (its *card*, :func:`card_text`) closer to the answer than
 its passages, which also hold sentences on neighbouring topics (eval/RESULTS.md: English
-questions whose only answer is Chinese). So in a bilingual build
-each article's card is embedded at load (:meth:`LanguageBridge.with_cards`), and for one query
+questions whose only answer is Chinese). So a bilingual build
+embeds each article's card (``cards.npy``, :func:`article_cards`), and for one query
 the other-language candidates are ordered by passage score plus card cosine, mapped back onto
 the mean and spread of their passage scores (:meth:`LanguageBridge.card_shift`): the card
 decides their order among themselves, not how the other language stands against the query's
@@ -77,6 +77,25 @@ def card_text(meta: Mapping[str, Any]) -> str:
     """An article's card: its title, then its tags."""
     tags = meta.get("tags") or []
     return " ".join([str(meta.get("title") or ""), *(str(t) for t in tags)]).strip()
+
+
+def bridged_languages(chunk_lang: NDArray[np.str_]) -> tuple[str, str] | None:
+    """The two languages with the most passages, when each has at least :data:`MIN_PASSAGES` (else None)."""
+    langs, counts = np.unique(chunk_lang[chunk_lang != ""], return_counts=True)
+    if len(langs) < 2:
+        return None
+    first, second = (str(x) for x in langs[np.argsort(-counts, kind="stable")[:2]])
+    if min(int((chunk_lang == first).sum()), int((chunk_lang == second).sum())) < MIN_PASSAGES:
+        return None
+    return first, second
+
+
+def article_cards(embedder: Embedder, metas: Sequence[Mapping[str, Any]]) -> Vectors | None:
+    """Each article's card embedded by the backend's multilingual model (None: the backend has none)."""
+    model = multilingual_model(embedder)
+    if model is None or not len(metas):
+        return None
+    return model.embed_documents([card_text(m) for m in metas])
 
 
 def _spread(ids: Ids, n: int) -> Ids:
@@ -149,12 +168,10 @@ class LanguageBridge:
         if vectors is None or not len(chunk_article):
             return cls.none(n)
         chunk_lang = article_lang[chunk_article]
-        langs, counts = np.unique(chunk_lang[chunk_lang != ""], return_counts=True)
-        if len(langs) < 2:
+        languages = bridged_languages(chunk_lang)
+        if languages is None:
             return cls.none(n)
-        first, second = (str(x) for x in langs[np.argsort(-counts, kind="stable")[:2]])
-        if min(int((chunk_lang == first).sum()), int((chunk_lang == second).sum())) < MIN_PASSAGES:
-            return cls.none(n)
+        first, second = languages
         centroids = np.zeros((n, vectors.shape[1]), np.float32)
         np.add.at(centroids, chunk_article, vectors)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
@@ -178,12 +195,21 @@ class LanguageBridge:
         gains = self.alone[arts] & (self.article_lang[arts] != lang)
         return np.where(gains, np.float32(offset), np.float32(0.0)).astype(np.float32) if gains.any() else None
 
-    def with_cards(self, embedder: Embedder, metas: Sequence[Mapping[str, Any]]) -> LanguageBridge:
-        """This bridge with each article's card embedded (``metas`` in build order); unchanged if not bilingual."""
-        model = multilingual_model(embedder)
-        if not self.bilingual or model is None or not len(metas):
+    def with_cards(
+        self, embedder: Embedder, metas: Sequence[Mapping[str, Any]], stored: Vectors | None = None
+    ) -> LanguageBridge:
+        """This bridge with each article's card vector; unchanged if not bilingual.
+
+        Args:
+            embedder: the build's embedder.
+            metas: the articles' metadata, in build order.
+            stored: the cards the build wrote (``cards.npy``); a build made before it had
+                them gets its cards embedded here instead.
+        """
+        if not self.bilingual:
             return self
-        return replace(self, cards=model.embed_documents([card_text(m) for m in metas]))
+        cards = stored if stored is not None else article_cards(embedder, metas)
+        return self if cards is None else replace(self, cards=cards)
 
     def card_shift(
         self, query: Vectors, arts: Ids, same_lang: NDArray[np.bool_], scores: NDArray[np.float32]
@@ -202,11 +228,11 @@ class LanguageBridge:
             and spread. None without cards or with fewer than :data:`MIN_FIT` other-language
             candidates.
         """
-        other = np.flatnonzero(~same_lang)
-        if self.cards is None or len(other) < MIN_FIT:
+        if self.cards is None or len(same_lang) - int(np.count_nonzero(same_lang)) < MIN_FIT:
             return None
-        width = self.cards.shape[1]
-        key = scores[other] + self.cards[arts[other]] @ query[:width]
+        other = np.flatnonzero(~same_lang)
+        base = scores[other]
+        key = base + self.cards[arts[other]] @ query[: self.cards.shape[1]]
         out = np.zeros(len(arts), np.float32)
-        out[other] = onto_scale(key, scores[other])(key) - scores[other]
+        out[other] = onto_scale(key, base)(key) - base
         return out

@@ -157,7 +157,8 @@ class Retriever:
         vectors = multilingual_part(embedder, np.asarray(build.vectors))
         self._bridge = LanguageBridge.of(vectors, self._chunk_article, self._article_lang)
         if fusion.crosslingual_rescore:
-            self._bridge = self._bridge.with_cards(embedder, [self.articles[a] for a in self._article_ids])
+            metas = [self.articles[a] for a in self._article_ids]
+            self._bridge = self._bridge.with_cards(embedder, metas, build.cards)
         self._masks = ChunkMasks(list(self.articles.values()), self._chunk_article)
         if isinstance(self.dense, EnsembleScorer) and fusion.use_weight_rule == "calibrated":
             weight = self.manifest.ensemble_use_weight
