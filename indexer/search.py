@@ -249,9 +249,14 @@ class Retriever:
         found = self._candidate_chunks(qv, bm25, lang, allowed, max(self.fusion.candidates, k * 4))
         cand = self._candidates(found, qv, bm25, lang)
         dense_a, lex_a = cand.best(cand.dense), cand.best(cand.lexical)
+        ranking_dense = article_dense(dense_a, cand.mean(cand.dense), self.fusion.article_score)
+        if qv is not None and self.fusion.crosslingual_rescore:
+            cards = self._bridge.card_shift(qv, cand.arts, cand.same_lang, ranking_dense)
+            if cards is not None:  # other-language articles ordered by their cards too (indexer/crosslingual.py)
+                # One constant per article: its chunks keep their order, so the chunk scores stay as they are.
+                dense_a, ranking_dense = dense_a + cards, ranking_dense + cards
         top_dense = float(dense_a.max()) if qv is not None and len(dense_a) else 0.0
         top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
-        ranking_dense = article_dense(dense_a, cand.mean(cand.dense), self.fusion.article_score)
         chunk_score, fused = self._rank_scores(mode, cand, ranking_dense, lex_a, top_lexical, lang)
         if mode == "hybrid" and self.fusion.title_weight > 0:
             # Lexical like BM25, so held back like BM25 when the dense top mixes languages.
@@ -354,13 +359,7 @@ class Retriever:
         if shift is not None:  # other-language articles without a counterpart (indexer/crosslingual.py)
             dense = dense + np.repeat(shift, lengths)
         lexical = bm25[rows] if bm25 is not None else np.zeros(len(rows), np.float32)
-        cand = _Candidates(arts, rows, starts, same_lang, dense, lexical)
-        if qv is not None and self.fusion.crosslingual_rescore:
-            scores = article_dense(cand.best(dense), cand.mean(dense), self.fusion.article_score)
-            cards = self._bridge.card_shift(qv, arts, same_lang, scores)
-            if cards is not None:  # other-language articles ordered by their cards too
-                cand.dense = dense + np.repeat(cards, lengths)
-        return cand
+        return _Candidates(arts, rows, starts, same_lang, dense, lexical)
 
     def _rank_scores(
         self,
