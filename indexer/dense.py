@@ -19,6 +19,7 @@ retriever never asks which backend it runs on:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -46,6 +47,16 @@ class DenseScorer(Protocol):
         """
         ...
 
+    def candidates_many(
+        self, queries: Sequence[Scores], langs: Sequence[str], allowed: Ids | None, n: int
+    ) -> list[Ids]:
+        """:meth:`candidates` of each query, found by one index search for them all.
+
+        A search of several queries reads the passage vectors once for all of them, where one
+        search per query reads them for each (the service searches a batch's queries at once).
+        """
+        ...
+
     def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:
         """Exact dense score of each chunk in ``rows``.
 
@@ -66,10 +77,15 @@ class CosineScorer:
         self._index = index
         self._vectors = vectors
 
-    def candidates(self, query: Scores, lang: str, allowed: Ids | None, n: int) -> Ids:  # noqa: ARG002
+    def candidates(self, query: Scores, lang: str, allowed: Ids | None, n: int) -> Ids:
         """Chunk ids of the ``n`` nearest allowed vectors."""
-        ids: Ids = self._index.search(query[None, :], n, allowed)[1][0]
-        return ids
+        return self.candidates_many([query], [lang], allowed, n)[0]
+
+    def candidates_many(  # noqa: ARG002 - one vector space: the languages do not matter
+        self, queries: Sequence[Scores], langs: Sequence[str], allowed: Ids | None, n: int
+    ) -> list[Ids]:
+        """:meth:`candidates` of each query, in one index search."""
+        return list(self._index.search(np.stack(queries), n, allowed)[1])
 
     def scores(self, query: Scores, lang: str, rows: Ids, starts: Ids, same_lang: NDArray[np.bool_]) -> Scores:  # noqa: ARG002
         """Cosine of each chunk to the query."""
@@ -122,16 +138,29 @@ class EnsembleScorer:
 
     def candidates(self, query: Scores, lang: str, allowed: Ids | None, n: int) -> Ids:
         """The ``n`` nearest by USE alone, plus (English queries) the ``n`` nearest by the weighted mix."""
+        return self.candidates_many([query], [lang], allowed, n)[0]
+
+    def candidates_many(
+        self, queries: Sequence[Scores], langs: Sequence[str], allowed: Ids | None, n: int
+    ) -> list[Ids]:
+        """:meth:`candidates` of each query, in one index search (an English query searches two rows)."""
         split = self._split
-        use_part = query.copy()
-        use_part[split:] = 0
-        queries = [use_part]
-        if self._english_part(query, lang) is not None:
-            weighted = query.copy()
-            weighted[:split] *= self._use_weight
-            weighted[split:] *= self._st_weight
-            queries.append(weighted)
-        return self._index.search(np.stack(queries), n, allowed)[1].ravel()
+        rows: list[Scores] = []
+        owner: list[int] = []
+        for i, (query, lang) in enumerate(zip(queries, langs, strict=True)):
+            use_part = query.copy()
+            use_part[split:] = 0
+            rows.append(use_part)
+            owner.append(i)
+            if self._english_part(query, lang) is not None:
+                weighted = query.copy()
+                weighted[:split] *= self._use_weight
+                weighted[split:] *= self._st_weight
+                rows.append(weighted)
+                owner.append(i)
+        found = self._index.search(np.stack(rows), n, allowed)[1]
+        bounds = np.searchsorted(owner, np.arange(len(queries) + 1))
+        return [found[bounds[i] : bounds[i + 1]].ravel() for i in range(len(queries))]
 
     def parts(self, query: Scores, lang: str, rows: Ids) -> tuple[Scores, Scores | None]:
         """Per chunk, the USE cosine and (English queries only) the English model's cosine, NaN on other passages.

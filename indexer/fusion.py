@@ -97,9 +97,12 @@ def top_articles(dense: NDArray[np.float32]) -> NDArray[np.int64]:
     return np.argsort(-dense, kind="stable")[:TOP]
 
 
-def gap_weight(dense: NDArray[np.float32], base: float, cap: float) -> float:
-    """``min(base / max(gap, MIN_GAP), cap)``, with ``gap`` = best minus 10th-best dense score (0 if none)."""
-    top = top_articles(dense)
+def gap_weight(dense: NDArray[np.float32], base: float, cap: float, top: NDArray[np.int64] | None = None) -> float:
+    """``min(base / max(gap, MIN_GAP), cap)``, with ``gap`` = best minus 10th-best dense score (0 if none).
+
+    ``top`` is ``top_articles(dense)`` when the caller has it already.
+    """
+    top = top_articles(dense) if top is None else top
     gap = float(dense[top[0]] - dense[top[-1]]) if len(top) else 0.0
     return min(base / max(gap, MIN_GAP), cap)
 
@@ -108,7 +111,7 @@ def language_gate(same_lang: NDArray[np.bool_]) -> float:
     """1.0 when at least :data:`SAME_LANGUAGE_SHARE` of ``same_lang`` is true, else 0.0 (1.0 when empty)."""
     if not len(same_lang):
         return 1.0
-    return float(np.mean(same_lang) >= SAME_LANGUAGE_SHARE)
+    return float(np.count_nonzero(same_lang) / len(same_lang) >= SAME_LANGUAGE_SHARE)
 
 
 def lexical_weight(dense: NDArray[np.float32], same_lang: NDArray[np.bool_], lang: str, params: FusionParams) -> float:
@@ -121,8 +124,8 @@ def lexical_weight(dense: NDArray[np.float32], same_lang: NDArray[np.bool_], lan
         params: the fusion tunables.
     """
     base = params.lexical_weight_en if lang == "en" else params.lexical_weight
-    weight = gap_weight(dense, base, params.lexical_cap)
-    return weight * language_gate(same_lang[top_articles(dense)])
+    top = top_articles(dense)
+    return gap_weight(dense, base, params.lexical_cap, top) * language_gate(same_lang[top])
 
 
 def fuse(

@@ -25,6 +25,11 @@ than were recently in the route at once (the route brackets its work with
 as soon as they are all there. A lone client never waits (its peak is 1), and a burst
 that does not come back costs at most ``linger``.
 
+The batch's dense candidates are found the same way, in one index search for all its
+queries (:meth:`indexer.search.Retriever.dense_candidates`): a product of several query
+vectors with the passage matrix reads the matrix once, where a search per query reads it
+for each; every search then scores its own candidates exactly, as alone.
+
 Customers repeat themselves (退款多久到账 arrives thousands of times a day), so the
 vectors of recent normalised queries are kept in a bounded LRU: a repeated message skips
 the model, which is most of a suggest's work. The cache lives in the event-loop thread
@@ -35,6 +40,7 @@ normalised text, so a new build does not invalidate it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +51,8 @@ from cachetools import LRUCache
 
 from indexer.embed import Embedder
 from indexer.search import Retriever, SearchResult
+
+log = logging.getLogger(__name__)
 
 _WINDOW = 1.0  # seconds over which the peak of concurrent requests is kept
 
@@ -162,12 +170,50 @@ class SearchBatcher:
                 for r in dense:
                     r.future.set_exception(exc)
                 batch = [r for r in batch if r not in dense]
+        found = self._dense_candidates([r for r in batch if r in vector_of], vector_of, normalized)
         for r in batch:
             try:
                 vector, searched = vector_of.get(r), normalized[r]
-                r.future.set_result(r.retriever.search(r.query, query_vector=vector, normalized=searched, **r.options))
+                r.future.set_result(
+                    r.retriever.search(
+                        r.query, query_vector=vector, normalized=searched, dense_found=found.get(r), **r.options
+                    )
+                )
             except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its handler
                 r.future.set_exception(exc)
+
+    @staticmethod
+    def _dense_candidates(
+        dense: list[_Request], vector_of: dict[_Request, Any], normalized: dict[_Request, str]
+    ) -> dict[_Request, Any]:
+        """The dense candidates of the batch's queries, one index search per retriever (and filters).
+
+        Optional work: if it fails, each search finds its own candidates and meets the error itself.
+        """
+        by_retriever: dict[Retriever, list[_Request]] = {}
+        for r in dense:
+            by_retriever.setdefault(r.retriever, []).append(r)
+        found: dict[_Request, Any] = {}
+        for retriever, requests in by_retriever.items():
+            if len(requests) < 2:
+                continue
+            queries = [
+                (
+                    normalized[r],
+                    vector_of[r],
+                    r.options.get("k", 5),
+                    r.options.get("filters"),
+                    r.options.get("include_internal", False),
+                )
+                for r in requests
+            ]
+            try:
+                ids = retriever.dense_candidates(queries)
+            except Exception:  # noqa: BLE001 - see the docstring
+                log.warning("a batch's dense candidates failed; each search finds its own", exc_info=True)
+                continue
+            found.update(zip(requests, ids, strict=True))
+        return found
 
     def _embed(self, dense: list[_Request], normalized: dict[_Request, str]) -> dict[_Request, Any]:
         """Each request's query vector: from the cache, else from one model call for the batch's new texts."""

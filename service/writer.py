@@ -20,6 +20,13 @@ as usual. Rows are validated where they are built (see ``service.fields``), so a
 failing here is a bug or a database problem. Logs and :class:`RowNotWritten` name the
 error class and the SQLSTATE, never the exception text: database messages quote the
 failing values.
+
+The thread keeps one connection checked out between batches: taking one from the pool
+for every batch cost a liveness ping (a round trip on PostgreSQL), a checkout and a reset
+on return, each time on the answer's path at one client. A connection that fails is given
+back (the pool pings it before anyone reuses it), and a batch that found its connection
+dropped (a restarted server, an idle connection cut) is tried once more on a fresh one (had
+its commit in fact been made, the row fails there as a duplicate: never stored twice).
 """
 
 from __future__ import annotations
@@ -96,6 +103,7 @@ class RowWriter(Generic[Row]):
         self._insert = insert
         self._name = name
         self._items: deque[object] = deque()  # (row, future) pairs and _STOP, in submission order
+        self._connection: Connection | None = None  # used by the writer thread only
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
@@ -128,8 +136,32 @@ class RowWriter(Generic[Row]):
                 _resolve(item[1], RowNotWritten(f"the {self._name} writer is stopped", unavailable=True))  # type: ignore[index]
 
     def _insert_batch(self, rows: Sequence[Row]) -> None:
-        with self._engine.begin() as connection:
-            self._insert(connection=connection, rows=rows)
+        try:
+            self._insert_on_kept(rows)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self._insert_on_kept(rows)  # the kept connection had died: once more, on a fresh one
+
+    def _insert_on_kept(self, rows: Sequence[Row]) -> None:
+        """Insert and commit on the thread's kept connection; a failure gives it back to the pool."""
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        connection = self._connection
+        try:
+            with connection.begin():
+                self._insert(connection=connection, rows=rows)
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - a dead connection may fail to close; the pool discards it
+                log.debug("closing the %s writer's connection failed", self._name, exc_info=True)
 
     def _write_batch(self, batch: Sequence[_Item[Row]]) -> None:
         try:
@@ -179,3 +211,4 @@ class RowWriter(Generic[Row]):
                     batch.append(item)  # type: ignore[arg-type]  # only submit() queues anything else
             for start in range(0, len(batch), MAX_BATCH):
                 self._write_batch(batch[start : start + MAX_BATCH])
+        self._release()

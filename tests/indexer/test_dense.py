@@ -90,3 +90,20 @@ def test_scores_are_unchanged_when_every_candidate_is_in_the_query_language():
     rows = np.arange(3, dtype=np.int64)
     got = scorer.scores(q, "en", rows, rows, np.ones(3, bool))
     np.testing.assert_allclose(got, [(0.5 * u + e) / 1.5 for u, e in [(0.3, 0.9), (0.2, 0.8), (0.1, 0.7)]], atol=1e-6)
+
+
+def test_candidates_of_several_queries_at_once_are_each_querys_own():
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(40, 4)).astype(np.float32)
+    vectors[20:, SPLIT:] = 0  # half the passages have no English part
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = [_unit(*rng.normal(size=4)) for _ in range(5)]
+    langs = ["zh", "en", "en", "zh", "en"]
+    allowed = np.arange(0, 40, 3, dtype=np.int64)
+    for scorer in (_ensemble(vectors), CosineScorer(DenseIndex.build(vectors, 100), vectors)):
+        for mask in (None, allowed):
+            together = scorer.candidates_many(queries, langs, mask, 6)
+            alone = [scorer.candidates(q, lang, mask, 6) for q, lang in zip(queries, langs, strict=True)]
+            assert [ids.tolist() for ids in together] == [ids.tolist() for ids in alone]
+    # an English query searches a second row (the weighted mix): its entry holds both
+    assert [len(ids) for ids in _ensemble(vectors).candidates_many(queries, langs, None, 6)] == [6, 12, 12, 6, 12]

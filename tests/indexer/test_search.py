@@ -6,7 +6,7 @@ import pytest
 from indexer.build import BuildOptions, build_index
 from indexer.filters import Filters
 from indexer.fusion import FusionParams, lexical_weight
-from indexer.search import Retriever
+from indexer.search import Retriever, sorted_unique
 from indexer.versions import current_build
 
 
@@ -116,3 +116,40 @@ def test_title_weight_adds_the_title_coverage_to_the_hybrid_score(retriever, fak
         assert score - plain[article] == pytest.approx(0.5 * coverage, abs=1e-6)
         added.append(coverage)
     assert max(added) > 0
+
+
+def test_dense_candidates_found_together_give_each_search_its_own_result(retriever, fake_embedder):
+    queries = ["退款多久到账", "运费险怎么退", "发票怎么开", "退款多久到账"]
+    in_stock = Filters.of(category=["refunds"])
+    options = [(5, None, False), (3, None, False), (5, in_stock, False), (5, None, True)]
+    batch = [
+        (q, fake_embedder.embed_queries([q])[0], k, filters, internal)
+        for q, (k, filters, internal) in zip(queries, options, strict=True)
+    ]
+    found = retriever.dense_candidates(batch)
+    for (query, vector, k, filters, internal), ids in zip(batch, found, strict=True):
+        assert ids is not None
+        alone = retriever.search(query, k=k, filters=filters, include_internal=internal, query_vector=vector)
+        together = retriever.search(
+            query, k=k, filters=filters, include_internal=internal, query_vector=vector, dense_found=ids
+        )
+        assert [(h.article_id, h.score) for h in together.hits] == [(h.article_id, h.score) for h in alone.hits]
+        assert together.answerable == alone.answerable and together.confidence == alone.confidence
+
+
+def test_dense_candidates_are_none_where_the_filters_allow_nothing(retriever, fake_embedder):
+    vector = fake_embedder.embed_queries(["退款"])[0]
+    assert retriever.dense_candidates([("退款", vector, 5, Filters.of(category=["no such category"]), False)]) == [None]
+
+
+def test_search_takes_the_dense_candidates_it_is_given(retriever, fake_embedder):
+    vector = fake_embedder.embed_queries(["退款多久到账"])[0]
+    one = retriever.chunks[0].article_id
+    res = retriever.search("退款多久到账", mode="dense", query_vector=vector, dense_found=np.array([0, -1], np.int64))
+    assert [h.article_id for h in res.hits] == [one]
+
+
+@pytest.mark.parametrize("ids", [[], [3], [5, 5, 5], [9, 1, 4, 1, 9, 0, 2, 2]])
+def test_sorted_unique_is_numpys_unique(ids):
+    got = sorted_unique(np.array(ids, np.int64))
+    assert got.dtype == np.int64 and got.tolist() == np.unique(np.array(ids, np.int64)).tolist()

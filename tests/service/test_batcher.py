@@ -19,25 +19,31 @@ class CountingEmbedder(FakeEmbedder):
 
 
 class RecordingRetriever:
-    """Stands in for Retriever.search: returns what it was given."""
+    """Stands in for Retriever.search: returns what it was given (dense candidates: the query's text)."""
 
     def __init__(self) -> None:
         self.normalized: list[str] = []
+        self.candidate_calls: list[list[str]] = []
 
     def normalize(self, query):
         self.normalized.append(query)
         return query.replace("tk", "退款")
 
-    def search(self, query, query_vector=None, **options):
+    def dense_candidates(self, queries):
+        self.candidate_calls.append([q[0] for q in queries])
+        return [f"ids of {q[0]}" for q in queries]
+
+    def search(self, query, query_vector=None, dense_found=None, **options):
         if query == "boom":
             raise ValueError("bad query")
+        assert dense_found in (None, f"ids of {options['normalized']}")
         return query, query_vector, options
 
 
-def gather(batcher, *queries, **options):
+def gather(batcher, *queries, retriever=None, **options):
     async def run():
-        retriever = RecordingRetriever()
-        return await asyncio.gather(*(batcher.search(retriever, q, **options) for q in queries), return_exceptions=True)
+        searched = retriever or RecordingRetriever()
+        return await asyncio.gather(*(batcher.search(searched, q, **options) for q in queries), return_exceptions=True)
 
     return asyncio.run(run())
 
@@ -48,9 +54,33 @@ def test_concurrent_searches_embed_in_one_call_and_get_their_own_vectors():
     texts = ["退款多久到账", "how do I cancel", "发票怎么开", "运费险"]
     results = gather(SearchBatcher(embedder, on_batch=sizes.append), *texts, k=3, mode="hybrid")
     assert embedder.calls == [texts] and sizes == [4]
-    for text, (query, vector, options) in zip(texts, results, strict=True):
+    for text, (query, vector, options) in zip(texts, results, strict=True):  # options: without dense_found
         assert query == text and options == {"k": 3, "mode": "hybrid", "normalized": text}
         assert np.array_equal(vector, FakeEmbedder().embed_queries([text])[0])
+
+
+def test_the_dense_candidates_of_a_batch_are_found_at_once():
+    retriever = RecordingRetriever()
+    results = gather(SearchBatcher(CountingEmbedder()), "q0", "q1", "q2", retriever=retriever, k=3)
+    assert retriever.candidate_calls == [["q0", "q1", "q2"]]
+    assert [r[0] for r in results] == ["q0", "q1", "q2"]  # each search got its own entry (the fake checks)
+    alone = RecordingRetriever()
+    gather(SearchBatcher(CountingEmbedder()), "q0", retriever=alone)
+    lexical = RecordingRetriever()
+    gather(SearchBatcher(CountingEmbedder()), "q0", "q1", retriever=lexical, mode="lexical")
+    assert alone.candidate_calls == [] and lexical.candidate_calls == []  # one query, or none dense: nothing to share
+
+
+def test_a_failure_to_find_the_batchs_candidates_at_once_leaves_each_search_to_find_its_own(caplog):
+    retriever = RecordingRetriever()
+
+    def broken(queries):
+        raise RuntimeError("index gone")
+
+    retriever.dense_candidates = broken
+    results = gather(SearchBatcher(CountingEmbedder()), "q0", "q1", retriever=retriever)
+    assert [r[0] for r in results] == ["q0", "q1"]
+    assert "each search finds its own" in caplog.text
 
 
 def test_lexical_searches_embed_nothing_and_batches_are_capped():

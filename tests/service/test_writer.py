@@ -216,3 +216,46 @@ def test_rows_are_validated_where_they_are_built():
     assert row("t", query="退款\x00", ticket_id="T-1").query == "退款"
     with pytest.raises(ValueError, match="ticket_id"):  # an id is refused, never cleaned into another one
         row("t", ticket_id="T-1\x1b")
+
+
+def checkouts(engine) -> list[object]:
+    """The DBAPI connection of every pool checkout on ``engine``, in order."""
+    seen: list[object] = []
+    event.listen(engine, "checkout", lambda dbapi_connection, _record, _proxy: seen.append(dbapi_connection))
+    return seen
+
+
+def test_batches_reuse_the_writers_connection(engine, reader):
+    taken = checkouts(engine)
+    writer = RowWriter(engine, insert_suggestions, name="suggestion")
+    tag = uuid.uuid4().hex[:8]
+    try:
+        for _ in range(3):  # one at a time: three batches
+            writer.submit(row(tag)).result(WAIT)
+    finally:
+        writer.close()
+    assert len(taken) == 1
+    assert stored(reader, tag) == 3
+
+
+def cut(dbapi_connection, reader, db_url: str) -> None:
+    """Drop a connection as a restarted server (PostgreSQL) or a closed handle (SQLite) would."""
+    if db_url.startswith("postgresql"):
+        with reader.begin() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": dbapi_connection.info.backend_pid})
+    else:
+        dbapi_connection.close()
+
+
+def test_a_dropped_connection_is_replaced_and_the_row_written_once(engine, reader, db_url):
+    taken = checkouts(engine)
+    writer = RowWriter(engine, insert_suggestions, name="suggestion")
+    tag = uuid.uuid4().hex[:8]
+    try:
+        writer.submit(row(tag)).result(WAIT)
+        cut(taken[0], reader, db_url)
+        writer.submit(row(tag)).result(WAIT)  # no RowNotWritten: tried again on a fresh connection
+    finally:
+        writer.close()
+    assert len(taken) == 2
+    assert stored(reader, tag) == 2
