@@ -33,7 +33,8 @@ from indexer.analyzer import Analyzer
 from indexer.article import Article
 from indexer.calibration import calibrated_use_weight
 from indexer.chunk import Chunk, chunk_article, embed_text
-from indexer.embed import Embedder, embedder_id
+from indexer.crosslingual import article_cards, bridged_languages
+from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import BuildError, IndexLoadError, KBError
 from indexer.layout import (
     VECTORS,
@@ -45,6 +46,7 @@ from indexer.layout import (
     read_manifest,
     read_previous,
     write_build,
+    write_cards,
 )
 from indexer.manifest import Manifest
 from indexer.parse import Problem
@@ -303,6 +305,9 @@ def build_index(
         del previous, blocks, terms
         manifest = _manifest(version, embedder, written.kind, analyzer, options, articles, plan, report, started)
         manifest.ensemble_use_weight = _use_weight(tmp, embedder, articles, plan)
+        cards = _cards(embedder, articles, plan)
+        if cards is not None:
+            write_cards(tmp, cards)
         manifest.write(tmp)
         restrict_tree(tmp)
         _check_build(tmp, written, embedder, analyzer, articles, plan)
@@ -386,6 +391,14 @@ def _use_weight(folder: Path, embedder: Embedder, articles: list[Article], plan:
     vectors = np.load(folder / VECTORS, mmap_mode="r")
     meta = [{"title": a.title, "lang": a.lang} for a in articles]
     return calibrated_use_weight(embedder, meta, chunk_article, vectors)
+
+
+def _cards(embedder: Embedder, articles: list[Article], plan: _Plan) -> Vectors | None:
+    """The articles' card vectors when the build is bilingual (:mod:`indexer.crosslingual`), else None."""
+    lang = {a.id: a.lang for a in articles}
+    if bridged_languages(np.array([lang[a] for a in plan.chunk_articles])) is None:
+        return None
+    return article_cards(embedder, [{"title": a.title, "tags": a.tags} for a in articles])
 
 
 def _manifest(

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     title_weight: float = Field(
         0.0, ge=0.0, description="Hybrid: weight of the share of an article's title and tag terms the query names."
     )
+    crosslingual_rescore: bool = Field(
+        True,
+        description="Bilingual builds: other-language candidates reordered by their title and tags (card), "
+        "and BM25 kept from lifting the query's language over them (indexer/crosslingual.py).",
+    )
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     normalize_queries: bool = Field(
         True, description="Rewrite pinyin, homophone typos and misspelt English into KB words (indexer/normalize.py)."

@@ -20,16 +20,29 @@ passage vectors (nothing is fitted to queries or to a dataset):
 For a query in L, every candidate article of the other language without a counterpart gets
 ``offset[L]`` added to its dense score. A KB in one language has no other-language article,
 so nothing changes there.
+
+Across languages USE matches short texts better than passages: an English question ranks a
+Chinese article's title and tags (its *card*, :func:`card_text`) closer to the answer than
+its passages, which also hold sentences on neighbouring topics (eval/RESULTS.md: English
+questions whose only answer is Chinese). So a bilingual build
+embeds each article's card (``cards.npy``, :func:`article_cards`), and for one query
+the other-language candidates are ordered by passage score plus card cosine, mapped back onto
+the mean and spread of their passage scores (:meth:`LanguageBridge.card_shift`): the card
+decides their order among themselves, not how the other language stands against the query's
+own. Equal weights and a map fitted per query: nothing here is a constant to tune.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from indexer.embed import Embedder, Vectors
+from indexer.fusion import MIN_FIT, onto_scale
 
 # Fewest passages per language for an offset: fewer give no stable mean.
 MIN_PASSAGES = 20
@@ -50,6 +63,39 @@ def multilingual_part(embedder: Embedder, vectors: Vectors) -> Vectors | None:
     if embedder.backend == "ensemble" and isinstance(split, int):
         return vectors[:, :split]
     return None
+
+
+def multilingual_model(embedder: Embedder) -> Embedder | None:
+    """The multilingual model of the backend (the embedder itself, or the ensemble's USE part), if any."""
+    if embedder.backend == "use-multilingual":
+        return embedder
+    part = getattr(embedder, "use", None)
+    return cast(Embedder, part) if embedder.backend == "ensemble" and part is not None else None
+
+
+def card_text(meta: Mapping[str, Any]) -> str:
+    """An article's card: its title, then its tags."""
+    tags = meta.get("tags") or []
+    return " ".join([str(meta.get("title") or ""), *(str(t) for t in tags)]).strip()
+
+
+def bridged_languages(chunk_lang: NDArray[np.str_]) -> tuple[str, str] | None:
+    """The two languages with the most passages, when each has at least :data:`MIN_PASSAGES` (else None)."""
+    langs, counts = np.unique(chunk_lang[chunk_lang != ""], return_counts=True)
+    if len(langs) < 2:
+        return None
+    first, second = (str(x) for x in langs[np.argsort(-counts, kind="stable")[:2]])
+    if min(int((chunk_lang == first).sum()), int((chunk_lang == second).sum())) < MIN_PASSAGES:
+        return None
+    return first, second
+
+
+def article_cards(embedder: Embedder, metas: Sequence[Mapping[str, Any]]) -> Vectors | None:
+    """Each article's card embedded by the backend's multilingual model (None: the backend has none)."""
+    model = multilingual_model(embedder)
+    if model is None or not len(metas):
+        return None
+    return model.embed_documents([card_text(m) for m in metas])
 
 
 def _spread(ids: Ids, n: int) -> Ids:
@@ -91,11 +137,18 @@ class LanguageBridge:
             has no counterpart in the other.
         article_lang: per article, its language.
         offsets: per query language, what an other-language article without a counterpart gains.
+        cards: per article, the multilingual vector of its card (:meth:`with_cards`; None: none).
     """
 
     alone: NDArray[np.bool_]
     article_lang: NDArray[np.str_]
     offsets: dict[str, float] = field(default_factory=dict)
+    cards: Vectors | None = None
+
+    @property
+    def bilingual(self) -> bool:
+        """Whether the build has two languages with enough passages each to bridge."""
+        return bool(self.offsets)
 
     @classmethod
     def none(cls, n_articles: int) -> LanguageBridge:
@@ -115,12 +168,10 @@ class LanguageBridge:
         if vectors is None or not len(chunk_article):
             return cls.none(n)
         chunk_lang = article_lang[chunk_article]
-        langs, counts = np.unique(chunk_lang[chunk_lang != ""], return_counts=True)
-        if len(langs) < 2:
+        languages = bridged_languages(chunk_lang)
+        if languages is None:
             return cls.none(n)
-        first, second = (str(x) for x in langs[np.argsort(-counts, kind="stable")[:2]])
-        if min(int((chunk_lang == first).sum()), int((chunk_lang == second).sum())) < MIN_PASSAGES:
-            return cls.none(n)
+        first, second = languages
         centroids = np.zeros((n, vectors.shape[1]), np.float32)
         np.add.at(centroids, chunk_article, vectors)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
@@ -143,3 +194,45 @@ class LanguageBridge:
             return None
         gains = self.alone[arts] & (self.article_lang[arts] != lang)
         return np.where(gains, np.float32(offset), np.float32(0.0)).astype(np.float32) if gains.any() else None
+
+    def with_cards(
+        self, embedder: Embedder, metas: Sequence[Mapping[str, Any]], stored: Vectors | None = None
+    ) -> LanguageBridge:
+        """This bridge with each article's card vector; unchanged if not bilingual.
+
+        Args:
+            embedder: the build's embedder.
+            metas: the articles' metadata, in build order.
+            stored: the cards the build wrote (``cards.npy``); a build made before it had
+                them gets its cards embedded here instead.
+        """
+        if not self.bilingual:
+            return self
+        cards = stored if stored is not None else article_cards(embedder, metas)
+        return self if cards is None else replace(self, cards=cards)
+
+    def card_shift(
+        self, query: Vectors, arts: Ids, same_lang: NDArray[np.bool_], scores: NDArray[np.float32]
+    ) -> NDArray[np.float32] | None:
+        """Per candidate article, what to add to its dense score so that the other language's are ordered by card too.
+
+        Args:
+            query: the query vector (its multilingual part leads, as in the build's vectors).
+            arts: candidate articles (build order indices).
+            same_lang: per candidate, whether it is in the query's language.
+            scores: per candidate, its dense score.
+
+        Returns:
+            Zero for the query language's candidates; for the other's, ``onto(score + card) −
+            score``, where ``onto`` maps their ``score + card cosine`` onto their scores' mean
+            and spread. None without cards or with fewer than :data:`MIN_FIT` other-language
+            candidates.
+        """
+        if self.cards is None or len(same_lang) - int(np.count_nonzero(same_lang)) < MIN_FIT:
+            return None
+        other = np.flatnonzero(~same_lang)
+        base = scores[other]
+        key = base + self.cards[arts[other]] @ query[: self.cards.shape[1]]
+        out = np.zeros(len(arts), np.float32)
+        out[other] = onto_scale(key, base)(key) - base
+        return out

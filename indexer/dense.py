@@ -19,29 +19,18 @@ retriever never asks which backend it runs on:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from indexer.config import EnsembleMix
-from indexer.fusion import top_articles
+from indexer.fusion import MIN_FIT, onto_scale, top_articles
 from indexer.store import DenseIndex
-
-# Fewest English candidate articles whose scores define a mean and a spread to map from.
-MIN_FIT = 3
 
 Ids = NDArray[np.int64]
 Scores = NDArray[np.float32]
-
-
-def onto_scale(scores: Scores, reference: Scores) -> Callable[[Scores], Scores]:
-    """The increasing linear map taking ``scores``' mean and spread to ``reference``'s (a shift when flat)."""
-    spread = float(scores.std())
-    scale = float(reference.std()) / spread if spread > 0 else 1.0
-    mean, target = float(scores.mean()), float(reference.mean())
-    return lambda x: np.asarray(target + scale * (x - mean), dtype=np.float32)
 
 
 class DenseScorer(Protocol):

@@ -52,6 +52,7 @@ def fusion_from(settings: Settings) -> FusionParams:
         title_weight=settings.title_weight,
         use_weight_rule=settings.use_weight_rule,
         calibrated_use_scale=settings.calibrated_use_scale,
+        crosslingual_rescore=settings.crosslingual_rescore,
         candidates=settings.candidates,
         normalize_queries=settings.normalize_queries,
         answerable_threshold=settings.answerable_threshold,

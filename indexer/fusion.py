@@ -13,6 +13,12 @@ the dense top 10 is (nearly) all in that language (:func:`language_gate`); other
 would push same-language articles over an answer in the other language (golden set,
 crosslingual queries: ``kbassist eval breakdown``).
 
+When the candidates mix languages, BM25 still only reaches the query's language: added on
+top of the dense score it would lift that whole group over the other language's candidates,
+which it cannot judge. So the query language's fused scores are mapped back onto the mean
+and spread of their own dense scores (:func:`keep_language_level`): BM25 reorders them among
+themselves, and the dense scores alone set where they stand against the other language.
+
 An article's dense score is by default the mean of its best chunk's score and the mean
 score of all its chunks (:func:`article_dense`): a broad article (a guide touching many
 topics, an agent script) otherwise wins on one section that shares words with the query,
@@ -22,6 +28,7 @@ before, so FAQ-style KBs are unchanged by construction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +43,8 @@ TOP = 10
 SAME_LANGUAGE_SHARE = 0.9
 # Smallest gap the weight divides by: a perfectly flat ranking gets the cap, not a division by zero.
 MIN_GAP = 1e-3
+# Fewest candidate articles whose scores define a mean and a spread to map from (:func:`onto_scale`).
+MIN_FIT = 3
 
 
 def _default(name: str) -> Any:
@@ -56,6 +65,9 @@ class FusionParams:
         use_weight_rule: ensemble builds: ``calibrated`` uses the build's own USE weight
             (:mod:`indexer.calibration`) times ``calibrated_use_scale``; ``fixed`` the embedder's.
         calibrated_use_scale: factor on the calibrated weight.
+        crosslingual_rescore: bilingual builds: other-language candidates reordered by their card
+            (:mod:`indexer.crosslingual`), and BM25 kept from lifting the query's language as a whole
+            (:func:`keep_language_level`).
         candidates: chunks taken from each ranker before fusion.
         normalize_queries: rewrite pinyin, homophones and misspellings into KB words first.
         answerable_threshold: answer probability below which a result is flagged unanswerable
@@ -69,6 +81,7 @@ class FusionParams:
     title_weight: float = _default("title_weight")
     use_weight_rule: UseWeightRule = _default("use_weight_rule")
     calibrated_use_scale: float = _default("calibrated_use_scale")
+    crosslingual_rescore: bool = _default("crosslingual_rescore")
     candidates: int = _default("candidates")
     normalize_queries: bool = _default("normalize_queries")
     answerable_threshold: float | None = _default("answerable_threshold")
@@ -121,3 +134,40 @@ def fuse(
     """``dense + weight · lexical / top_lexical`` (BM25 scaled to [0, 1] by the best article's score)."""
     norm = top_lexical if top_lexical > 0 else 1.0
     return dense + weight * lexical / norm
+
+
+def _moments(x: NDArray[np.float32]) -> tuple[float, float]:
+    """Mean and standard deviation of ``x`` (non-empty).
+
+    By a sum and a dot product: ``ndarray.mean`` and ``.std`` cost several times more on the
+    few hundred scores of one query, and this runs on every bilingual query.
+    """
+    mean = float(x.sum()) / len(x)
+    centred = x - np.float32(mean)
+    return mean, (float(centred @ centred) / len(x)) ** 0.5
+
+
+def onto_scale(scores: NDArray[np.float32], reference: NDArray[np.float32]) -> Callable[[Any], NDArray[np.float32]]:
+    """The increasing linear map taking ``scores``' mean and spread to ``reference``'s (a shift when flat)."""
+    mean, spread = _moments(scores)
+    target, reference_spread = _moments(reference)
+    scale = reference_spread / spread if spread > 0 else 1.0
+    return lambda x: np.asarray(target + scale * (x - mean), dtype=np.float32)
+
+
+def keep_language_level(
+    fused: NDArray[np.float32], dense: NDArray[np.float32], same_lang: NDArray[np.bool_]
+) -> NDArray[np.float32]:
+    """Per article, ``fused``, with the query language's articles mapped onto their ``dense`` mean and spread.
+
+    Only when the candidates mix languages (at least :data:`MIN_FIT` in the query's language
+    and one in the other); otherwise ``fused`` as it is. The map is increasing, so BM25's
+    order among the query language's articles stays.
+    """
+    n_same = int(np.count_nonzero(same_lang))
+    if n_same == len(same_lang) or n_same < MIN_FIT:
+        return fused
+    own = fused[same_lang]
+    out = fused.copy()
+    out[same_lang] = onto_scale(own, dense[same_lang])(own)
+    return out

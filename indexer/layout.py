@@ -6,6 +6,8 @@ A build folder holds::
     articles.jsonl      one article per line: its metadata and body
     chunks.jsonl        one chunk per line
     vectors.npy         one vector per chunk (row i = chunk i), read memory-mapped
+    cards.npy           bilingual builds only: one multilingual vector per article (row i =
+                        line i of articles.jsonl) of its title and tags (:mod:`indexer.crosslingual`)
     dense.faiss         the FAISS index over those vectors (:mod:`indexer.store`)
     bm25/               the BM25 index over the chunks' terms (:mod:`indexer.lexical`), with
                         every chunk's term counts (:mod:`indexer.terms`) for a rebuild to reuse
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 ARTICLES = "articles.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
+CARDS = "cards.npy"
 DENSE = "dense.faiss"
 LEXICAL = "bm25"
 # Copied into each build: the analyzer's files, then the taxonomy the service checks filters against.
@@ -66,6 +69,7 @@ class Build:
     dense: DenseIndex
     vectors: NDArray[np.float32]
     lexical: LexicalIndex
+    cards: NDArray[np.float32] | None = None
 
 
 @dataclass(slots=True)
@@ -213,7 +217,30 @@ def read_build(folder: Path, manifest: Manifest) -> Build:
     except (OSError, ValueError, KeyError) as exc:
         raise IndexLoadError(f"{folder}: cannot load build: {exc}") from exc
     dense, vectors, lexical = read_indexes(folder, len(chunks))
-    return Build(folder, manifest, articles, chunks, dense, vectors, lexical)
+    return Build(folder, manifest, articles, chunks, dense, vectors, lexical, read_cards(folder, len(articles)))
+
+
+def write_cards(folder: Path, cards: NDArray[np.float32]) -> None:
+    """Write the articles' card vectors (row i = article i of ``articles.jsonl``)."""
+    np.save(folder / CARDS, np.ascontiguousarray(cards, dtype=np.float32))
+
+
+def read_cards(folder: Path, n_articles: int) -> NDArray[np.float32] | None:
+    """The build's card vectors, or None when it has none (one language, or made before cards existed).
+
+    Raises:
+        IndexLoadError: the file is unreadable or holds another number of articles.
+    """
+    path = folder / CARDS
+    if not path.is_file():
+        return None
+    try:
+        cards = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise IndexLoadError(f"{folder}: cannot load {CARDS}: {exc}") from exc
+    if cards.ndim != 2 or len(cards) != n_articles:
+        raise IndexLoadError(f"{folder}: {CARDS} holds {len(cards)} cards for {n_articles} articles")
+    return np.asarray(cards, np.float32)
 
 
 def read_indexes(folder: Path, n_chunks: int) -> tuple[DenseIndex, NDArray[np.float32], LexicalIndex]:

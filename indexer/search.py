@@ -34,7 +34,15 @@ from indexer.dense import EnsembleScorer
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import IndexLoadError
 from indexer.filters import ChunkMasks, Filters
-from indexer.fusion import FusionParams, article_dense, fuse, language_gate, lexical_weight, top_articles
+from indexer.fusion import (
+    FusionParams,
+    article_dense,
+    fuse,
+    keep_language_level,
+    language_gate,
+    lexical_weight,
+    top_articles,
+)
 from indexer.lang import detect_lang
 from indexer.layout import Build, read_build, read_manifest
 from indexer.normalize import QueryNormalizer
@@ -149,6 +157,9 @@ class Retriever:
         self._article_lang = np.array([str(self.articles[a].get("lang") or "") for a in self._article_ids])
         vectors = multilingual_part(embedder, np.asarray(build.vectors))
         self._bridge = LanguageBridge.of(vectors, self._chunk_article, self._article_lang)
+        if fusion.crosslingual_rescore:
+            metas = [self.articles[a] for a in self._article_ids]
+            self._bridge = self._bridge.with_cards(embedder, metas, build.cards)
         self._masks = ChunkMasks(list(self.articles.values()), self._chunk_article)
         if isinstance(self.dense, EnsembleScorer) and fusion.use_weight_rule == "calibrated":
             weight = self.manifest.ensemble_use_weight
@@ -242,9 +253,14 @@ class Retriever:
         found = self._candidate_chunks(qv, bm25, lang, allowed, self._depth(k), dense_found)
         cand = self._candidates(found, qv, bm25, lang)
         dense_a, lex_a = cand.best(cand.dense), cand.best(cand.lexical)
+        ranking_dense = article_dense(dense_a, cand.mean(cand.dense), self.fusion.article_score)
+        if qv is not None and self.fusion.crosslingual_rescore:
+            cards = self._bridge.card_shift(qv, cand.arts, cand.same_lang, ranking_dense)
+            if cards is not None:  # other-language articles ordered by their cards too (indexer/crosslingual.py)
+                # One constant per article: its chunks keep their order, so the chunk scores stay as they are.
+                dense_a, ranking_dense = dense_a + cards, ranking_dense + cards
         top_dense = float(dense_a.max()) if qv is not None and len(dense_a) else 0.0
         top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
-        ranking_dense = article_dense(dense_a, cand.mean(cand.dense), self.fusion.article_score)
         chunk_score, fused = self._rank_scores(mode, cand, ranking_dense, lex_a, top_lexical, lang)
         if mode == "hybrid" and self.fusion.title_weight > 0:
             # Lexical like BM25, so held back like BM25 when the dense top mixes languages.
@@ -398,7 +414,11 @@ class Retriever:
         if mode == "lexical":
             return cand.lexical, lex_a
         weight = lexical_weight(dense_a, cand.same_lang, lang, self.fusion)
-        return fuse(cand.dense, cand.lexical, weight, top_lexical), fuse(dense_a, lex_a, weight, top_lexical)
+        fused = fuse(dense_a, lex_a, weight, top_lexical)
+        if self.fusion.crosslingual_rescore and self._bridge.bilingual:
+            # Increasing within the query's language, so each article's best chunk is the same as before.
+            fused = keep_language_level(fused, dense_a, cand.same_lang)
+        return fuse(cand.dense, cand.lexical, weight, top_lexical), fused
 
     def _hit(
         self,

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from indexer.crosslingual import LanguageBridge, multilingual_part
+from indexer.crosslingual import (
+    LanguageBridge,
+    article_cards,
+    bridged_languages,
+    card_text,
+    multilingual_model,
+    multilingual_part,
+)
 
 CHUNKS = 10  # per article: two languages of at least 20 passages each
 
@@ -68,8 +75,13 @@ def test_too_few_passages_in_the_second_language_give_no_offset():
 class _Embedder:
     def __init__(self, backend: str, split: int | None = None) -> None:
         self.backend = backend
+        self.embedded: list[str] = []
         if split is not None:
             self.split = split
+
+    def embed_documents(self, texts):
+        self.embedded.extend(texts)
+        return np.eye(len(texts), 16, dtype=np.float32)
 
 
 def test_the_multilingual_part_of_each_backend():
@@ -81,3 +93,79 @@ def test_the_multilingual_part_of_each_backend():
     assert (
         LanguageBridge.of(None, np.zeros(3, np.int64), np.array(["zh", "en", "en"])).shift("zh", np.arange(3)) is None
     )
+
+
+def test_the_multilingual_model_of_each_backend():
+    use = _Embedder("use-multilingual")
+    assert multilingual_model(use) is use
+    ensemble = _Embedder("ensemble", split=4)
+    ensemble.use = use  # type: ignore[attr-defined]
+    assert multilingual_model(ensemble) is use
+    assert multilingual_model(_Embedder("sentence-transformers")) is None
+
+
+def test_a_card_is_the_title_then_the_tags():
+    assert card_text({"title": "退货运费谁出", "tags": ["退货", "运费险"]}) == "退货运费谁出 退货 运费险"
+    assert card_text({"title": "Return shipping"}) == "Return shipping"
+
+
+def test_cards_are_embedded_for_a_bilingual_build_only():
+    metas = [{"title": f"t{i}", "tags": ["x"]} for i in range(len(TOPICS))]
+    use = _Embedder("use-multilingual")
+    bridge = LanguageBridge.of(*_build(TOPICS)).with_cards(use, metas)
+    assert bridge.cards is not None and bridge.cards.shape == (len(TOPICS), 16)
+    assert use.embedded == [f"t{i} x" for i in range(len(TOPICS))]
+    vectors, owner, _ = _build(TOPICS)
+    one_language = LanguageBridge.of(vectors, owner, np.array(["zh"] * len(TOPICS)))
+    assert one_language.with_cards(use, metas).cards is None
+    assert LanguageBridge.of(*_build(TOPICS)).with_cards(_Embedder("sentence-transformers"), metas).cards is None
+
+
+def _carded(cards: np.ndarray) -> LanguageBridge:
+    return LanguageBridge(np.zeros(len(cards), np.bool_), np.array(["zh"] * len(cards)), {"zh": 0.0}, cards)
+
+
+def test_the_card_reorders_the_other_language_on_its_own_scale():
+    # Articles 0–1 in the query's language, 2–5 in the other; the query is the unit vector on axis 0.
+    cards = np.zeros((6, 4), np.float32)
+    cards[5, 0] = 1.0  # the last article's card is the query; its passages score lowest of its language
+    query = np.array([1.0, 0.0, 0.0, 0.0, 9.0], np.float32)  # a wider query: the card compares the leading part
+    arts = np.arange(6)
+    same = np.array([True, True, False, False, False, False])
+    scores = np.array([0.6, 0.5, 0.40, 0.35, 0.30, 0.28], np.float32)
+    shift = _carded(cards).card_shift(query, arts, same, scores)
+    assert shift is not None
+    assert shift[:2].tolist() == [0.0, 0.0]
+    moved = scores + shift
+    assert int(np.argmax(moved[2:])) == 3  # first of its language now
+    assert moved[2:].mean() == pytest.approx(scores[2:].mean())
+    assert moved[2:].std() == pytest.approx(scores[2:].std())
+
+
+def test_no_card_shift_without_cards_or_with_too_few_other_language_candidates():
+    scores = np.array([0.6, 0.5, 0.4], np.float32)
+    query = np.ones(4, np.float32)
+    assert LanguageBridge.none(3).card_shift(query, np.arange(3), np.array([True, False, False]), scores) is None
+    cards = np.ones((3, 4), np.float32)
+    assert _carded(cards).card_shift(query, np.arange(3), np.array([True, False, False]), scores) is None
+
+
+def test_stored_cards_are_used_rather_than_embedded_again():
+    metas = [{"title": f"t{i}"} for i in range(len(TOPICS))]
+    use = _Embedder("use-multilingual")
+    stored = np.ones((len(TOPICS), 16), np.float32)
+    bridge = LanguageBridge.of(*_build(TOPICS)).with_cards(use, metas, stored)
+    assert bridge.cards is stored and use.embedded == []
+
+
+def test_bridged_languages_need_enough_passages_in_each():
+    assert bridged_languages(np.array(["zh"] * 30 + ["en"] * 20 + [""] * 50)) == ("zh", "en")
+    assert bridged_languages(np.array(["zh"] * 30 + ["en"] * 19)) is None
+    assert bridged_languages(np.array(["zh"] * 30)) is None
+
+
+def test_article_cards_need_a_multilingual_model():
+    use = _Embedder("use-multilingual")
+    cards = article_cards(use, [{"title": "a", "tags": ["b"]}, {"title": "c"}])
+    assert cards is not None and cards.shape == (2, 16) and use.embedded == ["a b", "c"]
+    assert article_cards(_Embedder("sentence-transformers"), [{"title": "a"}]) is None

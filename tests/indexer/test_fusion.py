@@ -3,7 +3,17 @@
 import numpy as np
 import pytest
 
-from indexer.fusion import MIN_GAP, FusionParams, article_dense, fuse, gap_weight, language_gate, lexical_weight
+from indexer.fusion import (
+    MIN_GAP,
+    FusionParams,
+    article_dense,
+    fuse,
+    gap_weight,
+    keep_language_level,
+    language_gate,
+    lexical_weight,
+    onto_scale,
+)
 
 F32 = np.float32
 
@@ -53,3 +63,31 @@ def test_article_dense_blends_the_best_chunk_with_the_mean_unless_told_best():
     # The broad article (one good chunk of many) falls behind the focused one.
     np.testing.assert_allclose(article_dense(best, mean, "blend"), [0.6, 0.6])
     assert article_dense(best, mean, "best") is best
+
+
+def test_onto_scale_maps_mean_and_spread_and_keeps_the_order():
+    scores = np.array([1.0, 2.0, 3.0], np.float32)
+    mapped = onto_scale(scores, np.array([0.2, 0.4, 0.6], np.float32))(scores)
+    assert mapped.tolist() == pytest.approx([0.2, 0.4, 0.6])
+    flat = np.array([0.5, 0.5], np.float32)
+    assert onto_scale(flat, np.array([0.1, 0.3], np.float32))(flat).tolist() == pytest.approx([0.2, 0.2])
+
+
+def test_bm25_reorders_the_query_language_but_does_not_lift_it_over_the_other():
+    dense = np.array([0.50, 0.40, 0.30, 0.46], np.float32)  # the last article is in the other language
+    same = np.array([True, True, True, False])
+    fused = fuse(dense, np.array([0.0, 1.0, 0.5, 0.0], np.float32), 0.3, 1.0)  # BM25 favours the second
+    kept = keep_language_level(fused, dense, same)
+    assert kept[3] == fused[3] == pytest.approx(0.46)
+    assert np.argsort(-kept[same]).tolist() == np.argsort(-fused[same]).tolist() == [1, 0, 2]
+    assert kept[same].mean() == pytest.approx(dense[same].mean())
+    assert kept[same].std() == pytest.approx(dense[same].std())
+    # Without the map the whole query-language group is lifted: two of its articles pass the other one.
+    assert (fused[same] > fused[3]).sum() == 2 and (kept[same] > kept[3]).sum() == 1
+
+
+def test_keep_language_level_leaves_one_language_and_too_few_articles_alone():
+    dense = np.array([0.5, 0.4, 0.3, 0.2], np.float32)
+    fused = fuse(dense, np.array([0.0, 1.0, 0.5, 0.0], np.float32), 0.3, 1.0)
+    assert keep_language_level(fused, dense, np.ones(4, np.bool_)) is fused
+    assert keep_language_level(fused, dense, np.array([True, True, False, False])) is fused

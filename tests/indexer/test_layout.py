@@ -9,7 +9,16 @@ from indexer.analyzer import ANALYZER_FILES, Analyzer
 from indexer.build import load_content
 from indexer.chunk import chunk_article, embed_text
 from indexer.errors import IndexLoadError
-from indexer.layout import VECTORS, chunk_line, read_build, read_manifest, read_previous, write_build
+from indexer.layout import (
+    CARDS,
+    VECTORS,
+    chunk_line,
+    read_build,
+    read_manifest,
+    read_previous,
+    write_build,
+    write_cards,
+)
 from indexer.manifest import Manifest
 from indexer.terms import ChunkTerms
 
@@ -90,3 +99,20 @@ def test_unreadable_builds_fail_with_the_folder_named(kb_dir, tmp_path, fake_emb
     (folder / "manifest.json").write_text("{", encoding="utf-8")
     with pytest.raises(IndexLoadError, match="unreadable manifest"):
         read_manifest(folder)
+
+
+def test_cards_read_back_when_written_and_are_none_otherwise(kb_dir, tmp_path, fake_embedder):
+    folder = tmp_path / "build"
+    articles, *_ = _write(kb_dir, folder, fake_embedder)
+    assert read_build(folder, read_manifest(folder)).cards is None
+    cards = fake_embedder.embed_documents([a.title for a in articles])
+    write_cards(folder, cards)
+    np.testing.assert_array_equal(read_build(folder, read_manifest(folder)).cards, cards)
+
+
+def test_cards_of_another_number_of_articles_fail_to_load(kb_dir, tmp_path, fake_embedder):
+    folder = tmp_path / "build"
+    articles, *_ = _write(kb_dir, folder, fake_embedder)
+    write_cards(folder, fake_embedder.embed_documents([a.title for a in articles[1:]]))
+    with pytest.raises(IndexLoadError, match=CARDS):
+        read_build(folder, read_manifest(folder))
