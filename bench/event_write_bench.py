@@ -8,6 +8,7 @@ Prints the median, p90 and mean wall time per write and this process's CPU per w
 SQLite's work; on PostgreSQL the client side only). A benchmark, not a test.
 """
 
+import importlib.util
 import os
 import random
 import statistics
@@ -16,31 +17,24 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 sys.path.insert(0, os.getcwd())
-import psycopg  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from service.db import make_engine, upgrade  # noqa: E402
 from service.suggestions.models import Suggestion  # noqa: E402
 from service.usage import crud  # noqa: E402
 from service.usage.models import UsageEvent  # noqa: E402
 
+# bench/ is scripts, not a package: the fresh database comes from usage_bench.py, as dashboard_bench.py's does.
+_spec = importlib.util.spec_from_file_location("usage_bench", Path(__file__).with_name("usage_bench.py"))
+assert _spec is not None and _spec.loader is not None
+usage_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(usage_bench)
+
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
 kind = sys.argv[1]
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-tmp = tempfile.mkdtemp()
-schema = None
-if kind == "sqlite":
-    url = f"sqlite:///{tmp}/w.db"
-else:
-    schema = f"wcost_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as c:
-        c.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-engine = make_engine(url)
-try:
-    upgrade(engine)
+with usage_bench.fresh_database(kind, tempfile.mkdtemp(), "wcost") as (_url, engine):
     start = datetime(2026, 11, 1, tzinfo=UTC)
     sids = [uuid.uuid4().hex for _ in range(N // 10)]
     with Session(engine) as s:
@@ -90,8 +84,3 @@ try:
         f"mean {mean * 1000:.2f} ms  client cpu/event {cpu / N * 1000:.2f} ms  load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-finally:
-    engine.dispose()
-    if schema:
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
