@@ -14,7 +14,7 @@ it calls lives in a module of its own (:mod:`indexer.dense`, :mod:`indexer.fusio
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +51,7 @@ from indexer.snippet import make_snippet
 from indexer.titles import TitleIndex, title_text
 
 Ids = NDArray[np.int64]
+DEFAULT_K = 5  # results of a search that does not say
 _NO_IDS: Ids = np.zeros(0, np.int64)
 
 
@@ -217,7 +218,7 @@ class Retriever:
     def search(
         self,
         query: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         mode: SearchMode = "hybrid",
         filters: Filters | None = None,
         include_internal: bool = False,
@@ -335,9 +336,10 @@ class Retriever:
             st_mean=st_mean,
         )
 
-    def dense_candidates(self, queries: Sequence[tuple[str, Vectors, int, Filters | None, bool]]) -> list[Ids | None]:
-        """The dense candidates :meth:`search` would find for each (normalised query, vector, k,
-        filters, include_internal), with one index search per group sharing filters and ``k``.
+    def dense_candidates(self, queries: Sequence[tuple[str, Vectors, Mapping[str, Any]]]) -> list[Ids | None]:
+        """The dense candidates :meth:`search` would find for each (normalised query, vector, the
+        keyword arguments given to :meth:`search`), with one index search per group sharing
+        filters and ``k``.
 
         Passing an entry on as ``dense_found`` gives the same result as searching without it:
         the scores of the candidates found are computed again exactly, per query. (A product of
@@ -347,8 +349,13 @@ class Retriever:
         """
         found: list[Ids | None] = [None] * len(queries)
         groups: dict[tuple[Filters | None, bool, int], list[int]] = {}
-        for i, (_, _, k, filters, include_internal) in enumerate(queries):
-            groups.setdefault((filters, include_internal, self._depth(k)), []).append(i)
+        for i, (_, _, options) in enumerate(queries):
+            key = (
+                options.get("filters"),
+                options.get("include_internal", False),
+                self._depth(options.get("k", DEFAULT_K)),
+            )
+            groups.setdefault(key, []).append(i)
         for (filters, include_internal, n), members in groups.items():
             allowed = self._masks.allowed(filters, include_internal)
             if allowed is not None and len(allowed) == 0:

@@ -197,18 +197,8 @@ class SearchBatcher:
         for retriever, requests in by_retriever.items():
             if len(requests) < 2:
                 continue
-            queries = [
-                (
-                    normalized[r],
-                    vector_of[r],
-                    r.options.get("k", 5),
-                    r.options.get("filters"),
-                    r.options.get("include_internal", False),
-                )
-                for r in requests
-            ]
             try:
-                ids = retriever.dense_candidates(queries)
+                ids = retriever.dense_candidates([(normalized[r], vector_of[r], r.options) for r in requests])
             except Exception:  # noqa: BLE001 - see the docstring
                 log.warning("a batch's dense candidates failed; each search finds its own", exc_info=True)
                 continue

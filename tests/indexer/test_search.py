@@ -123,23 +123,23 @@ def test_dense_candidates_found_together_give_each_search_its_own_result(retriev
     in_stock = Filters.of(category=["refunds"])
     options = [(5, None, False), (3, None, False), (5, in_stock, False), (5, None, True)]
     batch = [
-        (q, fake_embedder.embed_queries([q])[0], k, filters, internal)
+        (q, fake_embedder.embed_queries([q])[0], {"k": k, "filters": filters, "include_internal": internal})
         for q, (k, filters, internal) in zip(queries, options, strict=True)
     ]
+    batch.append(("退款", fake_embedder.embed_queries(["退款"])[0], {}))  # search's own defaults
     found = retriever.dense_candidates(batch)
-    for (query, vector, k, filters, internal), ids in zip(batch, found, strict=True):
+    for (query, vector, given), ids in zip(batch, found, strict=True):
         assert ids is not None
-        alone = retriever.search(query, k=k, filters=filters, include_internal=internal, query_vector=vector)
-        together = retriever.search(
-            query, k=k, filters=filters, include_internal=internal, query_vector=vector, dense_found=ids
-        )
+        alone = retriever.search(query, query_vector=vector, **given)
+        together = retriever.search(query, query_vector=vector, dense_found=ids, **given)
         assert [(h.article_id, h.score) for h in together.hits] == [(h.article_id, h.score) for h in alone.hits]
         assert together.answerable == alone.answerable and together.confidence == alone.confidence
 
 
 def test_dense_candidates_are_none_where_the_filters_allow_nothing(retriever, fake_embedder):
     vector = fake_embedder.embed_queries(["退款"])[0]
-    assert retriever.dense_candidates([("退款", vector, 5, Filters.of(category=["no such category"]), False)]) == [None]
+    nothing = {"filters": Filters.of(category=["no such category"])}
+    assert retriever.dense_candidates([("退款", vector, nothing)]) == [None]
 
 
 def test_search_takes_the_dense_candidates_it_is_given(retriever, fake_embedder):
