@@ -391,11 +391,7 @@ class Retriever:
     def _candidates(self, found: Ids, qv: Vectors | None, bm25: NDArray[np.float32] | None, lang: str) -> _Candidates:
         """Every chunk of the articles ``found`` chunks belong to, with both rankers' scores."""
         arts = sorted_unique(self._chunk_article[found])
-        first = self._article_bounds[arts]
-        lengths = self._article_bounds[arts + 1] - first
-        starts = np.cumsum(lengths) - lengths
-        # Each article's run of the chunk order, concatenated without a Python loop.
-        rows = self._chunk_order[np.repeat(first - starts, lengths) + np.arange(int(lengths.sum()))]
+        rows, starts, lengths = self._chunks_of(arts)
         same_lang = self._article_lang[arts] == lang
         dense = (
             self.dense.scores(qv, lang, rows, starts, same_lang) if qv is not None else np.zeros(len(rows), np.float32)
@@ -433,12 +429,18 @@ class Retriever:
             fused = keep_language_level(fused, dense_a, scorable)
         return fuse(cand.dense, cand.lexical, weight, top_lexical), fused
 
-    def _best_of(self, per_chunk: NDArray[np.float32], arts: Ids) -> NDArray[np.float32]:
-        """Per article of ``arts``, the best of its chunks' ``per_chunk`` scores."""
+    def _chunks_of(self, arts: Ids) -> tuple[Ids, Ids, Ids]:
+        """The chunks of articles ``arts``, article by article: their ids, where each article starts, how many."""
         first = self._article_bounds[arts]
         lengths = self._article_bounds[arts + 1] - first
         starts = np.cumsum(lengths) - lengths
+        # Each article's run of the chunk order, concatenated without a Python loop.
         rows = self._chunk_order[np.repeat(first - starts, lengths) + np.arange(int(lengths.sum()))]
+        return rows, starts, lengths
+
+    def _best_of(self, per_chunk: NDArray[np.float32], arts: Ids) -> NDArray[np.float32]:
+        """Per article of ``arts``, the best of its chunks' ``per_chunk`` scores."""
+        rows, starts, _ = self._chunks_of(arts)
         return np.maximum.reduceat(per_chunk[rows], starts)
 
     def _hit(
