@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         description="Bilingual builds: other-language candidates reordered by their title and tags (card), "
         "and BM25 kept from lifting the query's language over them (indexer/crosslingual.py).",
     )
+    twin_lexical: bool = Field(
+        False,
+        description="Bilingual builds, hybrid mode: an article in the other language than the query takes the BM25 "
+        "score of its counterpart in the query's language (indexer/crosslingual.py).",
+    )
     candidates: int = Field(100, ge=1, le=5000, description="Chunks taken from each ranker before fusion.")
     normalize_queries: bool = Field(
         True, description="Rewrite pinyin, homophone typos and misspelt English into KB words (indexer/normalize.py)."

@@ -30,11 +30,19 @@ the other-language candidates are ordered by passage score plus card cosine, map
 the mean and spread of their passage scores (:meth:`LanguageBridge.card_shift`): the card
 decides their order among themselves, not how the other language stands against the query's
 own. Equal weights and a map fitted per query: nothing here is a constant to tune.
+
+BM25 matches words, so it scores only articles in the query's language; an article's
+counterpart holds the same content in that language. With ``KB_TWIN_LEXICAL`` an
+other-language candidate with a counterpart takes its counterpart's BM25 score in hybrid
+search (:meth:`LanguageBridge.twin_lexical`), so both versions of one article rise together.
+Off by default: on the golden set it adds the twin of the first answer to the top 5 (R@5
++0.021) but moves the first answer down slightly (MRR@10 −0.003), and an agent gains little
+from seeing the same article twice (eval/RESULTS.md, 2026-12-03 *Twins and the language level*).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -138,12 +146,15 @@ class LanguageBridge:
         article_lang: per article, its language.
         offsets: per query language, what an other-language article without a counterpart gains.
         cards: per article, the multilingual vector of its card (:meth:`with_cards`; None: none).
+        twins: per article, the index of its counterpart in the other language, -1 for none
+            (None: no article has one).
     """
 
     alone: NDArray[np.bool_]
     article_lang: NDArray[np.str_]
     offsets: dict[str, float] = field(default_factory=dict)
     cards: Vectors | None = None
+    twins: Ids | None = None
 
     @property
     def bilingual(self) -> bool:
@@ -181,11 +192,14 @@ class LanguageBridge:
         alone = np.zeros(n, np.bool_)
         alone[a] = b_to_a[a_to_b] != np.arange(len(a))
         alone[b] = a_to_b[b_to_a] != np.arange(len(b))
+        twins = np.full(n, -1, np.int64)
+        twins[a] = np.where(alone[a], -1, b[a_to_b])
+        twins[b] = np.where(alone[b], -1, a[b_to_a])
         offsets = {
             first: language_offset(vectors, chunk_article, chunk_lang, first, second),
             second: language_offset(vectors, chunk_article, chunk_lang, second, first),
         }
-        return cls(alone, article_lang, offsets)
+        return cls(alone, article_lang, offsets, twins=twins)
 
     def shift(self, lang: str, arts: Ids) -> NDArray[np.float32] | None:
         """Per candidate article ``arts``, what to add to its dense score for a query in ``lang`` (None: nothing)."""
@@ -236,3 +250,34 @@ class LanguageBridge:
         out = np.zeros(len(arts), np.float32)
         out[other] = onto_scale(key, base)(key) - base
         return out
+
+    def twin_lexical(
+        self,
+        lang: str,
+        arts: Ids,
+        same_lang: NDArray[np.bool_],
+        lexical: NDArray[np.float32],
+        twin_best: Callable[[Ids], NDArray[np.float32]],
+    ) -> tuple[NDArray[np.float32], NDArray[np.bool_]] | None:
+        """Per candidate article, its BM25 score, other-language articles taking their counterpart's in ``lang``.
+
+        Args:
+            lang: the query's language.
+            arts: candidate articles (build order indices).
+            same_lang: per candidate, whether it is in the query's language.
+            lexical: per candidate, its own BM25 score (its best chunk's).
+            twin_best: articles -> the best BM25 score of each one's chunks.
+
+        Returns:
+            The scores and, per candidate, whether BM25 scored it (query language, or a
+            counterpart in it); None when no other-language candidate has a counterpart.
+        """
+        if self.twins is None:
+            return None
+        twins = self.twins[arts]
+        inherits = ~same_lang & (twins >= 0) & (self.article_lang[twins] == lang)
+        if not inherits.any():
+            return None
+        out = lexical.copy()
+        out[inherits] = twin_best(twins[inherits])
+        return out, same_lang | inherits

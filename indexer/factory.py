@@ -53,6 +53,7 @@ def fusion_from(settings: Settings) -> FusionParams:
         use_weight_rule=settings.use_weight_rule,
         calibrated_use_scale=settings.calibrated_use_scale,
         crosslingual_rescore=settings.crosslingual_rescore,
+        twin_lexical=settings.twin_lexical,
         candidates=settings.candidates,
         normalize_queries=settings.normalize_queries,
         answerable_threshold=settings.answerable_threshold,

@@ -15,9 +15,11 @@ crosslingual queries: ``kbassist eval breakdown``).
 
 When the candidates mix languages, BM25 still only reaches the query's language: added on
 top of the dense score it would lift that whole group over the other language's candidates,
-which it cannot judge. So the query language's fused scores are mapped back onto the mean
-and spread of their own dense scores (:func:`keep_language_level`): BM25 reorders them among
-themselves, and the dense scores alone set where they stand against the other language.
+which it cannot judge. So the query language's fused scores are mapped back onto the range
+of their own dense scores (:func:`keep_language_level`; best onto best, worst onto worst):
+BM25 reorders them among themselves, and the dense scores alone set where they stand against
+the other language. (A map onto their mean and spread instead let a BM25-led first article
+land above the best dense score of its language when BM25 dominated a flat ranking, eval/RESULTS.md.)
 
 An article's dense score is by default the mean of its best chunk's score and the mean
 score of all its chunks (:func:`article_dense`): a broad article (a guide touching many
@@ -68,6 +70,8 @@ class FusionParams:
         crosslingual_rescore: bilingual builds: other-language candidates reordered by their card
             (:mod:`indexer.crosslingual`), and BM25 kept from lifting the query's language as a whole
             (:func:`keep_language_level`).
+        twin_lexical: bilingual builds, hybrid mode: an other-language candidate with a counterpart
+            in the query's language takes its BM25 score (:meth:`indexer.crosslingual.LanguageBridge.twin_lexical`).
         candidates: chunks taken from each ranker before fusion.
         normalize_queries: rewrite pinyin, homophones and misspellings into KB words first.
         answerable_threshold: answer probability below which a result is flagged unanswerable
@@ -82,6 +86,7 @@ class FusionParams:
     use_weight_rule: UseWeightRule = _default("use_weight_rule")
     calibrated_use_scale: float = _default("calibrated_use_scale")
     crosslingual_rescore: bool = _default("crosslingual_rescore")
+    twin_lexical: bool = _default("twin_lexical")
     candidates: int = _default("candidates")
     normalize_queries: bool = _default("normalize_queries")
     answerable_threshold: float | None = _default("answerable_threshold")
@@ -119,7 +124,8 @@ def lexical_weight(dense: NDArray[np.float32], same_lang: NDArray[np.bool_], lan
 
     Args:
         dense: dense score of every candidate article.
-        same_lang: whether each candidate article is written in the query's language.
+        same_lang: whether BM25 can score each candidate article: written in the query's
+            language (or taking a counterpart's score in it: :mod:`indexer.crosslingual`).
         lang: the query's language.
         params: the fusion tunables.
     """
@@ -155,19 +161,28 @@ def onto_scale(scores: NDArray[np.float32], reference: NDArray[np.float32]) -> C
     return lambda x: np.asarray(target + scale * (x - mean), dtype=np.float32)
 
 
-def keep_language_level(
-    fused: NDArray[np.float32], dense: NDArray[np.float32], same_lang: NDArray[np.bool_]
-) -> NDArray[np.float32]:
-    """Per article, ``fused``, with the query language's articles mapped onto their ``dense`` mean and spread.
+def onto_range(scores: NDArray[np.float32], reference: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``scores`` under the increasing linear map taking their best and worst to ``reference``'s (a shift when flat)."""
+    top, span = float(scores.max()), float(scores.max() - scores.min())
+    reference_top, reference_span = float(reference.max()), float(reference.max() - reference.min())
+    scale = reference_span / span if span > 0 else 1.0
+    return np.asarray(reference_top + scale * (scores - top), dtype=np.float32)
 
-    Only when the candidates mix languages (at least :data:`MIN_FIT` in the query's language
-    and one in the other); otherwise ``fused`` as it is. The map is increasing, so BM25's
-    order among the query language's articles stays.
+
+def keep_language_level(
+    fused: NDArray[np.float32], dense: NDArray[np.float32], scorable: NDArray[np.bool_]
+) -> NDArray[np.float32]:
+    """Per article, ``fused``, with the articles BM25 can score mapped onto the range of their ``dense`` scores.
+
+    ``scorable`` marks the query language's articles (and, with twin lexical scores, the
+    other language's articles that took their twin's BM25: :mod:`indexer.crosslingual`).
+    Only when the candidates mix (at least :data:`MIN_FIT` scorable and one not); otherwise
+    ``fused`` as it is. The map is increasing, so BM25's order among them stays, and their
+    best stands where the best of their dense scores stood.
     """
-    n_same = int(np.count_nonzero(same_lang))
-    if n_same == len(same_lang) or n_same < MIN_FIT:
+    n_same = int(np.count_nonzero(scorable))
+    if n_same == len(scorable) or n_same < MIN_FIT:
         return fused
-    own = fused[same_lang]
     out = fused.copy()
-    out[same_lang] = onto_scale(own, dense[same_lang])(own)
+    out[scorable] = onto_range(fused[scorable], dense[scorable])
     return out

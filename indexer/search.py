@@ -262,7 +262,7 @@ class Retriever:
                 dense_a, ranking_dense = dense_a + cards, ranking_dense + cards
         top_dense = float(dense_a.max()) if qv is not None and len(dense_a) else 0.0
         top_lexical = float(lex_a.max()) if len(lex_a) else 0.0
-        chunk_score, fused = self._rank_scores(mode, cand, ranking_dense, lex_a, top_lexical, lang)
+        chunk_score, fused = self._rank_scores(mode, cand, ranking_dense, lex_a, top_lexical, lang, bm25)
         if mode == "hybrid" and self.fusion.title_weight > 0:
             # Lexical like BM25, so held back like BM25 when the dense top mixes languages.
             gate = language_gate(cand.same_lang[top_articles(ranking_dense)])
@@ -391,11 +391,7 @@ class Retriever:
     def _candidates(self, found: Ids, qv: Vectors | None, bm25: NDArray[np.float32] | None, lang: str) -> _Candidates:
         """Every chunk of the articles ``found`` chunks belong to, with both rankers' scores."""
         arts = sorted_unique(self._chunk_article[found])
-        first = self._article_bounds[arts]
-        lengths = self._article_bounds[arts + 1] - first
-        starts = np.cumsum(lengths) - lengths
-        # Each article's run of the chunk order, concatenated without a Python loop.
-        rows = self._chunk_order[np.repeat(first - starts, lengths) + np.arange(int(lengths.sum()))]
+        rows, starts, lengths = self._chunks_of(arts)
         same_lang = self._article_lang[arts] == lang
         dense = (
             self.dense.scores(qv, lang, rows, starts, same_lang) if qv is not None else np.zeros(len(rows), np.float32)
@@ -414,18 +410,38 @@ class Retriever:
         lex_a: NDArray[np.float32],
         top_lexical: float,
         lang: str,
+        bm25: NDArray[np.float32] | None,
     ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """The score ranking chunks within an article, and the one ranking articles, in ``mode``."""
         if mode == "dense":
             return cand.dense, dense_a
         if mode == "lexical":
             return cand.lexical, lex_a
-        weight = lexical_weight(dense_a, cand.same_lang, lang, self.fusion)
+        scorable = cand.same_lang
+        if self.fusion.twin_lexical and bm25 is not None:
+            twins = self._bridge.twin_lexical(lang, cand.arts, cand.same_lang, lex_a, lambda a: self._best_of(bm25, a))
+            if twins is not None:  # BM25 reads one language; an article's counterpart reads it for it
+                lex_a, scorable = twins
+        weight = lexical_weight(dense_a, scorable, lang, self.fusion)
         fused = fuse(dense_a, lex_a, weight, top_lexical)
         if self.fusion.crosslingual_rescore and self._bridge.bilingual:
-            # Increasing within the query's language, so each article's best chunk is the same as before.
-            fused = keep_language_level(fused, dense_a, cand.same_lang)
+            # Increasing within the scorable articles, so each article's best chunk is the same as before.
+            fused = keep_language_level(fused, dense_a, scorable)
         return fuse(cand.dense, cand.lexical, weight, top_lexical), fused
+
+    def _chunks_of(self, arts: Ids) -> tuple[Ids, Ids, Ids]:
+        """The chunks of articles ``arts``, article by article: their ids, where each article starts, how many."""
+        first = self._article_bounds[arts]
+        lengths = self._article_bounds[arts + 1] - first
+        starts = np.cumsum(lengths) - lengths
+        # Each article's run of the chunk order, concatenated without a Python loop.
+        rows = self._chunk_order[np.repeat(first - starts, lengths) + np.arange(int(lengths.sum()))]
+        return rows, starts, lengths
+
+    def _best_of(self, per_chunk: NDArray[np.float32], arts: Ids) -> NDArray[np.float32]:
+        """Per article of ``arts``, the best of its chunks' ``per_chunk`` scores."""
+        rows, starts, _ = self._chunks_of(arts)
+        return np.maximum.reduceat(per_chunk[rows], starts)
 
     def _hit(
         self,

@@ -169,3 +169,36 @@ def test_article_cards_need_a_multilingual_model():
     cards = article_cards(use, [{"title": "a", "tags": ["b"]}, {"title": "c"}])
     assert cards is not None and cards.shape == (2, 16) and use.embedded == ["a b", "c"]
     assert article_cards(_Embedder("sentence-transformers"), [{"title": "a"}]) is None
+
+
+def test_each_article_with_a_counterpart_knows_its_twin():
+    bridge = LanguageBridge.of(*_build(TOPICS))
+    assert bridge.twins is not None
+    assert bridge.twins.tolist() == [3, -1, -1, 0, -1]
+
+
+def test_an_other_language_twin_takes_its_counterparts_bm25_score():
+    bridge = LanguageBridge.of(*_build(TOPICS))
+    bm25 = np.array([4.0, 2.0, 1.0, 0.0, 0.0], np.float32)  # per article: BM25 reads Chinese only
+
+    def best(arts):
+        return bm25[arts]
+
+    arts = np.array([0, 1, 3, 4])  # zh 0 and its English twin 3, zh 1, English-only 4
+    same = np.array([True, True, False, False])
+    result = bridge.twin_lexical("zh", arts, same, bm25[arts], best)
+    assert result is not None
+    lexical, scorable = result
+    assert lexical.tolist() == [4.0, 2.0, 4.0, 0.0]  # the twin rises with zh 0; the English-only article cannot
+    assert scorable.tolist() == [True, True, True, False]
+    # An English query: BM25 scores the English articles, and zh 0 takes the score of its twin 3.
+    english = np.array([0.0, 0.0, 0.0, 3.0, 5.0], np.float32)
+    result = bridge.twin_lexical("en", arts, ~same, english[arts], lambda a: english[a])
+    assert result is not None and result[0].tolist() == [3.0, 0.0, 3.0, 5.0]
+
+
+def test_no_twin_scores_without_an_other_language_twin_among_the_candidates():
+    bridge = LanguageBridge.of(*_build(TOPICS))
+    scores = np.ones(3, np.float32)
+    assert bridge.twin_lexical("zh", np.array([0, 1, 4]), np.array([True, True, False]), scores, lambda a: a) is None
+    assert LanguageBridge.none(5).twin_lexical("zh", np.arange(3), np.array([True, False, False]), scores, len) is None

@@ -12,6 +12,7 @@ from indexer.fusion import (
     keep_language_level,
     language_gate,
     lexical_weight,
+    onto_range,
     onto_scale,
 )
 
@@ -80,10 +81,33 @@ def test_bm25_reorders_the_query_language_but_does_not_lift_it_over_the_other():
     kept = keep_language_level(fused, dense, same)
     assert kept[3] == fused[3] == pytest.approx(0.46)
     assert np.argsort(-kept[same]).tolist() == np.argsort(-fused[same]).tolist() == [1, 0, 2]
-    assert kept[same].mean() == pytest.approx(dense[same].mean())
-    assert kept[same].std() == pytest.approx(dense[same].std())
+    assert kept[same].max() == pytest.approx(dense[same].max())
+    assert kept[same].min() == pytest.approx(dense[same].min())
     # Without the map the whole query-language group is lifted: two of its articles pass the other one.
     assert (fused[same] > fused[3]).sum() == 2 and (kept[same] > kept[3]).sum() == 1
+
+
+def test_a_bm25_led_first_article_stands_no_higher_than_its_languages_best_dense_score():
+    # Thirty query-language candidates on a flat dense ranking and one in the other language
+    # (0.30); BM25 at full weight picks the sixth. Mapped onto mean and spread, that outlier of
+    # the fused scores rose far above every dense score of its language and over the other
+    # language's article; mapped onto the range, it takes its language's best dense score.
+    dense = np.append(np.linspace(0.27, 0.05, 30), 0.30).astype(np.float32)
+    same = np.arange(31) < 30
+    lexical = np.zeros(31, np.float32)
+    lexical[5] = 1.0
+    fused = fuse(dense, lexical, 1.0, 1.0)
+    assert onto_scale(fused[same], dense[same])(fused[same])[5] > 0.4
+    kept = keep_language_level(fused, dense, same)
+    assert kept[5] == pytest.approx(0.27) and int(np.argmax(kept)) == 30
+    assert int(np.argmax(kept[same])) == 5
+
+
+def test_onto_range_maps_best_and_worst_and_keeps_the_order():
+    scores = np.array([1.0, 3.0, 2.0], np.float32)
+    assert onto_range(scores, np.array([0.2, 0.6, 0.3], np.float32)).tolist() == pytest.approx([0.2, 0.6, 0.4])
+    flat = np.array([0.5, 0.5], np.float32)
+    assert onto_range(flat, np.array([0.1, 0.3], np.float32)).tolist() == pytest.approx([0.3, 0.3])
 
 
 def test_keep_language_level_leaves_one_language_and_too_few_articles_alone():

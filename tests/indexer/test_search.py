@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from indexer.build import BuildOptions, build_index
+from indexer.crosslingual import LanguageBridge
 from indexer.filters import Filters
 from indexer.fusion import FusionParams, lexical_weight
 from indexer.search import Retriever, sorted_unique
@@ -116,6 +117,30 @@ def test_title_weight_adds_the_title_coverage_to_the_hybrid_score(retriever, fak
         assert score - plain[article] == pytest.approx(0.5 * coverage, abs=1e-6)
         added.append(coverage)
     assert max(added) > 0
+
+
+def test_twin_lexical_gives_an_other_language_twin_its_counterparts_bm25(retriever, fake_embedder):
+    query = "退款多久到账"
+    index = {a: i for i, a in enumerate(retriever.articles)}
+    langs = np.array([str(retriever.articles[a].get("lang")) for a in retriever.articles])
+    twins = np.full(len(index), -1, np.int64)
+    # A hand-made pairing (the fake embedder has no multilingual part to find one).
+    twins[index["en-order-cancel"]], twins[index["refund-arrival"]] = index["refund-arrival"], index["en-order-cancel"]
+    bridge = LanguageBridge(np.zeros(len(index), np.bool_), langs, twins=twins)
+    scores = {}
+    for on in (False, True):
+        fusion = FusionParams(normalize_queries=False, twin_lexical=on)
+        r = Retriever.load(retriever.folder, fake_embedder, fusion=fusion)
+        r._bridge = bridge
+        res = r.search(query, k=10, include_internal=True)
+        scores[on] = {h.article_id: (h.score, h.dense_score, h.lexical_score) for h in res.hits}
+    english_off, english_on = scores[False]["en-order-cancel"], scores[True]["en-order-cancel"]
+    assert english_off[2] == english_on[2] == 0.0  # its own BM25, as shown, is none either way
+    assert english_off[0] == pytest.approx(english_off[1])  # without the twin: no BM25 in its score
+    # With it, the English article gains what refund-arrival gains from BM25: the same score.
+    chinese_on = scores[True]["refund-arrival"]
+    assert english_on[0] - english_on[1] == pytest.approx(chinese_on[0] - chinese_on[1], abs=1e-6)
+    assert english_on[0] > english_on[1]
 
 
 def test_dense_candidates_found_together_give_each_search_its_own_result(retriever, fake_embedder):
