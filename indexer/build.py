@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,20 +33,28 @@ from indexer.analyzer import Analyzer
 from indexer.article import Article
 from indexer.calibration import calibrated_use_weight
 from indexer.chunk import Chunk, chunk_article, embed_text
-from indexer.crosslingual import article_cards, bridged_languages
+from indexer.crosslingual import bridged_languages, card_text, multilingual_model
 from indexer.embed import Embedder, Vectors, embedder_id
 from indexer.errors import BuildError, IndexLoadError, KBError
 from indexer.layout import (
+    CARD_KEYS,
+    CARDS,
+    TITLE_QUERIES,
+    TITLE_QUERY_KEYS,
     VECTORS,
     Previous,
+    TextVectors,
     Written,
     chunk_line,
     file_digest,
     read_indexes,
     read_manifest,
     read_previous,
+    read_text_vectors,
+    text_key,
     write_build,
     write_cards,
+    write_text_vectors,
 )
 from indexer.manifest import Manifest
 from indexer.parse import Problem
@@ -240,7 +248,7 @@ def _check_build(
     try:
         manifest = read_manifest(folder)
         on_disk = {name: file_digest(folder / name) for name in written.digests}
-        dense, _vectors, lexical = read_indexes(folder, manifest.n_chunks)
+        dense, _vectors, lexical = read_indexes(folder, manifest.n_chunks, mapped=True)
     except (KBError, OSError, ValueError) as exc:
         raise BuildError(f"new build does not load: {exc}") from exc
     changed = sorted(name for name, digest in written.digests.items() if on_disk[name] != digest)
@@ -251,9 +259,12 @@ def _check_build(
             f"manifest says {manifest.n_chunks} / {manifest.n_articles})"
         )
     if articles:
+        # The first article's title should find its own chunks. Searching among them only reads
+        # those vectors of the mapped index, not all of them (a 100k build's end is its memory peak).
         probe = articles[0]
         query = probe.title or probe.body[:50]
-        _scores, dense_ids = dense.search(embedder.embed_queries([query]), 5)
+        own = np.array([i for i, a in enumerate(plan.chunk_articles) if a == probe.id], np.int64)
+        _scores, dense_ids = dense.search(embedder.embed_queries([query]), 5, allowed=own)
         if not np.any(dense_ids >= 0) and not np.any(lexical.scores(analyzer.tokens(query)) > 0):
             raise BuildError(f"smoke query for article {probe.id!r} returned nothing")
 
@@ -302,12 +313,14 @@ def build_index(
         written = write_build(
             tmp, articles, plan.chunks, terms, blocks, embedder.dim, options.exact_max, config_dir(source)
         )
+        before = builds_dir(root) / previous.version if previous is not None else None
         del previous, blocks, terms
         manifest = _manifest(version, embedder, written.kind, analyzer, options, articles, plan, report, started)
-        manifest.ensemble_use_weight = _use_weight(tmp, embedder, articles, plan)
-        cards = _cards(embedder, articles, plan)
-        if cards is not None:
-            write_cards(tmp, cards)
+        titles = _Reusing(embedder.embed_queries, _stored(before, TITLE_QUERIES, TITLE_QUERY_KEYS), options.batch_size)
+        manifest.ensemble_use_weight = _use_weight(tmp, embedder, articles, plan, titles)
+        if titles.texts:
+            write_text_vectors(tmp, TITLE_QUERIES, TITLE_QUERY_KEYS, titles.texts, titles.vectors)
+        _write_cards(tmp, embedder, articles, plan, _stored(before, CARDS, CARD_KEYS), options.batch_size)
         manifest.write(tmp)
         restrict_tree(tmp)
         _check_build(tmp, written, embedder, analyzer, articles, plan)
@@ -384,21 +397,76 @@ def _plan(
     return plan
 
 
-def _use_weight(folder: Path, embedder: Embedder, articles: list[Article], plan: _Plan) -> float | None:
+class _Reusing:
+    """An embedding function that takes a text's vector from the previous build when it embedded that text.
+
+    The cards and calibration titles of every article are embedded on each build, not only
+    those of changed articles: without this, a one-article publish of a 10k bilingual KB
+    would embed 10k cards again. Keeps what it returned last (``texts``, ``vectors``) to be
+    stored for the next build.
+    """
+
+    def __init__(
+        self, embed: Callable[[Sequence[str]], Vectors], previous: TextVectors | None, batch: int = 64
+    ) -> None:
+        self._embed, self._previous, self._batch = embed, previous, batch
+        self.texts: list[str] = []
+        self.vectors: Vectors = np.zeros((0, 0), np.float32)
+        self.embedded = 0
+
+    def __call__(self, texts: Sequence[str]) -> Vectors:
+        texts = list(texts)
+        known = self._previous.rows if self._previous is not None else {}
+        found = [known.get(text_key(t)) for t in texts]
+        missing = [i for i, row in enumerate(found) if row is None]
+        out: Vectors | None = None
+        # Batch by batch into the result: a 100k-article build's cards are 200 MB, once.
+        for first in range(0, len(missing), self._batch):
+            part = missing[first : first + self._batch]
+            fresh = np.asarray(self._embed([texts[i] for i in part]), np.float32)
+            if out is None:
+                out = np.empty((len(texts), fresh.shape[1]), np.float32)
+            out[part] = fresh
+        if out is None:
+            if self._previous is None:  # no text at all
+                return np.asarray(self._embed(texts), np.float32)
+            out = np.empty((len(texts), self._previous.vectors.shape[1]), np.float32)
+        hits = [(i, row) for i, row in enumerate(found) if row is not None]
+        if hits:
+            assert self._previous is not None
+            out[[i for i, _ in hits]] = self._previous.vectors[[row for _, row in hits]]
+        self.texts, self.vectors, self.embedded = texts, out, len(missing)
+        return out
+
+
+def _stored(folder: Path | None, name: str, keys_name: str) -> TextVectors | None:
+    """The texts' vectors the previous build (``folder``; None: nothing to reuse) stored under ``name``."""
+    return read_text_vectors(folder, name, keys_name) if folder is not None else None
+
+
+def _use_weight(
+    folder: Path, embedder: Embedder, articles: list[Article], plan: _Plan, embed_titles: _Reusing
+) -> float | None:
     """The KB's own USE weight for English queries, from the written vectors (:mod:`indexer.calibration`)."""
     index = {a.id: i for i, a in enumerate(articles)}
     chunk_article = np.array([index[a] for a in plan.chunk_articles], np.int64)
     vectors = np.load(folder / VECTORS, mmap_mode="r")
     meta = [{"title": a.title, "lang": a.lang} for a in articles]
-    return calibrated_use_weight(embedder, meta, chunk_article, vectors)
+    return calibrated_use_weight(embedder, meta, chunk_article, vectors, embed_queries=embed_titles)
 
 
-def _cards(embedder: Embedder, articles: list[Article], plan: _Plan) -> Vectors | None:
-    """The articles' card vectors when the build is bilingual (:mod:`indexer.crosslingual`), else None."""
+def _write_cards(
+    folder: Path, embedder: Embedder, articles: list[Article], plan: _Plan, previous: TextVectors | None, batch: int
+) -> None:
+    """Write the articles' card vectors when the build is bilingual (:mod:`indexer.crosslingual`)."""
     lang = {a.id: a.lang for a in articles}
-    if bridged_languages(np.array([lang[a] for a in plan.chunk_articles])) is None:
-        return None
-    return article_cards(embedder, [{"title": a.title, "tags": a.tags} for a in articles])
+    model = multilingual_model(embedder)
+    if model is None or bridged_languages(np.array([lang[a] for a in plan.chunk_articles])) is None:
+        return
+    embed = _Reusing(model.embed_documents, previous, batch)
+    texts = [card_text({"title": a.title, "tags": a.tags}) for a in articles]
+    write_cards(folder, embed(texts), texts)
+    log.info("cards: %d of %d embedded, the rest reused", embed.embedded, len(texts))
 
 
 def _manifest(

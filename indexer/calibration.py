@@ -18,13 +18,13 @@ the result by ``KB_CALIBRATED_USE_SCALE`` (chosen by leave-one-dataset-out,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.embed import Embedder, EnsembleEmbedder
+from indexer.embed import Embedder, EnsembleEmbedder, Vectors
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0)
 # Fewest English titled articles a weight is fitted on; below it the configured weight stays.
@@ -38,6 +38,7 @@ def calibrated_use_weight(
     articles: Sequence[Mapping[str, Any]],
     chunk_article: NDArray[np.int64],
     vectors: NDArray[np.float32],
+    embed_queries: Callable[[Sequence[str]], Vectors] | None = None,
 ) -> float | None:
     """The USE weight whose mix best tells each English title's article from the others (None: cannot say).
 
@@ -46,6 +47,8 @@ def calibrated_use_weight(
         articles: per article (in ``chunk_article``'s numbering), its metadata (``title``, ``lang``).
         chunk_article: per chunk, the index of its article.
         vectors: the build's chunk vectors.
+        embed_queries: embeds the titles as queries (default ``embedder.embed_queries``; a build
+            passes one that reuses the previous build's vectors of the same titles).
     """
     if not isinstance(embedder, EnsembleEmbedder):
         return None
@@ -54,18 +57,23 @@ def calibrated_use_weight(
         return None
     step = max(1, len(english) // MAX_TITLES)
     asked = english[::step][:MAX_TITLES]
-    queries = embedder.embed_queries([str(articles[i]["title"]) for i in asked])
+    queries = (embed_queries or embedder.embed_queries)([str(articles[i]["title"]) for i in asked])
     split = embedder.split
-    rows = np.flatnonzero(np.isin(chunk_article, english))
-    owners = chunk_article[rows]
-    column = {a: j for j, a in enumerate(english)}
-    owner_col = np.array([column[int(a)] for a in owners], np.int64)
-    own = np.array([column[i] for i in asked], np.int64)
+    # Columns are the English articles (ascending, as ``english`` is); each article's best chunk by
+    # one reduction over its chunks' run, the chunks ordered by column first.
+    columns = np.asarray(english, np.int64)
+    rows = np.flatnonzero(np.isin(chunk_article, columns))
+    owner_col = np.searchsorted(columns, chunk_article[rows])
+    order = np.argsort(owner_col, kind="stable")
+    rows, owner_col = rows[order], owner_col[order]
+    starts = np.flatnonzero(np.r_[True, owner_col[1:] != owner_col[:-1]]) if len(rows) else rows
+    own = np.searchsorted(columns, asked)
     parts = []
     for sl in (slice(0, split), slice(split, None)):
-        chunk_scores = queries[:, sl] @ np.asarray(vectors[rows, sl]).T
         best = np.full((len(asked), len(english)), -np.inf, np.float32)
-        np.maximum.at(best.T, owner_col, chunk_scores.T)
+        if len(rows):
+            chunk_scores = queries[:, sl] @ np.asarray(vectors[rows, sl]).T
+            best[:, owner_col[starts]] = np.maximum.reduceat(chunk_scores, starts, axis=1)
         parts.append(best)
     margins = [_margin((u * parts[0] + parts[1]) / (u + 1), own) for u in WEIGHTS]
     return WEIGHTS[int(np.argmax(margins))]

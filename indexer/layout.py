@@ -52,6 +52,10 @@ ARTICLES = "articles.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
 CARDS = "cards.npy"
+# The texts embedded besides the chunks, one key per row of their vectors (see :class:`TextVectors`).
+CARD_KEYS = "cards.keys"
+TITLE_QUERIES = "titles.npy"
+TITLE_QUERY_KEYS = "titles.keys"
 DENSE = "dense.faiss"
 LEXICAL = "bm25"
 # Copied into each build: the analyzer's files, then the taxonomy the service checks filters against.
@@ -220,9 +224,59 @@ def read_build(folder: Path, manifest: Manifest) -> Build:
     return Build(folder, manifest, articles, chunks, dense, vectors, lexical, read_cards(folder, len(articles)))
 
 
-def write_cards(folder: Path, cards: NDArray[np.float32]) -> None:
-    """Write the articles' card vectors (row i = article i of ``articles.jsonl``)."""
+def write_cards(folder: Path, cards: NDArray[np.float32], texts: Sequence[str] | None = None) -> None:
+    """Write the articles' card vectors (row i = article i of ``articles.jsonl``), keyed by their texts if given."""
     np.save(folder / CARDS, np.ascontiguousarray(cards, dtype=np.float32))
+    if texts is not None:
+        write_text_keys(folder / CARD_KEYS, texts)
+
+
+@dataclass(frozen=True, slots=True)
+class TextVectors:
+    """Vectors a build embedded besides its chunks (article cards, calibration titles), by text.
+
+    A rebuild reuses the vector of every text it embedded before instead of embedding it
+    again (only with the same embedder: :func:`read_text_vectors` is given the previous
+    build only when its embedder is this one). ``rows`` maps :func:`text_key` of a text
+    to its row of ``vectors``.
+    """
+
+    rows: dict[str, int]
+    vectors: NDArray[np.float32]
+
+
+def text_key(text: str) -> str:
+    """The key of an embedded text: a digest, so the keys file stays small and holds no content."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def write_text_keys(path: Path, texts: Sequence[str]) -> None:
+    """One :func:`text_key` per line, in row order."""
+    path.write_text("".join(text_key(t) + "\n" for t in texts), encoding="ascii")
+
+
+def write_text_vectors(
+    folder: Path, name: str, keys_name: str, texts: Sequence[str], vectors: NDArray[np.float32]
+) -> None:
+    """Write ``vectors`` (row i embeds ``texts[i]``) and their keys."""
+    np.save(folder / name, np.ascontiguousarray(vectors, dtype=np.float32))
+    write_text_keys(folder / keys_name, texts)
+
+
+def read_text_vectors(folder: Path, name: str, keys_name: str) -> TextVectors | None:
+    """The keyed vectors a build stored under ``name``, or None (none stored, or unreadable: embed again)."""
+    try:
+        keys = (folder / keys_name).read_text(encoding="ascii").split()
+        vectors = np.load(folder / name, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        log.debug("no reusable %s in %s: %s", name, folder, exc)
+        return None
+    if vectors.ndim != 2 or len(vectors) != len(keys):
+        log.warning(
+            "%s: %s holds %d rows for %d keys; embedding its texts again", folder, name, len(vectors), len(keys)
+        )
+        return None
+    return TextVectors({k: i for i, k in enumerate(keys)}, vectors)
 
 
 def read_cards(folder: Path, n_articles: int) -> NDArray[np.float32] | None:
@@ -243,14 +297,18 @@ def read_cards(folder: Path, n_articles: int) -> NDArray[np.float32] | None:
     return np.asarray(cards, np.float32)
 
 
-def read_indexes(folder: Path, n_chunks: int) -> tuple[DenseIndex, NDArray[np.float32], LexicalIndex]:
+def read_indexes(
+    folder: Path, n_chunks: int, mapped: bool = False
+) -> tuple[DenseIndex, NDArray[np.float32], LexicalIndex]:
     """The FAISS index, the memory-mapped vectors and the BM25 index of a build of ``n_chunks`` chunks.
+
+    ``mapped``: the FAISS index's vectors memory-mapped too (see :meth:`DenseIndex.load`).
 
     Raises:
         IndexLoadError: a file is missing or corrupt, or holds another number of chunks.
     """
     try:
-        dense = DenseIndex.load(folder / DENSE)
+        dense = DenseIndex.load(folder / DENSE, mapped)
         vectors = np.load(folder / VECTORS, mmap_mode="r")
         lexical = LexicalIndex.load(folder / LEXICAL, n_chunks)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:

@@ -86,9 +86,15 @@ class DenseIndex:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> DenseIndex:
-        """Read an index written by :meth:`save`."""
-        index = faiss.read_index(str(path))
+    def load(cls, path: Path, mapped: bool = False) -> DenseIndex:
+        """Read an index written by :meth:`save`.
+
+        ``mapped`` maps the vectors read-only instead of reading them into memory: what a
+        build's check uses, which touches a few of them, so a 100k-chunk build does not hold
+        a second copy of its vectors at its end.
+        """
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mapped else 0
+        index = faiss.read_index(str(path), flags)
         kind = "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
         if kind == "hnsw":
             faiss_any.downcast_index(index).hnsw.efSearch = HNSW_EF_SEARCH

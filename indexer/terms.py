@@ -146,11 +146,16 @@ class TermsBuilder:
         self._sizes.append(np.asarray(sizes, dtype=np.int64))
 
     def finish(self) -> ChunkTerms:
-        """The table: unused terms dropped, ids renumbered in order of first occurrence."""
+        """The table: unused terms dropped, ids renumbered in order of first occurrence.
+
+        The builder is spent: its blocks are released as they are joined (a 100k-chunk build
+        holds them as ~300k small arrays), so the table is the only copy while the build goes on.
+        """
         self._flush_rows()
         ids = np.concatenate(self._ids) if self._ids else np.zeros(0, np.int32)
         counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int32)
         sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
+        self._ids, self._counts, self._sizes, self._index, self._base = [], [], [], None, None
         offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
         # Each term's first position (a scatter-min, cheaper than sorting every position).

@@ -11,12 +11,15 @@ import pytest
 
 from indexer import build as build_mod
 from indexer.build import BuildOptions, build_index
+from indexer.crosslingual import card_text
+from indexer.embed import EnsembleEmbedder
 from indexer.errors import BuildError, BuildLocked
 from indexer.filters import Filters
 from indexer.fusion import FusionParams
 from indexer.lexical import LexicalIndex
 from indexer.search import Retriever
 from indexer.versions import builds_dir, current_build, current_version, list_builds, rollback
+from tests.conftest import FakeEmbedder
 
 
 def _build(kb_dir, root, embedder, **kw):
@@ -340,3 +343,70 @@ def test_format_1_build_still_loads_and_a_rebuild_reuses_it(tmp_path, fake_embed
     assert again.changed == ["a4"] and 0 < again.embedded_chunks == len(fake_embedder.embedded) < again.n_chunks
     build_index(export, tmp_path / "full", fake_embedder, BuildOptions(chunk_size=40, full=True))
     _same_build(current_build(tmp_path / "index"), current_build(tmp_path / "full"))
+
+
+class _Recording(FakeEmbedder):
+    """Also records the queries it embeds (the calibration titles)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queried: list[str] = []
+
+    def embed_queries(self, texts):
+        self.queried.extend(texts)
+        return super().embed_queries(texts)
+
+
+def _bilingual(n: int) -> list[dict]:
+    """``_records`` with tags on some: enough of each language for cards, and English titles for calibration."""
+    records = _records(n)
+    for r in records[:6]:
+        r["tags"] = ["退款"]
+    return records
+
+
+def test_rebuild_embeds_only_the_cards_and_titles_it_has_not_embedded_before(tmp_path):
+    use, st = _Recording(), _Recording()
+    embedder = EnsembleEmbedder(use, st)
+    records = _bilingual(90)
+    export = tmp_path / "kb.jsonl"
+    _export(export, records)
+    options = BuildOptions(chunk_size=40)
+    build_index(export, tmp_path / "incremental", embedder, options)
+    first = current_build(tmp_path / "incremental")
+    assert {"cards.npy", "cards.keys", "titles.npy", "titles.keys"} <= {p.name for p in first.iterdir()}
+    records[5]["body"] += "。新增一句说明"  # its card is unchanged
+    records[1]["tags"] = ["退款", "到账"]  # its card changed, its content hash did not
+    records[3]["title"] = "a new title 3"  # an English title: card and calibration query changed
+    _export(export, records)
+    use.embedded.clear(), use.queried.clear(), st.queried.clear()
+    build_index(export, tmp_path / "incremental", embedder, options)
+    all_cards = {card_text(r) for r in records}
+    assert [t for t in use.embedded if t in all_cards] == [card_text(records[1]), card_text(records[3])]
+    smoke = records[0]["title"]  # the check's smoke query
+    assert set(use.queried) - {smoke} == {"a new title 3"} and use.queried == st.queried
+
+    full_embedder = EnsembleEmbedder(_Recording(), _Recording())
+    build_index(export, tmp_path / "full", full_embedder, BuildOptions(chunk_size=40, full=True))
+    incremental, full = current_build(tmp_path / "incremental"), current_build(tmp_path / "full")
+    for name in ("cards.npy", "titles.npy"):
+        np.testing.assert_array_equal(np.load(incremental / name), np.load(full / name), err_msg=name)
+    for name in ("cards.keys", "titles.keys"):
+        assert (incremental / name).read_text() == (full / name).read_text()
+    weight = [json.loads((b / "manifest.json").read_text())["ensemble_use_weight"] for b in (incremental, full)]
+    assert weight[0] == weight[1] is not None
+
+
+def test_rebuild_embeds_every_card_again_when_the_stored_keys_are_unusable(tmp_path):
+    use = _Recording()
+    embedder = EnsembleEmbedder(use, _Recording())
+    export = tmp_path / "kb.jsonl"
+    records = _bilingual(90)
+    _export(export, records)
+    build_index(export, tmp_path / "index", embedder, BuildOptions(chunk_size=40))
+    keys = current_build(tmp_path / "index") / "cards.keys"
+    keys.write_text(keys.read_text().split("\n", 1)[1])  # one key short of the vectors
+    use.embedded.clear()
+    build_index(export, tmp_path / "index", embedder, BuildOptions(chunk_size=40))
+    all_cards = {card_text(r) for r in records}
+    assert sorted(t for t in use.embedded if t in all_cards) == sorted(all_cards)
