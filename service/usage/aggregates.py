@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from service.suggestions.models import Suggestion
-from service.usage import buckets, rollup, tables, ticket_links, ticket_sql
+from service.usage import buckets, rollup, suggestion_uses, tables, ticket_latest, ticket_links, ticket_sql
 from service.usage.models import (
     CLOSED,
     FUNNEL,
@@ -27,6 +27,7 @@ from service.usage.models import (
     USE_TYPES,
     Agent,
     ArticleSeen,
+    SuggestionUse,
     TicketOutcomeAgent,
     UsageEvent,
 )
@@ -73,7 +74,7 @@ def _labelled(cells: dict[tuple[str, Any], list[int]], opts: Options) -> dict[tu
 def link_rate(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.link_rate`` counted in SQL."""
     dialect = _dialect(session)
-    latest = ticket_sql.latest_outcomes(since, until)
+    latest = ticket_latest.latest_in(since, until)
     # A ticket with an outcome in the range keeps all its links (event_range): its last link events of all time.
     source: Any = latest
     is_linked = ticket_links.linked(latest.c.ticket_id)
@@ -101,28 +102,43 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
     return tables.link_rate_table(_labelled(_grouped(session, inner, "linked"), opts))
 
 
-def adoption(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
-    """``analytics.adoption`` counted in SQL."""
-    used = rollup.used(col(Suggestion.id), since, until)
-    source: Any = Suggestion
+def _suggestion_cells(
+    session: Session, opts: Options, source: Any, created: Any, agent_id: Any, channel: Any, where: Any
+) -> dict[tuple[str, Any], list[int]]:
+    """Suggestions per (group, period) of ``source`` rows (suggestions, or used ones) that satisfy ``where``."""
     if opts.group_by == "team":
-        source = sa.outerjoin(
-            Suggestion, Agent, sa.and_(col(Agent.agent_id) == col(Suggestion.agent_id), col(Agent.active))
-        )
+        active = sa.and_(col(Agent.agent_id) == agent_id, col(Agent.active))
+        source = sa.outerjoin(source, Agent, active)
         group: Any = _or_dash(col(Agent.team))
     elif opts.group_by == "agent":
-        group = _or_dash(col(Suggestion.agent_id))
+        group = _or_dash(agent_id)
     elif opts.group_by == "channel":
-        group = _or_dash(col(Suggestion.channel))
+        group = _or_dash(channel)
     else:
         group = sa.literal("all")
     inner = (
-        sa.select(group.label("grp"), _period(session, col(Suggestion.created_at), opts).label("period"))
-        .add_columns(sa.case((used, 1), else_=0).label("adopted"))
-        .select_from(source)
-        .where(in_range(col(Suggestion.created_at), since, until))
+        sa.select(group.label("grp"), _period(session, created, opts).label("period")).select_from(source).where(where)
     )
-    return tables.adoption_table(_labelled(_grouped(session, inner, "adopted"), opts))
+    return _grouped(session, inner)
+
+
+def adoption(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
+    """``analytics.adoption`` counted in SQL: the range's suggestions, and its used ones from their kept rows.
+
+    Two counts rather than one probe per suggestion: the used suggestions (``suggestion_uses``) carry
+    the suggestion's time, agent and channel, so they group as the suggestions do.
+    """
+    asked = _suggestion_cells(
+        session, opts, Suggestion, col(Suggestion.created_at), col(Suggestion.agent_id), col(Suggestion.channel),
+        in_range(col(Suggestion.created_at), since, until),
+    )  # fmt: skip
+    created = col(SuggestionUse.created_at)
+    used = _suggestion_cells(
+        session, opts, SuggestionUse, created, col(SuggestionUse.agent_id), col(SuggestionUse.channel),
+        sa.and_(in_range(created, since, until), suggestion_uses.used_in(since, until)),
+    )  # fmt: skip
+    cells = {key: [n, used.get(key, [0])[0]] for key, (n,) in asked.items()}
+    return tables.adoption_table(_labelled(cells, opts))
 
 
 def adoption_by_rank(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
@@ -155,7 +171,7 @@ def _solved_pair(
     session: Session, pairs: sa.Subquery, opts: Options, since: datetime | None, until: datetime | None
 ) -> tuple[Any, sa.ColumnElement[bool]]:
     """``pairs`` as a source, and the condition that a pair was linked on a solved ticket."""
-    solved = ticket_sql.solved_tickets(since, until, opts.window_days, _dialect(session))
+    solved = ticket_sql.solved_tickets(ticket_latest.latest_in(since, until), opts.window_days, _dialect(session))
     source, is_solved = _member(pairs, pairs.c.ticket_id, solved, _dialect(session))
     return source, sa.and_(pairs.c.stage == STAGE_OF["linked"], is_solved)
 
@@ -193,7 +209,7 @@ def funnel_overall(*, session: Session, opts: Options, since: datetime | None, u
 def reuse(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.reuse`` counted in SQL: new when the ticket was seen before the article was first served."""
     del opts
-    links = ticket_sql.net_links(since, until)
+    links = ticket_links.net_links(since, until)
     first_seen = col(ArticleSeen.first_seen_at)
     source = links.outerjoin(ArticleSeen, col(ArticleSeen.article_id) == links.c.article_id)
     if _dialect(session) == "postgresql":
@@ -211,7 +227,7 @@ def reuse(*, session: Session, opts: Options, since: datetime | None, until: dat
 def reuse_distribution(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:
     """``analytics.reuse_distribution`` counted in SQL."""
     del opts
-    links = ticket_sql.net_links(since, until)
+    links = ticket_links.net_links(since, until)
     query = sa.select(links.c.article_id, sa.func.count()).group_by(links.c.article_id)
     return tables.reuse_distribution_table({str(a): int(n) for a, n in session.connection().execute(query)})
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,11 +21,53 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from service.usage.models import LINK_TYPES, TicketLink, UsageEvent
+from service.usage.ticket_sql import in_range, tickets_in
 
 
 def linked(ticket_id: Any) -> sa.ColumnElement[bool]:
     """Whether the ticket has an article linked now (its net links over all time are not empty)."""
     return sa.exists().where(col(TicketLink.ticket_id) == ticket_id, col(TicketLink.linked) == sa.true())
+
+
+def net_links(since: datetime | None, until: datetime | None) -> sa.Subquery:
+    """``tickets.net_links`` of the range's link events, from the kept rows: (ticket, article) pairs whose last link
+    event of the range is a link (the range's link events: those in it, and every one of a ticket with an outcome
+    in it, ``ticket_sql.event_range``).
+
+    A pair's kept row is its last event of all time: the range's last when the ticket has an outcome in
+    the range (all its events count) or when the row's event is in the range; a pair whose row is after
+    the range, on a ticket without an outcome in it, is ranked from its events in the range (few: none
+    for the current month). No window over the month's link events (~0.15 s of SQLite CPU).
+    """
+    t = TicketLink
+    pair = (col(t.ticket_id), col(t.article_id))
+    if since is None and until is None:
+        return sa.select(*pair).where(col(t.linked) == sa.true()).subquery("links")
+    members = tickets_in(since, until)
+    closed_in = sa.select(*pair).where(col(t.linked) == sa.true(), col(t.ticket_id).in_(members))
+    last_in = sa.select(*pair).where(
+        col(t.linked) == sa.true(), in_range(col(t.occurred_at), since, until), col(t.ticket_id).not_in(members)
+    )
+    parts: list[Any] = [closed_in, last_in]
+    if until is not None:
+        later = sa.select(*pair).where(col(t.occurred_at) >= until, col(t.ticket_id).not_in(members))
+        order = (col(UsageEvent.occurred_at).desc(), col(UsageEvent.id).desc())
+        keys = (col(UsageEvent.ticket_id), col(UsageEvent.article_id))
+        position = sa.func.row_number().over(partition_by=keys, order_by=order)
+        ranked = (
+            sa.select(*keys, col(UsageEvent.type), position.label("pos"))
+            .where(
+                col(UsageEvent.type).in_(LINK_TYPES),
+                in_range(col(UsageEvent.occurred_at), since, until),
+                sa.tuple_(*keys).in_(later),
+            )
+            .subquery("ranked_later")
+        )
+        parts.append(
+            sa.select(ranked.c.ticket_id, ranked.c.article_id).where(ranked.c.pos == 1, ranked.c.type == "linked")
+        )
+    union: Any = sa.union_all  # typed loosely, as in service.usage.rollup
+    return union(*parts).subquery("links")  # type: ignore[no-any-return]
 
 
 @functools.cache
