@@ -47,6 +47,8 @@ class Agent(SQLModel, table=True):
     """An agent as the HR/CRM export knows them; agents first seen in keys or events have no team."""
 
     __tablename__ = "agents"
+    # A team report's lookup of each row's agent from the index alone (migration 0008).
+    __table_args__ = (sa.Index("ix_agents_active_team", "agent_id", "active", "team"),)
 
     agent_id: str = Field(primary_key=True, max_length=64)
     display_name: str | None = Field(default=None, max_length=200)
@@ -171,8 +173,15 @@ class SuggestionUse(SQLModel, table=True):
 
     __tablename__ = "usage_suggestion_uses"
     __table_args__ = (
+        # Adoption's month of used suggestions from the index alone (the id for the rare probe of a spanning one).
         sa.Index(
-            "ix_usage_suggestion_uses_created", "created_at", "first_use_at", "last_use_at", "agent_id", "channel"
+            "ix_usage_suggestion_uses_created",
+            "created_at",
+            "first_use_at",
+            "last_use_at",
+            "agent_id",
+            "channel",
+            "suggestion_id",
         ),
     )
 

@@ -8,7 +8,7 @@ What adoption, the articles report, the link rate and the funnel's solved ticket
 outcomes are stored (``service.usage.suggestion_uses``, ``article_rollup`` and ``ticket_latest`` explain the
 tables); this builds the rows of the events and outcomes already stored (INSERT … SELECT, in the upgrade's
 transaction); and two indexes of the tickets' last links: by time (a range's net links, ``ticket_links.net_links``)
-and by ticket with the link flag (the link rate's probe).
+and by ticket with the link flag (the link rate's probe); and agents by id with their team (team reports' lookups).
 The use and counted types are those of ``service.usage.models`` when the tables were added.
 """
 
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_usage_suggestion_uses_created",
         "usage_suggestion_uses",
-        ["created_at", "first_use_at", "last_use_at", "agent_id", "channel"],
+        ["created_at", "first_use_at", "last_use_at", "agent_id", "channel", "suggestion_id"],
     )
     op.create_table(
         "usage_article_hours",
@@ -84,6 +84,7 @@ def upgrade() -> None:
         "ix_usage_ticket_links_occurred", "usage_ticket_links", ["occurred_at", "ticket_id", "article_id", "linked"]
     )
     op.create_index("ix_usage_ticket_links_linked", "usage_ticket_links", ["ticket_id", "linked"])
+    op.create_index("ix_agents_active_team", "agents", ["agent_id", "active", "team"])
 
     if op.get_bind().dialect.name == "postgresql":
         hour = "date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
@@ -116,6 +117,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_agents_active_team", table_name="agents")
     op.drop_index("ix_usage_ticket_links_linked", table_name="usage_ticket_links")
     op.drop_index("ix_usage_ticket_links_occurred", table_name="usage_ticket_links")
     op.drop_index("ix_usage_ticket_latest_occurred", table_name="usage_ticket_latest")
