@@ -246,10 +246,13 @@ def reuse(*, session: Session, opts: Options, since: datetime | None, until: dat
         seen_before: sa.ColumnElement[bool] = starts.c.start < first_seen
     else:  # indexed probes: SQLite scans a joined derived table once per row
         seen_before = ticket_sql.seen_before(links.c.ticket_id, first_seen, since, until)
-    kind = sa.case((first_seen.is_(None), "unknown"), (seen_before, "new"), else_="reuse")
-    inner = sa.select(kind.label("kind")).select_from(source).subquery("kinds")
-    query = sa.select(inner.c.kind, sa.func.count()).group_by(inner.c.kind)
-    return tables.reuse_table({str(k): int(n) for k, n in session.connection().execute(query)})
+    # Sums, not a GROUP BY on the kind: SQLite evaluated the grouped CASE, and its probes, twice per link.
+    unknown = sa.func.sum(sa.case((first_seen.is_(None), 1), else_=0))
+    new = sa.func.sum(sa.case((sa.and_(first_seen.is_not(None), seen_before), 1), else_=0))
+    total, unknowns, news = (int(n or 0) for n in session.connection().execute(
+        sa.select(sa.func.count(), unknown, new).select_from(source)
+    ).one())  # fmt: skip
+    return tables.reuse_table({"reuse": total - unknowns - news, "new": news, "unknown": unknowns})
 
 
 def reuse_distribution(*, session: Session, opts: Options, since: datetime | None, until: datetime | None) -> Table:

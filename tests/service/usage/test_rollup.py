@@ -179,7 +179,8 @@ def reports_equal_their_definitions(engine) -> None:
     kb = KB({}, None, lambda _q: None)
     with Session(engine) as session:
         for (since, until), zone, window in itertools.product(RANGES, ZONES, (3, 7)):
-            for name, group_by in itertools.product(("funnel", "funnel-overall", "adoption", "link-rate"), GROUPS):
+            names = ("funnel", "funnel-overall", "adoption", "link-rate", "reuse", "reuse-distribution")
+            for name, group_by in itertools.product(names, GROUPS):
                 if group_by != "all" and name not in ("adoption", "link-rate"):
                     continue
                 opts = Options(period="day", zone=zone, window_days=window, group_by=group_by)
