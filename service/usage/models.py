@@ -153,7 +153,7 @@ class TicketLink(SQLModel, table=True):
     # Migration 0008: a range's pairs whose last event is in it (ticket_links.net_links), and the link rate's
     # "has a link now" probe of a ticket read from an index alone.
     __table_args__ = (
-        sa.Index("ix_usage_ticket_links_occurred", "occurred_at", "ticket_id", "article_id", "linked"),
+        sa.Index("ix_usage_ticket_links_occurred", "occurred_at", "first_at", "ticket_id", "article_id", "linked"),
         sa.Index("ix_usage_ticket_links_linked", "ticket_id", "linked"),
     )
 
@@ -162,6 +162,9 @@ class TicketLink(SQLModel, table=True):
     occurred_at: datetime = Field(sa_type=TZ)
     event_row_id: int = Field(description="usage_events.id of the event: the later of two at one time wins.")
     linked: bool
+    first_at: datetime | None = Field(
+        default=None, sa_type=TZ, description="The pair's first link or unlink event's time (set by every write)."
+    )
 
 
 class SuggestionUse(SQLModel, table=True):

@@ -5,8 +5,9 @@ the last link or unlink event of each (ticket, article) over all time (a ticket 
 keeps the links made before it, ``ticket_sql.event_range``). Ranking a month's link events per pair
 for that cost ~0.3 s per report; here each pair has one row (:class:`~service.usage.models.TicketLink`),
 upserted in the transaction that stores the event, replaced only by a later event (time, then row
-id, as ``tickets.net_links`` orders them): retried, late and concurrent writes end in the same row.
-Migration 0007 builds the rows of the events already stored.
+id, as ``tickets.net_links`` orders them), with the pair's first event's time kept beside it (the
+earlier one; migration 0008): retried, late and concurrent writes end in the same row. Migration 0007
+builds the rows of the events already stored, 0008 their first times.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlmodel import Session, col
 
 from service.usage.models import LINK_TYPES, TicketLink, UsageEvent
 from service.usage.ticket_sql import in_range, tickets_in
+
+LAST = ("occurred_at", "event_row_id", "linked")  # the last event's columns; first_at is the earliest event's
 
 
 def linked(ticket_id: Any) -> sa.ColumnElement[bool]:
@@ -49,8 +52,10 @@ def net_links(since: datetime | None, until: datetime | None) -> sa.Subquery:
         col(t.linked) == sa.true(), in_range(col(t.occurred_at), since, until), col(t.ticket_id).not_in(members)
     )
     parts: list[Any] = [closed_in, last_in]
-    if until is not None:
-        later = sa.select(*pair).where(col(t.occurred_at) >= until, col(t.ticket_id).not_in(members))
+    if until is not None:  # pairs with events in the range (the first before its end) and a later last one
+        later = sa.select(*pair).where(
+            col(t.occurred_at) >= until, col(t.first_at) < until, col(t.ticket_id).not_in(members)
+        )
         order = (col(UsageEvent.occurred_at).desc(), col(UsageEvent.id).desc())
         keys = (col(UsageEvent.ticket_id), col(UsageEvent.article_id))
         position = sa.func.row_number().over(partition_by=keys, order_by=order)
@@ -79,31 +84,36 @@ def _upsert(dialect: str) -> Any:
         new.occurred_at > table.c.occurred_at,
         sa.and_(new.occurred_at == table.c.occurred_at, new.event_row_id > table.c.event_row_id),
     )
-    changes = {"occurred_at": new.occurred_at, "event_row_id": new.event_row_id, "linked": new.linked}
-    return insert.on_conflict_do_update(index_elements=["ticket_id", "article_id"], set_=changes, where=later)
+    changes: dict[str, Any] = {name: sa.case((later, new[name]), else_=table.c[name]) for name in LAST}
+    least = sa.func.least if dialect == "postgresql" else sa.func.min  # SQLite's scalar min(a, b)
+    changes["first_at"] = least(sa.func.coalesce(table.c.first_at, new.first_at), new.first_at)
+    return insert.on_conflict_do_update(index_elements=["ticket_id", "article_id"], set_=changes)
 
 
 def record(*, session: Session, events: Sequence[UsageEvent]) -> None:
     """Keep the last link or unlink of each pair among newly stored ``events`` (stored rows, with ids)."""
     last: dict[tuple[str, str], UsageEvent] = {}
+    first: dict[tuple[str, str], datetime] = {}
     for e in events:
         if e.type in LINK_TYPES and e.ticket_id:
             key = (e.ticket_id, e.article_id)
             if key not in last or (e.occurred_at, e.id or 0) > (last[key].occurred_at, last[key].id or 0):
                 last[key] = e
+            first[key] = min(first.get(key, e.occurred_at), e.occurred_at)
     if last:
         rows = [  # in key order: one lock order across transactions
             {"ticket_id": t, "article_id": a, "occurred_at": e.occurred_at, "event_row_id": e.id}
-            | {"linked": e.type == "linked"}
+            | {"linked": e.type == "linked", "first_at": first[(t, a)]}
             for (t, a), e in sorted(last.items())
         ]
         session.connection().execute(_upsert(session.get_bind().dialect.name), rows)
 
 
 BACKFILL = (
-    "INSERT INTO usage_ticket_links (ticket_id, article_id, occurred_at, event_row_id, linked) "
-    "SELECT ticket_id, article_id, occurred_at, id, type = 'linked' FROM ("
-    "SELECT ticket_id, article_id, occurred_at, id, type, row_number() OVER "
+    "INSERT INTO usage_ticket_links (ticket_id, article_id, occurred_at, event_row_id, linked, first_at) "
+    "SELECT ticket_id, article_id, occurred_at, id, type = 'linked', first_at FROM ("
+    "SELECT ticket_id, article_id, occurred_at, id, type, "
+    "min(occurred_at) OVER (PARTITION BY ticket_id, article_id) AS first_at, row_number() OVER "
     "(PARTITION BY ticket_id, article_id ORDER BY occurred_at DESC, id DESC) AS position FROM usage_events "
     "WHERE type IN ('linked', 'unlinked') AND ticket_id IS NOT NULL AND ticket_id <> '') AS ranked "
     "WHERE position = 1"

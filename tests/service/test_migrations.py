@@ -132,7 +132,7 @@ def rollup_rows(engine, tables=ROLLUP_TABLES | KEPT_TABLES):
     """The rows kept on write (the last link's event and the latest outcome by their content: row ids differ
     between loads)."""
     columns = {
-        "usage_ticket_links": "ticket_id, article_id, occurred_at, linked",
+        "usage_ticket_links": "ticket_id, article_id, occurred_at, linked, first_at",
         "usage_ticket_latest": "ticket_id, status, occurred_at, team, channel, first_at",
     }
     with engine.connect() as conn:
@@ -190,10 +190,11 @@ def test_0007_and_0008_build_the_rows_of_stored_events_and_outcomes_as_the_write
             conn.execute(sa.insert(UsageEvent), [e.model_dump(exclude={"id"}) for e in events])
             conn.execute(sa.insert(TicketOutcome), [o.model_dump(exclude={"id"}) for o in outcomes])
         upgrade(engine, "0007")
-        assert gap_diffs(engine, ROLLUP_TABLES) == []
+        (added,) = gap_diffs(engine, ROLLUP_TABLES)  # the column 0008 adds
+        assert (added[0], added[2], added[3].name) == ("add_column", "usage_ticket_links", "first_at")
         assert not KEPT_TABLES & set(sa.inspect(engine).get_table_names())
         upgrade(engine, "0008")
-        assert gap_diffs(engine, KEPT_TABLES) == []
+        assert gap_diffs(engine, KEPT_TABLES | ROLLUP_TABLES) == []
         inspector = sa.inspect(engine)
         for name in KEPT_TABLES | {"usage_ticket_links", "agents"}:  # the indexes the models declare, 0008's too
             found = {i["name"]: i["column_names"] for i in inspector.get_indexes(name)}

@@ -7,7 +7,8 @@ Create Date: 2026-12-03
 What adoption, the articles report, the link rate and the funnel's solved tickets read, kept as events and
 outcomes are stored (``service.usage.suggestion_uses``, ``article_rollup`` and ``ticket_latest`` explain the
 tables); this builds the rows of the events and outcomes already stored (INSERT … SELECT, in the upgrade's
-transaction); and two indexes of the tickets' last links: by time (a range's net links, ``ticket_links.net_links``)
+transaction); the time of each (ticket, article)'s first link event beside its last, and two indexes of those rows:
+by time (a range's net links, ``ticket_links.net_links``)
 and by ticket with the link flag (the link rate's probe); and agents by id with their team (team reports' lookups).
 The use and counted types are those of ``service.usage.models`` when the tables were added.
 """
@@ -80,8 +81,16 @@ def upgrade() -> None:
         ["occurred_at", "first_at", "status", "ticket_id", "outcome_id", "team", "channel"],
     )
 
+    op.add_column("usage_ticket_links", sa.Column("first_at", TZ, nullable=True))
+    op.execute(
+        "UPDATE usage_ticket_links SET first_at = (SELECT min(occurred_at) FROM usage_events AS e "
+        "WHERE e.type IN ('linked', 'unlinked') AND e.ticket_id = usage_ticket_links.ticket_id "
+        "AND e.article_id = usage_ticket_links.article_id)"
+    )
     op.create_index(
-        "ix_usage_ticket_links_occurred", "usage_ticket_links", ["occurred_at", "ticket_id", "article_id", "linked"]
+        "ix_usage_ticket_links_occurred",
+        "usage_ticket_links",
+        ["occurred_at", "first_at", "ticket_id", "article_id", "linked"],
     )
     op.create_index("ix_usage_ticket_links_linked", "usage_ticket_links", ["ticket_id", "linked"])
     op.create_index("ix_agents_active_team", "agents", ["agent_id", "active", "team"])
@@ -120,6 +129,7 @@ def downgrade() -> None:
     op.drop_index("ix_agents_active_team", table_name="agents")
     op.drop_index("ix_usage_ticket_links_linked", table_name="usage_ticket_links")
     op.drop_index("ix_usage_ticket_links_occurred", table_name="usage_ticket_links")
+    op.drop_column("usage_ticket_links", "first_at")
     op.drop_index("ix_usage_ticket_latest_occurred", table_name="usage_ticket_latest")
     op.drop_table("usage_ticket_latest")
     op.drop_index("ix_usage_article_version_hours_hour", table_name="usage_article_version_hours")
