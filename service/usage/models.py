@@ -225,7 +225,7 @@ class ArticleVersionHour(SQLModel, table=True):
 
 
 class TicketLatest(SQLModel, table=True):
-    """A ticket's latest outcome (by time, then id) and the time of its first: ``ticket_sql.latest_outcomes``.
+    """A ticket's latest outcome (by time, then id) and the time of its first outcome.
 
     Kept by ``service.usage.ticket_latest`` with each outcome written (an upsert that keeps the later
     outcome and the earlier first time), so a report reads one row per ticket instead of ranking outcomes.

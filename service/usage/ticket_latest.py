@@ -33,9 +33,9 @@ LATEST = ("status", "occurred_at", "team", "channel")
 
 def latest_in(since: Bound, until: Bound) -> sa.Subquery:
     """The latest outcome of each ticket with an outcome in the range: ``id`` (the outcome's), ``ticket_id``,
-    ``status``, ``occurred_at``, ``team``, ``channel`` (``ticket_sql.latest_outcomes``'s columns)."""
+    ``status``, ``occurred_at``, ``team``, ``channel`` (what the link rate and ``ticket_sql.solved_tickets`` read)."""
     t = TicketLatest
-    columns = (
+    columns: tuple[Any, ...] = (
         col(t.outcome_id).label("id"),
         col(t.ticket_id),
         col(t.status),
