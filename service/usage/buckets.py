@@ -53,6 +53,12 @@ def transitions(zone: ZoneInfo) -> tuple[tuple[datetime, int], ...]:
     return tuple(stretches)
 
 
+def on_whole_hours(zone: ZoneInfo) -> bool:
+    """Whether ``zone``'s offsets (1970-2100) are whole hours and change on whole UTC hours: then every UTC hour
+    lies in one local day."""
+    return all(offset % 60 == 0 and at.minute == at.second == 0 for at, offset in transitions(zone))
+
+
 def _sqlite_offset(column: Any, stretches: tuple[tuple[datetime, int], ...]) -> Any:
     """The ``'+480 minutes'`` modifier of ``column``'s instant, as a balanced CASE over the stretches."""
     if len(stretches) == 1:

@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 from service.db import utcnow
 from service.keys.models import ApiKey
 from service.suggestions.models import Suggestion
-from service.usage import rollup, ticket_links
+from service.usage import article_rollup, rollup, suggestion_uses, ticket_latest, ticket_links
 from service.usage.models import Agent, ArticleSeen, Flag, TicketOutcome, TicketOutcomeAgent, UsageEvent
 
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
@@ -113,7 +113,8 @@ def get_agent(*, session: Session, agent_id: str) -> Agent | None:
 def record_events(*, session: Session, events: Sequence[UsageEvent]) -> list[UsageEvent | KeyReused]:
     """Store each event once per ``event_id`` in one INSERT, without committing; flag events open a flag.
 
-    The events stored are added to the funnel and adoption rollup (``service.usage.rollup``) in the same transaction.
+    The events stored are added to the rows kept on write (``service.usage.rollup``, ``ticket_links``,
+    ``suggestion_uses``, ``article_rollup``) in the same transaction.
 
     The caller records the agents and commits (a batch commits once). A conflicting item writes nothing,
     so the others need no savepoint.
@@ -128,8 +129,11 @@ def record_events(*, session: Session, events: Sequence[UsageEvent]) -> list[Usa
     ids = list({e.event_id for e in events})
     stored = {row.event_id: row for row in session.exec(select(UsageEvent).where(col(UsageEvent.event_id).in_(ids)))}
     # From the stored rows: a retried id adds nothing, and a batch repeating an id counts the one stored.
-    rollup.record(session=session, events=[stored[i] for i in inserted])
-    ticket_links.record(session=session, events=[stored[i] for i in inserted])
+    new = [stored[i] for i in sorted(inserted)]
+    rollup.record(session=session, events=new)
+    ticket_links.record(session=session, events=new)
+    suggestion_uses.record(session=session, events=new)
+    article_rollup.record(session=session, events=new)
     results: list[UsageEvent | KeyReused] = []
     for event in events:
         row = stored[event.event_id]
@@ -170,6 +174,8 @@ def record_event(*, session: Session, event: UsageEvent) -> UsageEvent:
 def record_outcome(*, session: Session, outcome: TicketOutcome, agent_ids: Sequence[str]) -> tuple[TicketOutcome, bool]:
     """Store ``outcome`` (with its handling agents) once per idempotency key and commit.
 
+    A stored outcome updates its ticket's latest outcome (``service.usage.ticket_latest``) in the same transaction.
+
     Raises:
         KeyReused: the key is stored with a different payload.
     """
@@ -184,6 +190,7 @@ def record_outcome(*, session: Session, outcome: TicketOutcome, agent_ids: Seque
     if inserted:
         assert stored.id is not None
         session.add_all(TicketOutcomeAgent(outcome_id=stored.id, agent_id=a) for a in dict.fromkeys(agent_ids))
+        ticket_latest.record(session=session, outcome=stored)
     session.commit()
     return stored, inserted
 

@@ -259,7 +259,9 @@ def load_agent_counts(*, session: Session, since: datetime | None, until: dateti
 
 def load_gap_queries(*, session: Session, since: datetime | None, until: datetime | None, limit: int) -> list[str]:
     """The newest ``limit`` kept masked queries not answerable, reported as a gap, or shown and never used."""
-    event = sa.select(col(UsageEvent.id)).where(col(UsageEvent.suggestion_id) == col(Suggestion.id))
+    # OFFSET 0 keeps each EXISTS a probe of the suggestion's events: PostgreSQL otherwise hashed every shown and
+    # used event of all time (730,000 rows, 0.5 s) to answer for the ~6,000 newest suggestions it reads.
+    event = sa.select(col(UsageEvent.id)).where(col(UsageEvent.suggestion_id) == col(Suggestion.id)).offset(0)
     shown = sa.exists(event.where(col(UsageEvent.type) == "shown"))
     used = sa.exists(event.where(col(UsageEvent.type).in_(USE_TYPES)))
     reported = sa.exists(event.where(col(UsageEvent.type) == "gap_reported"))

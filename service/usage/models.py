@@ -16,6 +16,8 @@ from service.db import JSONType, utcnow
 
 USE_TYPES = ("copied", "inserted", "linked")
 LINK_TYPES = ("linked", "unlinked")
+# The event types the articles report counts per article: uses and votes (service.usage.article_rollup).
+ARTICLE_COUNT_TYPES = (*USE_TYPES, "helpful", "not_helpful")
 FUNNEL = ("shown", "opened", "copied_or_inserted", "linked", "solved")
 # The funnel stage an event proves (an index into FUNNEL): a later stage implies the earlier ones,
 # so a link made without an "opened" event still counts as opened; a vote or flag implies the article was opened.
@@ -45,6 +47,8 @@ class Agent(SQLModel, table=True):
     """An agent as the HR/CRM export knows them; agents first seen in keys or events have no team."""
 
     __tablename__ = "agents"
+    # A team report's lookup of each row's agent from the index alone (migration 0008).
+    __table_args__ = (sa.Index("ix_agents_active_team", "agent_id", "active", "team"),)
 
     agent_id: str = Field(primary_key=True, max_length=64)
     display_name: str | None = Field(default=None, max_length=200)
@@ -146,12 +150,109 @@ class TicketLink(SQLModel, table=True):
     """
 
     __tablename__ = "usage_ticket_links"
+    # Migration 0008: a range's pairs whose last event is in it (ticket_links.net_links), and the link rate's
+    # "has a link now" probe of a ticket read from an index alone.
+    __table_args__ = (
+        sa.Index("ix_usage_ticket_links_occurred", "occurred_at", "first_at", "ticket_id", "article_id", "linked"),
+        sa.Index("ix_usage_ticket_links_linked", "ticket_id", "linked"),
+    )
 
     ticket_id: str = Field(primary_key=True, max_length=128)
     article_id: str = Field(primary_key=True, max_length=128)
     occurred_at: datetime = Field(sa_type=TZ)
     event_row_id: int = Field(description="usage_events.id of the event: the later of two at one time wins.")
     linked: bool
+    first_at: datetime | None = Field(
+        default=None, sa_type=TZ, description="The pair's first link or unlink event's time (set by every write)."
+    )
+
+
+class SuggestionUse(SQLModel, table=True):
+    """A used suggestion: its first and last use event, with the suggestion's own time, agent and channel.
+
+    Kept by ``service.usage.suggestion_uses`` with each use written (an upsert of the earliest and
+    latest): adoption counts the month's used suggestions from here instead of probing each suggestion.
+    """
+
+    __tablename__ = "usage_suggestion_uses"
+    __table_args__ = (
+        # Adoption's month of used suggestions from the index alone (the id for the rare probe of a spanning one).
+        sa.Index(
+            "ix_usage_suggestion_uses_created",
+            "created_at",
+            "first_use_at",
+            "last_use_at",
+            "agent_id",
+            "channel",
+            "suggestion_id",
+        ),
+    )
+
+    suggestion_id: str = Field(primary_key=True, max_length=32)
+    created_at: datetime = Field(sa_type=TZ, description="The suggestion's (copied: suggestions are not changed).")
+    agent_id: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=32)
+    first_use_at: datetime = Field(sa_type=TZ)
+    last_use_at: datetime = Field(sa_type=TZ)
+
+
+class ArticleHour(SQLModel, table=True):
+    """One article's events of one counted type (ARTICLE_COUNT_TYPES) in one UTC hour: how many, and the latest.
+
+    Kept by ``service.usage.article_rollup`` with each event written; the articles report sums the
+    whole hours of its range here and reads the part-hours at its edges from the events.
+    """
+
+    __tablename__ = "usage_article_hours"
+    __table_args__ = (sa.Index("ix_usage_article_hours_hour", "hour", "article_id", "type", "count", "last_at"),)
+
+    article_id: str = Field(primary_key=True, max_length=128)
+    type: str = Field(primary_key=True, max_length=16)
+    hour: datetime = Field(primary_key=True, sa_type=TZ)
+    count: int
+    last_at: datetime = Field(sa_type=TZ)
+
+
+class ArticleVersionHour(SQLModel, table=True):
+    """An (article, index version) pair with at least one event in one UTC hour (the articles report's versions)."""
+
+    __tablename__ = "usage_article_version_hours"
+    __table_args__ = (sa.Index("ix_usage_article_version_hours_hour", "hour", "article_id", "index_version"),)
+
+    article_id: str = Field(primary_key=True, max_length=128)
+    index_version: str = Field(primary_key=True, max_length=64)
+    hour: datetime = Field(primary_key=True, sa_type=TZ)
+
+
+class TicketLatest(SQLModel, table=True):
+    """A ticket's latest outcome (by time, then id) and the time of its first outcome.
+
+    Kept by ``service.usage.ticket_latest`` with each outcome written (an upsert that keeps the later
+    outcome and the earlier first time), so a report reads one row per ticket instead of ranking outcomes.
+    """
+
+    __tablename__ = "usage_ticket_latest"
+    __table_args__ = (
+        # The range's tickets read from the index alone (latest in the range, or after it with the first before).
+        sa.Index(
+            "ix_usage_ticket_latest_occurred",
+            "occurred_at",
+            "first_at",
+            "status",
+            "ticket_id",
+            "outcome_id",
+            "team",
+            "channel",
+        ),
+    )
+
+    ticket_id: str = Field(primary_key=True, max_length=128)
+    outcome_id: int = Field(description="ticket_outcomes.id of the latest outcome.")
+    status: str = Field(max_length=16)
+    occurred_at: datetime = Field(sa_type=TZ, description="The latest outcome's time.")
+    team: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=32)
+    first_at: datetime = Field(sa_type=TZ, description="The ticket's first outcome's time.")
 
 
 class Flag(SQLModel, table=True):

@@ -220,14 +220,18 @@ def record(*, session: Session, events: Sequence[UsageEvent]) -> None:
             connection.execute(_upsert(dialect, spans), rows)
 
 
+def hour_sql(dialect: str) -> str:
+    """SQL for the UTC hour of ``occurred_at`` (:func:`hour_of`), as the rollups' rebuilds group on it."""
+    if dialect == "postgresql":
+        return "date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    return "substr(occurred_at, 1, 13) || ':00:00.000000'"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text
+
+
 def _backfill_sql(dialect: str) -> str:
     stage = " ".join(f"WHEN '{t}' THEN {n}" for t, n in STAGE_OF.items())
     uses = ", ".join(f"'{t}'" for t in USE_TYPES)
-    if dialect == "postgresql":
-        hour = "date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-        used = f"bool_or(type IN ({uses}))"
-    else:  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text
-        hour, used = "substr(occurred_at, 1, 13) || ':00:00.000000'", f"max(type IN ({uses}))"
+    hour = hour_sql(dialect)
+    used = f"bool_or(type IN ({uses}))" if dialect == "postgresql" else f"max(type IN ({uses}))"
     used_pair = "bool_or(used)" if dialect == "postgresql" else "max(used)"
     return (
         "INSERT INTO usage_pair_hours (suggestion_id, article_id, hour, stage, ticket_id, used) "
@@ -240,11 +244,17 @@ def _backfill_sql(dialect: str) -> str:
 
 
 def rebuild(connection: sa.Connection) -> int:
-    """Rebuild the rollup (and the tickets' last links) from the stored events, for events loaded around the
-    write path; returns the rollup's rows."""
+    """Rebuild every row kept on write (this rollup, the tickets' last links, the used suggestions, the article
+    hours, the tickets' latest outcomes) from the stored events and outcomes, for rows loaded around the write
+    path; returns the rollup's rows."""
+    from service.usage import article_rollup, suggestion_uses, ticket_latest  # they import this module
+
     connection.execute(sa.delete(PairHour))
     connection.execute(sa.delete(Pair))
     for statement in _backfill_sql(connection.dialect.name).split(";"):
         connection.exec_driver_sql(statement)
     ticket_links.rebuild(connection)
+    suggestion_uses.rebuild(connection)
+    article_rollup.rebuild(connection)
+    ticket_latest.rebuild(connection)
     return int(connection.execute(sa.select(sa.func.count()).select_from(PairHour)).scalar_one())

@@ -1,7 +1,8 @@
 """The ticket definitions of ``service.usage.tickets`` as SQL, and which rows a report over a range reads.
 
-``service.usage.aggregates`` builds its reports from these subqueries; ``service.usage.facts`` loads
-the same rows for the Python definitions. Each helper names the Python function it mirrors.
+``service.usage.aggregates`` builds its reports from these subqueries (and from the rows kept on write:
+a ticket's latest outcome in ``ticket_latest``, its net links in ``ticket_links``); ``service.usage.facts``
+loads the same rows for the Python definitions. Each helper names the Python function it mirrors.
 """
 
 from __future__ import annotations
@@ -58,26 +59,6 @@ def outcome_tickets(since: datetime | None, until: datetime | None) -> sa.Column
     return col(TicketOutcome.ticket_id).in_(tickets_in(since, until))
 
 
-def latest_outcomes(since: datetime | None, until: datetime | None) -> sa.Subquery:
-    """Each ticket's latest outcome (by time, then id, as ``ticket_states`` orders them)."""
-    order = (col(TicketOutcome.occurred_at).desc(), col(TicketOutcome.id).desc())
-    position = sa.func.row_number().over(partition_by=col(TicketOutcome.ticket_id), order_by=order)
-    ranked = (
-        sa.select(
-            col(TicketOutcome.id),
-            col(TicketOutcome.ticket_id),
-            col(TicketOutcome.status),
-            col(TicketOutcome.occurred_at),
-            col(TicketOutcome.team),
-            col(TicketOutcome.channel),
-            position.label("position"),
-        )
-        .where(outcome_tickets(since, until))
-        .subquery("ranked_outcomes")
-    )
-    return sa.select(ranked).where(ranked.c.position == 1).subquery("latest")
-
-
 def within(later: Any, earlier: Any, days: int, dialect: str) -> sa.ColumnElement[bool]:
     """``later - earlier <= days`` to the microsecond.
 
@@ -92,9 +73,11 @@ def within(later: Any, earlier: Any, days: int, dialect: str) -> sa.ColumnElemen
     return condition
 
 
-def solved_tickets(since: datetime | None, until: datetime | None, window_days: int, dialect: str) -> sa.Subquery:
-    """Tickets whose latest outcome closes them, with no reopen within the window of a close before it."""
-    latest = latest_outcomes(since, until)
+def solved_tickets(latest: sa.Subquery, window_days: int, dialect: str) -> sa.Subquery:
+    """Tickets whose latest outcome closes them, with no reopen within the window of a close before it.
+
+    ``latest``: the range's tickets with their latest outcome (``ticket_latest.latest_in``).
+    """
     close, reopen = aliased(TicketOutcome), aliased(TicketOutcome)
     # The reopened tickets first, as one set: probing every ticket for a reopen scans all reopens per ticket.
     reopened_soon = (
@@ -112,26 +95,6 @@ def solved_tickets(since: datetime | None, until: datetime | None, window_days: 
     )
     query = sa.select(latest.c.ticket_id).where(latest.c.status.in_(CLOSED), latest.c.ticket_id.not_in(reopened_soon))
     return query.subquery("solved")
-
-
-def net_links(since: datetime | None, until: datetime | None) -> sa.Subquery:
-    """(ticket, article) pairs whose last link or unlink event is a link (``tickets.net_links``)."""
-    order = (col(UsageEvent.occurred_at).desc(), col(UsageEvent.id).desc())
-    position = sa.func.row_number().over(
-        partition_by=(col(UsageEvent.ticket_id), col(UsageEvent.article_id)), order_by=order
-    )
-    ranked = (
-        sa.select(col(UsageEvent.ticket_id), col(UsageEvent.article_id), col(UsageEvent.type), position.label("pos"))
-        .where(
-            col(UsageEvent.type).in_(LINK_TYPES),
-            col(UsageEvent.ticket_id).is_not(None),
-            col(UsageEvent.ticket_id) != "",
-            event_range(since, until),
-        )
-        .subquery("ranked_links")
-    )
-    query = sa.select(ranked.c.ticket_id, ranked.c.article_id).where(ranked.c.pos == 1, ranked.c.type == "linked")
-    return query.subquery("links")
 
 
 def first_team(outcome_id: Any) -> Any:
@@ -173,8 +136,15 @@ def seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime
     """Whether the ticket was seen before ``at``: a link event, outcome or suggestion (``tickets.ticket_starts``).
 
     Three indexed EXISTS probes per row, rather than a join to per-ticket start times: SQLite scans
-    a joined derived table once per row.
+    a joined derived table once per row. A suggestion of the range is never before its start: no probe then.
     """
+    suggested: sa.ColumnElement[bool] = sa.exists().where(
+        col(Suggestion.ticket_id) == ticket_id,
+        col(Suggestion.created_at) < at,
+        in_range(col(Suggestion.created_at), since, until),
+    )
+    if since is not None:
+        suggested = sa.and_(at > since, suggested)
     return sa.or_(
         sa.exists().where(
             col(UsageEvent.ticket_id) == ticket_id,
@@ -187,11 +157,7 @@ def seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime
             col(TicketOutcome.occurred_at) < at,
             outcome_tickets(since, until),
         ),
-        sa.exists().where(
-            col(Suggestion.ticket_id) == ticket_id,
-            col(Suggestion.created_at) < at,
-            in_range(col(Suggestion.created_at), since, until),
-        ),
+        suggested,
     )
 
 

@@ -1,4 +1,4 @@
-"""Migrations 0004 (content gaps), 0005 and 0006 (report indexes), 0007 (the funnel and adoption rollup) on both
+"""Migrations 0004 (content gaps), 0005 and 0006 (report indexes), 0007 and 0008 (rows kept on write) on both
 downgrade."""
 
 import sqlalchemy as sa
@@ -125,63 +125,98 @@ def test_0006_adds_and_widens_the_dashboard_indexes_the_models_declare_and_downg
 
 
 ROLLUP_TABLES = {"usage_pair_hours", "usage_pairs", "usage_ticket_links"}
+KEPT_TABLES = {"usage_suggestion_uses", "usage_article_hours", "usage_article_version_hours", "usage_ticket_latest"}
 
 
-def rollup_rows(engine):
-    """The rollup tables' rows (the last link's event by its time and kind: row ids differ between loads)."""
-    columns = {"usage_ticket_links": "ticket_id, article_id, occurred_at, linked"}
+def rollup_rows(engine, tables=ROLLUP_TABLES | KEPT_TABLES):
+    """The rows kept on write (the last link's event and the latest outcome by their content: row ids differ
+    between loads)."""
+    columns = {
+        "usage_ticket_links": "ticket_id, article_id, occurred_at, linked, first_at",
+        "usage_ticket_latest": "ticket_id, status, occurred_at, team, channel, first_at",
+    }
     with engine.connect() as conn:
         return [
             sorted(
                 tuple(str(v) for v in row)
                 for row in conn.execute(sa.text(f"SELECT {columns.get(name, '*')} FROM {name}"))
             )
-            for name in sorted(ROLLUP_TABLES)
+            for name in sorted(tables)
         ]
 
 
-def test_0007_builds_the_rollup_of_stored_events_as_the_write_path_keeps_it_and_downgrades(db_url):
+def test_0007_and_0008_build_the_rows_of_stored_events_and_outcomes_as_the_write_path_keeps_them(db_url):
     from datetime import UTC, datetime, timedelta
 
     from service.suggestions.models import Suggestion
     from service.usage import crud, rollup
-    from service.usage.models import UsageEvent
+    from service.usage.models import TicketOutcome, UsageEvent
 
     engine = make_engine(db_url)
     start = datetime(2026, 11, 1, 9, 50, tzinfo=UTC)
-    kinds = ("shown", "opened", "copied", "linked", "helpful", "unlinked", "dismissed")
+    kinds = ("shown", "opened", "copied", "linked", "helpful", "unlinked", "dismissed", "not_helpful", "inserted")
     try:
         upgrade(engine)
         downgrade(engine, "0006")
-        assert not ROLLUP_TABLES & set(sa.inspect(engine).get_table_names())
+        assert not (ROLLUP_TABLES | KEPT_TABLES) & set(sa.inspect(engine).get_table_names())
         with Session(engine) as session:
             for n in range(3):
                 session.add(
                     Suggestion(id=f"m7-{n}", created_at=start, agent_id="a", ticket_id=f"T{n}", query="q",
-                               mode="hybrid", index_version="v1", results=[], answerable=True, took_ms=1.0)
+                               mode="hybrid", index_version="v1", results=[], answerable=True, took_ms=1.0,
+                               channel=("chat", None, "")[n])
                 )  # fmt: skip
             session.commit()
         events = [
             UsageEvent(event_id=f"m7-{n}", type=kinds[n % len(kinds)], suggestion_id=f"m7-{n % 3}",
                        ticket_id=f"T{n % 3}", article_id=f"art{n % 2}", agent_id="a", payload_hash="x",
-                       occurred_at=start + timedelta(minutes=7 * n))
+                       index_version=("v1", "v2", None)[n % 3], occurred_at=start + timedelta(minutes=7 * n))
             for n in range(30)
         ]  # fmt: skip
-        with engine.begin() as conn:  # stored before the rollup existed: no rollup rows written
+        statuses = ("resolved", "reopened", "resolved", "closed")
+        outcomes = [
+            TicketOutcome(
+                idempotency_key=f"m8-{n}",
+                ticket_id=f"T{n % 3}",
+                status=statuses[n % 4],
+                team=("t1", None)[n % 2],
+                channel="chat",
+                payload_hash="x",
+                occurred_at=start + timedelta(hours=5 * (n % 2)),
+            )
+            for n in range(10)
+        ]  # fmt: skip (ties in time on one ticket: the later id is the latest)
+        with engine.begin() as conn:  # stored before the tables existed: no rows kept
             conn.execute(sa.insert(UsageEvent), [e.model_dump(exclude={"id"}) for e in events])
+            conn.execute(sa.insert(TicketOutcome), [o.model_dump(exclude={"id"}) for o in outcomes])
         upgrade(engine, "0007")
-        assert gap_diffs(engine, ROLLUP_TABLES) == []
+        (added,) = gap_diffs(engine, ROLLUP_TABLES)  # the column 0008 adds
+        assert (added[0], added[2], added[3].name) == ("add_column", "usage_ticket_links", "first_at")
+        assert not KEPT_TABLES & set(sa.inspect(engine).get_table_names())
+        upgrade(engine, "0008")
+        assert gap_diffs(engine, KEPT_TABLES | ROLLUP_TABLES) == []
+        inspector = sa.inspect(engine)
+        for name in KEPT_TABLES | {"usage_ticket_links", "agents"}:  # the indexes the models declare, 0008's too
+            found = {i["name"]: i["column_names"] for i in inspector.get_indexes(name)}
+            declared = {i.name: [c.name for c in i.columns] for i in SQLModel.metadata.tables[name].indexes}
+            assert found == declared, name
         built = rollup_rows(engine)
         assert all(built) and built == rollup_rows_rebuilt(engine, rollup)
-        with engine.begin() as conn:  # the same events through the write path, from an empty rollup
-            conn.execute(sa.text("DELETE FROM usage_pair_hours"))
-            conn.execute(sa.text("DELETE FROM usage_pairs"))
-            conn.execute(sa.text("DELETE FROM usage_ticket_links"))
+        with engine.begin() as conn:  # the same events and outcomes through the write path, from empty tables
+            for name in sorted(ROLLUP_TABLES | KEPT_TABLES):
+                conn.execute(sa.text(f"DELETE FROM {name}"))
             conn.execute(sa.text("DELETE FROM usage_events WHERE event_id LIKE 'm7-%'"))
+            conn.execute(sa.text("DELETE FROM ticket_outcomes WHERE idempotency_key LIKE 'm8-%'"))
         with Session(engine) as session:
             crud.record_events(session=session, events=[UsageEvent(**e.model_dump(exclude={"id"})) for e in events])
             session.commit()
+            for outcome in outcomes:
+                crud.record_outcome(session=session, outcome=TicketOutcome(**outcome.model_dump(exclude={"id"})),
+                                    agent_ids=["a"])  # fmt: skip
         assert rollup_rows(engine) == built
+        downgrade(engine, "0007")
+        assert not KEPT_TABLES & set(sa.inspect(engine).get_table_names())
+        assert ROLLUP_TABLES <= set(sa.inspect(engine).get_table_names())
         downgrade(engine, "0006")
         assert not ROLLUP_TABLES & set(sa.inspect(engine).get_table_names())
         upgrade(engine)

@@ -19,7 +19,7 @@ from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
 from service.usage import rollup
 from service.usage.analytics import Options
-from service.usage.buckets import label, period_start, transitions
+from service.usage.buckets import label, on_whole_hours, period_start, transitions
 from service.usage.models import Agent, ArticleSeen, TicketOutcome, TicketOutcomeAgent, UsageEvent
 from service.usage.periods import as_utc, bucket
 from service.usage.reports import KB, python_report, run_report
@@ -238,3 +238,17 @@ def test_sql_periods_equal_python_buckets(engine, probes, zone):
 def test_a_zone_with_daylight_saving_has_its_transitions():
     assert len(transitions(ZoneInfo("America/New_York"))) > 200
     assert len(transitions(ZoneInfo("UTC"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("zone", "whole"),
+    [
+        ("Asia/Shanghai", True),
+        ("America/New_York", True),
+        ("UTC", True),
+        ("Asia/Kolkata", False),
+        ("Australia/Lord_Howe", False),
+    ],  # fmt: skip (Lord Howe: whole-hour standard time, a half-hour DST shift)
+)
+def test_adoption_counts_per_utc_hour_only_in_zones_whose_days_start_on_utc_hours(zone, whole):
+    assert on_whole_hours(ZoneInfo(zone)) is whole

@@ -1,10 +1,12 @@
-"""The rollup (pairs per hour and overall, tickets' last links) as the write path keeps it, on SQLite and PostgreSQL.
+"""The rows kept on write (pairs per hour and overall, tickets' last links and latest outcomes, used suggestions,
+article hours) as the write path keeps them, on SQLite and PostgreSQL.
 
 Events go through ``crud.record_events`` in a shuffled order (late and backdated ones among them), in
-batches that repeat ids and are retried, and from concurrent writers; the funnel, adoption and link rate counted
-from the rollup must equal their Python definitions over the events, for ranges whose edges cut
-hours (a half-hour zone, minutes) as well as whole-hour ones, and the rollup must equal the one
-rebuilt from the stored events (what migration 0007 builds).
+batches that repeat ids and are retried, and from concurrent writers; outcomes through ``crud.record_outcome``
+shuffled, retried and concurrently. The funnel, adoption, link rate and articles reports counted from the kept
+rows must equal their Python definitions over the events and outcomes, for ranges whose edges cut hours (a
+half-hour zone, minutes) as well as whole-hour ones, and the kept rows must equal those rebuilt from the stored
+events and outcomes (what migrations 0007 and 0008 build).
 """
 
 import itertools
@@ -19,10 +21,22 @@ from sqlmodel import Session
 
 from service.db import make_engine, upgrade
 from service.suggestions.models import Suggestion
-from service.usage import crud, rollup
+from service.usage import analytics, crud, rollup
 from service.usage.analytics import Options
-from service.usage.models import Pair, PairHour, TicketLink, TicketOutcome, UsageEvent
-from service.usage.reports import KB, python_report, run_report
+from service.usage.facts import load_facts
+from service.usage.models import (
+    ArticleHour,
+    ArticleVersionHour,
+    Pair,
+    PairHour,
+    SuggestionUse,
+    TicketLatest,
+    TicketLink,
+    TicketOutcome,
+    TicketOutcomeAgent,
+    UsageEvent,
+)
+from service.usage.reports import KB, NEEDS, python_report, run_report
 from tests.service.usage.test_aggregates import month_of_usage
 
 START = datetime(2026, 10, 25, tzinfo=UTC)
@@ -34,7 +48,7 @@ RANGES = [
     (datetime(2026, 11, 6, 10, 40, tzinfo=UTC), datetime(2026, 11, 6, 11, 20, tzinfo=UTC)),  # across one hour's end
     (None, datetime(2026, 11, 12, 7, 7, tzinfo=UTC)),
 ]
-GROUPS = ("all", "team", "agent")
+GROUPS = ("all", "team", "agent", "channel")
 ZONES = [ZoneInfo("Asia/Kolkata"), ZoneInfo("Asia/Shanghai")]
 
 
@@ -65,11 +79,12 @@ def engine(db_url):
     data = month_of_usage()
     with engine.begin() as conn:
         for model, rows in data.items():
-            if model is not UsageEvent:
+            if model not in (UsageEvent, TicketOutcome, TicketOutcomeAgent):
                 conn.execute(sa.insert(model), rows)
         edge = {**data[Suggestion][0], "id": "edge", "created_at": datetime(2026, 11, 4, tzinfo=UTC)}
         conn.execute(sa.insert(Suggestion), [edge])
     write_shuffled(engine, events_with_minutes(seed=3), seed=4)
+    write_outcomes(engine, outcomes_with_agents(data), seed=6)
     yield engine
     engine.dispose()
 
@@ -104,6 +119,25 @@ def write_shuffled(engine, events: list[dict], seed: int, ordered_batches: bool 
             record(engine, batch)  # a client's retry
 
 
+def outcomes_with_agents(data: dict) -> list[tuple[dict, list[str]]]:
+    """The aggregates' test outcomes (without their ids) with their handling agents."""
+    agents: dict[int, list[str]] = {}
+    for h in data[TicketOutcomeAgent]:
+        agents.setdefault(h["outcome_id"], []).append(h["agent_id"])
+    return [({k: v for k, v in o.items() if k != "id"}, agents.get(o["id"], [])) for o in data[TicketOutcome]]
+
+
+def write_outcomes(engine, outcomes: list[tuple[dict, list[str]]], seed: int) -> None:
+    """Every outcome through the write path, shuffled (later ones before earlier ones), some sent twice."""
+    rng = random.Random(seed)
+    order = outcomes[:]
+    rng.shuffle(order)
+    for row, agent_ids in order:
+        for _ in range(2 if rng.random() < 0.2 else 1):
+            with Session(engine) as session, crud.writing(session):
+                crud.record_outcome(session=session, outcome=TicketOutcome(**row), agent_ids=agent_ids)
+
+
 def table(engine, model=PairHour) -> list[tuple]:
     """The rows of ``model`` (times as naive UTC, "used" as a bool), in key order."""
     with engine.connect() as conn:
@@ -115,7 +149,7 @@ def naive_utc(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
-MODELS = (PairHour, Pair, TicketLink)
+MODELS = (PairHour, Pair, TicketLink, SuggestionUse, ArticleHour, ArticleVersionHour, TicketLatest)
 
 
 def kept(engine) -> list[list[tuple]]:
@@ -145,7 +179,8 @@ def reports_equal_their_definitions(engine) -> None:
     kb = KB({}, None, lambda _q: None)
     with Session(engine) as session:
         for (since, until), zone, window in itertools.product(RANGES, ZONES, (3, 7)):
-            for name, group_by in itertools.product(("funnel", "funnel-overall", "adoption", "link-rate"), GROUPS):
+            names = ("funnel", "funnel-overall", "adoption", "link-rate", "reuse", "reuse-distribution")
+            for name, group_by in itertools.product(names, GROUPS):
                 if group_by != "all" and name not in ("adoption", "link-rate"):
                     continue
                 opts = Options(period="day", zone=zone, window_days=window, group_by=group_by)
@@ -158,6 +193,14 @@ def reports_equal_their_definitions(engine) -> None:
                 )
                 expected = reference.rows[:1] if name == "funnel-overall" else reference.rows
                 assert sql.rows == expected, (name, since, until, zone, window)
+        for since, until in RANGES:
+            today = date(2026, 12, 1)
+            sql = run_report(
+                "articles", session=session, opts=Options(), since=since, until=until, kb=kb, gap_distance=0.3,
+                today=today,
+            )  # fmt: skip
+            facts = load_facts(session=session, since=since, until=until, needs=NEEDS["articles"])
+            assert sql.rows == analytics.articles(facts, Options(), {}, today).rows, (since, until)
 
 
 def test_the_write_path_keeps_the_funnel_and_adoption_exact(engine):
@@ -248,3 +291,30 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 )
 def test_a_range_splits_into_whole_hours_and_edge_part_hours(since, until, whole, edges):
     assert rollup.split(since, until) == (whole, edges)
+
+
+def test_outcomes_written_in_any_order_and_concurrently_keep_each_tickets_latest(engine):
+    # Four writers send the same outcomes of a few tickets in their own orders: ties in time (the later id is
+    # the latest), a backdated first outcome, a reopen after the close. One stored row per key, and each
+    # ticket's kept row as the outcomes say (PostgreSQL: upserts racing on one row; SQLite: one writer).
+    at = datetime(2026, 11, 10, 6, tzinfo=UTC)
+    statuses = ("resolved", "reopened", "closed", "resolved", "reopened")
+    outcomes = [
+        ({"idempotency_key": f"race-o{n}", "ticket_id": f"TR{n % 3}", "status": statuses[n % 5],
+          "team": ("t0", None, "")[n % 3], "channel": ("chat", "phone")[n % 2], "payload_hash": "x",
+          "occurred_at": at + timedelta(hours=(n % 4) - (30 if n == 7 else 0))}, ["a0", "B5"][: n % 3])
+        for n in range(24)
+    ]  # fmt: skip
+
+    def writer(seed: int) -> None:
+        write_outcomes(engine, outcomes, seed)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(writer, range(10, 14)))
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).where(TicketOutcome.idempotency_key.like("race-o%")))
+        assert stored.scalar_one() == len(outcomes)
+        first = conn.execute(sa.select(TicketLatest.first_at).where(TicketLatest.ticket_id == "TR1")).scalar_one()
+    assert naive_utc(first) == naive_utc(at - timedelta(hours=30) + timedelta(hours=3))  # the backdated one
+    assert kept(engine) == rebuilt(engine)
+    reports_equal_their_definitions(engine)
