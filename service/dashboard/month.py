@@ -172,7 +172,11 @@ class Month:
     def _compute(self, key: ReportKey, session: Session) -> Table:
         name, period, group_by = key
         since, until = self.scope.bounds
-        opts = Options(period=period, zone=self.scope.zone, group_by=group_by, window_days=self.scope.window_days)
+        # A team's page reads only its own team's rows of a per-team report: counted for that team alone.
+        team = self.scope.team if group_by == "team" else None
+        opts = Options(
+            period=period, zone=self.scope.zone, group_by=group_by, window_days=self.scope.window_days, team=team
+        )
 
         def compute() -> Table:
             return run_report(
@@ -189,7 +193,7 @@ class Month:
         if self.shared is None or name not in SHARED_REPORTS:
             return compute()
         s = self.scope
-        shared_key = (*key, s.month, s.zone.key, s.window_days, s.gap_distance, s.today, self.content.version)
+        shared_key = (*key, team, s.month, s.zone.key, s.window_days, s.gap_distance, s.today, self.content.version)
         return self.shared.get(shared_key, compute)
 
     def title(self, article_id: str) -> str | None:

@@ -77,6 +77,7 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
     latest = ticket_latest.latest_in(since, until)
     # A ticket with an outcome in the range keeps all its links (event_range): its last link events of all time.
     source: Any = latest
+    where: sa.ColumnElement[bool] = latest.c.status.in_(CLOSED)
     is_linked = ticket_links.linked(latest.c.ticket_id)
     if opts.group_by == "agent":
         source = source.outerjoin(TicketOutcomeAgent, col(TicketOutcomeAgent.outcome_id) == latest.c.id)
@@ -89,6 +90,8 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
         else:  # a correlated probe of the (outcome, agent) key: SQLite scans a joined derived table per row
             first_team = ticket_sql.first_team(latest.c.id)
         group = sa.func.coalesce(sa.func.nullif(latest.c.team, ""), first_team, "-")
+        if opts.team is not None:
+            where = sa.and_(where, group == opts.team)
     elif opts.group_by == "channel":
         group = _or_dash(latest.c.channel)
     else:
@@ -97,7 +100,7 @@ def link_rate(*, session: Session, opts: Options, since: datetime | None, until:
         sa.select(group.label("grp"), _period(session, latest.c.occurred_at, opts).label("period"))
         .add_columns(sa.case((is_linked, 1), else_=0).label("linked"))
         .select_from(source)
-        .where(latest.c.status.in_(CLOSED))
+        .where(where)
     )
     return tables.link_rate_table(_labelled(_grouped(session, inner, "linked"), opts))
 
@@ -106,10 +109,18 @@ def _suggestion_cells(
     session: Session, opts: Options, source: Any, created: Any, agent_id: Any, channel: Any, where: Any
 ) -> dict[tuple[str, Any], list[int]]:
     """Suggestions per (group, period) of ``source`` rows (suggestions, or used ones) that satisfy ``where``."""
-    if opts.group_by == "team":
+    if opts.group_by == "team" and opts.team not in (None, "-"):
+        # One team's rows only: its agents' ids as a set, so the rows are read by agent (an index where the
+        # table has one) instead of joining every row of the month to its agent (0.35 s of SQLite CPU).
+        members = sa.select(col(Agent.agent_id)).where(col(Agent.active), col(Agent.team) == opts.team)
+        where = sa.and_(where, agent_id.in_(members))
+        group: Any = sa.literal(opts.team)
+    elif opts.group_by == "team":
         active = sa.and_(col(Agent.agent_id) == agent_id, col(Agent.active))
         source = sa.outerjoin(source, Agent, active)
-        group: Any = _or_dash(col(Agent.team))
+        group = _or_dash(col(Agent.team))
+        if opts.team is not None:  # "-": agents without a team, inactive or unknown
+            where = sa.and_(where, group == opts.team)
     elif opts.group_by == "agent":
         group = _or_dash(agent_id)
     elif opts.group_by == "channel":

@@ -37,7 +37,7 @@ def link_rate(facts: Facts, opts: Options) -> Table:
             "channel": [state.channel or "-"],
             "agent": list(state.agent_ids) or ["-"],
         }[opts.group_by]
-        for group in groups:
+        for group in filter(opts.keeps, groups):
             cell = counts[(group, bucket(state.at, opts.period, opts.zone))]
             cell[0] += 1
             cell[1] += state.ticket_id in links
@@ -59,6 +59,8 @@ def adoption(facts: Facts, opts: Options) -> Table:
             "channel": s.channel or "-",
             "team": facts.agents.get(s.agent_id or "") or "-",
         }[opts.group_by]
+        if not opts.keeps(group):
+            continue
         cell = counts[(group, bucket(s.created_at, opts.period, opts.zone))]
         cell[0] += 1
         cell[1] += s.id in used

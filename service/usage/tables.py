@@ -38,6 +38,11 @@ class Options:
     zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
     group_by: GroupBy = "all"
     window_days: int = 7
+    team: str | None = None  # with group_by "team": only this team's rows (what a team's dashboard reads)
+
+    def keeps(self, group: str) -> bool:
+        """Whether a row of ``group`` belongs in the report (all but the other teams' when ``team`` is set)."""
+        return self.group_by != "team" or self.team is None or group == self.team
 
 
 def ratio(part: int, whole: int) -> float | None:

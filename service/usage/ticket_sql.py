@@ -138,7 +138,9 @@ def seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime
     Three indexed EXISTS probes per row, rather than a join to per-ticket start times: SQLite scans
     a joined derived table once per row. A suggestion of the range is never before its start: no probe then.
     """
-    suggested: sa.ColumnElement[bool] = sa.exists().where(
+    # Each probe selects an indexed column: SQLite reads the table's rows for an EXISTS (SELECT * …), the index alone
+    # for this (a third of reuse's time on a month).
+    suggested: sa.ColumnElement[bool] = sa.exists(sa.select(col(Suggestion.ticket_id))).where(
         col(Suggestion.ticket_id) == ticket_id,
         col(Suggestion.created_at) < at,
         in_range(col(Suggestion.created_at), since, until),
@@ -146,13 +148,13 @@ def seen_before(ticket_id: Any, at: Any, since: datetime | None, until: datetime
     if since is not None:
         suggested = sa.and_(at > since, suggested)
     return sa.or_(
-        sa.exists().where(
+        sa.exists(sa.select(col(UsageEvent.ticket_id))).where(
             col(UsageEvent.ticket_id) == ticket_id,
             col(UsageEvent.occurred_at) < at,
             col(UsageEvent.type).in_(LINK_TYPES),
             event_range(since, until),
         ),
-        sa.exists().where(
+        sa.exists(sa.select(col(TicketOutcome.ticket_id))).where(
             col(TicketOutcome.ticket_id) == ticket_id,
             col(TicketOutcome.occurred_at) < at,
             outcome_tickets(since, until),

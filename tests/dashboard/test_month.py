@@ -19,6 +19,7 @@ from indexer.parse import parse_markdown
 from service.credits.models import CreditEntry
 from service.dashboard import choices
 from service.dashboard import month as month_module
+from service.dashboard.cache import SharedResults
 from service.dashboard.handoff import skeleton
 from service.dashboard.month import Content, Month, Scope, previous_month
 from service.dashboard.summary import Figures, figures, paragraph, summarize
@@ -97,6 +98,18 @@ def test_link_rate_by_week_sums_the_days_and_a_team_keeps_its_own(engine):
         red = month(engine, session, team="red").section("link-rate")
     assert weeks.rows == [("2026-W44", 1, 1, 1.0), ("2026-W45", 1, 0, 0.0), ("2026-W46", 1, 1, 1.0)]
     assert red.rows == [("2026-11-01", 1, 1, 1.0), ("2026-11-02", 1, 0, 0.0)] and red.extra["link_rate"] == 0.5
+
+
+def test_teams_sharing_the_report_cache_each_read_their_own_team(engine):
+    # A team's per-team reports are counted for that team alone: the shared cache must key them by team.
+    shared: SharedResults = SharedResults()
+    with Session(engine) as session:
+        alone = {t: asdict(figures(month(engine, session, team=t))) for t in ("red", "blue", None)}
+        for team in ("red", "blue", None, "red"):
+            scope = Scope(month="2026-11", zone=ZONE, today=date(2026, 12, 3), team=team)
+            cached = Month(session=session, scope=scope, content=CONTENT, shared=shared)
+            assert asdict(figures(cached)) == alone[team], team
+    assert (alone["red"]["closed"], alone["blue"]["closed"], alone[None]["closed"]) == (2, 1, 3)
 
 
 def test_articles_used_never_used_and_stale(engine):

@@ -180,6 +180,21 @@ def test_grouped_reports_match_their_python_definitions(engine, name):
         assert sql.rows, (period, group_by, zone, since)
 
 
+@pytest.mark.parametrize("name", ["link-rate", "adoption"])
+def test_one_teams_report_is_that_teams_rows_of_the_per_team_report(engine, name):
+    # What a team's dashboard reads: its own rows, counted for it alone (a set of its agents, no join).
+    for period, zone, (since, until) in itertools.product(("day", "month"), ZONES[:2], RANGES):
+        whole, _ = both(engine, name, Options(period=period, zone=zone, group_by="team"), since, until)
+        teams = {row[0] for row in whole.rows}
+        assert "-" in teams and len(teams) >= 2 and "t9" not in teams  # t9's only agent is inactive: "-" rows
+        for team in [*sorted(teams), "t0", "t9", "nobody"]:
+            opts = Options(period=period, zone=zone, group_by="team", team=team)
+            sql, reference = both(engine, name, opts, since, until)
+            assert sql == reference, (period, zone, since, team)
+            assert sql.rows == [row for row in whole.rows if row[0] == team], (period, zone, since, team)
+            assert bool(sql.rows) == (team in teams)
+
+
 @pytest.mark.parametrize("name", ["adoption-by-rank", "funnel", "reuse", "reuse-distribution"])
 def test_ungrouped_reports_match_their_python_definitions(engine, name):
     for window, (since, until) in itertools.product((3, 7, 30), RANGES):
