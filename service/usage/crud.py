@@ -63,6 +63,29 @@ def _insert_ignoring_conflict(
     return set(session.exec(statement.returning(sa.column(key))).scalars())
 
 
+# The first key of the two-key advisory locks an event batch takes on its event ids ("kbev" in ASCII): a key space
+# of its own (the settle step's one-key lock is another).
+EVENT_ID_LOCKS = 0x6B626576
+_LOCK_EVENT_IDS = sa.text(
+    "SELECT count(pg_advisory_xact_lock(:space, h)) FROM "
+    "(SELECT DISTINCT hashtext(t.id) AS h FROM unnest(CAST(:ids AS text[])) AS t(id) ORDER BY h) AS hashes"
+)
+
+
+def _lock_event_ids(session: Session, event_ids: Iterable[str]) -> None:
+    """PostgreSQL: lock the batch's event ids for the transaction, in one order whatever the batch's order.
+
+    Two transactions inserting the same new ids in opposite orders each wait for the other's
+    uncommitted unique-key entry: a deadlock. The insert keeps the batch's order (it gives the rows'
+    ids, which break ties in time), so the ids are locked first, in hash order; a second batch with
+    any of them waits for the first's commit and then finds them stored. One id alone cannot close such a
+    cycle (no lock is taken: a single event's write stays one statement shorter); SQLite has one writer.
+    """
+    ids = sorted(set(event_ids))
+    if len(ids) > 1 and session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(_LOCK_EVENT_IDS, {"space": EVENT_ID_LOCKS, "ids": ids})
+
+
 def ensure_agents(*, session: Session, agent_ids: Iterable[str]) -> None:
     """Record agents not seen before, without a team (an unknown agent is never an error). Does not commit."""
     now = utcnow()
@@ -123,6 +146,7 @@ def record_events(*, session: Session, events: Sequence[UsageEvent]) -> list[Usa
         Per event, in order: the stored row (the first one on a retry), or :class:`KeyReused` when the
         event id is stored with a different payload.
     """
+    _lock_event_ids(session, (e.event_id for e in events))
     inserted = _insert_ignoring_conflict(
         session, UsageEvent, [e.model_dump(exclude={"id"}) for e in events], "event_id"
     )
